@@ -1,0 +1,104 @@
+/**
+ * The whole test suite, as the README's test command runs it:
+ *   1. server tests on a real PostgreSQL (started by the harness from the system's binaries);
+ *   2. the database-sensitive server tests again on the embedded PGlite;
+ *   3. the Playwright end-to-end tests in Debian's Chromium against the built app.
+ * Prints one closing line "N passed, N failed" with the totals.
+ * Pass file filters to run a subset: `bun run test auth` (server only).
+ */
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+
+const root = join(import.meta.dir, '..');
+const filters = process.argv.slice(2);
+const totals = { passed: 0, failed: 0, skipped: 0 };
+const failures: string[] = [];
+
+// Files whose behaviour depends on the database engine run on PGlite too.
+const EMBEDDED_TOO = ['auth', 'database', 'threads', 'replies', 'sync'];
+
+async function run(label: string, cmd: string[], env: Record<string, string> = {}) {
+  console.log(`\n━━ ${label}: ${cmd.join(' ')}`);
+  const proc = Bun.spawn(cmd, {
+    cwd: root,
+    env: { ...process.env, ...env },
+    stdout: 'pipe',
+    stderr: 'pipe',
+  });
+  let out = '';
+  const pump = async (stream: ReadableStream<Uint8Array>, sink: NodeJS.WriteStream) => {
+    const decoder = new TextDecoder();
+    for await (const chunk of stream) {
+      const text = decoder.decode(chunk, { stream: true });
+      out += text;
+      sink.write(text);
+    }
+  };
+  await Promise.all([pump(proc.stdout, process.stdout), pump(proc.stderr, process.stderr)]);
+  const code = await proc.exited;
+  return { code, out };
+}
+
+function countBun(label: string, out: string, code: number) {
+  const pass = Number(out.match(/^\s*(\d+) pass$/m)?.[1] ?? 0);
+  const fail = Number(out.match(/^\s*(\d+) fail$/m)?.[1] ?? 0);
+  const skip = Number(out.match(/^\s*(\d+) skip$/m)?.[1] ?? 0);
+  totals.passed += pass;
+  totals.failed += fail;
+  totals.skipped += skip;
+  if (code !== 0 && fail === 0) {
+    totals.failed += 1; // crashed before reporting: count it, never hide it
+    failures.push(`${label}: exited ${code} without a failing test reported`);
+  } else if (fail) failures.push(`${label}: ${fail} failed`);
+}
+
+const serverFiles = readdirSync(join(root, 'tests/server'))
+  .filter((f) => f.endsWith('.test.ts'))
+  .filter((f) => !filters.length || filters.some((x) => f.includes(x)))
+  .map((f) => `tests/server/${f}`);
+
+if (serverFiles.length) {
+  const real = await run('server tests (PostgreSQL)', ['bun', 'test', ...serverFiles]);
+  countBun('server tests (PostgreSQL)', real.out, real.code);
+  const embeddedFiles = serverFiles.filter((f) => EMBEDDED_TOO.some((name) => f.endsWith(`/${name}.test.ts`)));
+  if (embeddedFiles.length) {
+    const emb = await run('server tests (embedded PGlite)', ['bun', 'test', ...embeddedFiles], { PARLEY_TEST_DB: 'embedded' });
+    countBun('server tests (embedded PGlite)', emb.out, emb.code);
+  }
+}
+
+const specs = existsSync(join(root, 'tests/e2e'))
+  ? readdirSync(join(root, 'tests/e2e')).filter((f) => f.endsWith('.spec.ts'))
+  : [];
+if (!filters.length && specs.length) {
+  const build = await run('web build', ['bun', 'run', 'build']);
+  if (build.code !== 0) {
+    totals.failed += 1;
+    failures.push('web build failed');
+  } else {
+    const report = join(root, 'test-results', 'e2e.json');
+    rmSync(report, { force: true });
+    const e2e = await run('end-to-end (Playwright, Chromium)', ['bunx', 'playwright', 'test', '-c', 'tests/e2e/playwright.config.ts'], {
+      PLAYWRIGHT_JSON_OUTPUT_NAME: report,
+    });
+    if (existsSync(report)) {
+      const stats = JSON.parse(readFileSync(report, 'utf8')).stats as Record<string, number>;
+      totals.passed += (stats.expected ?? 0) + (stats.flaky ?? 0);
+      totals.failed += stats.unexpected ?? 0;
+      totals.skipped += stats.skipped ?? 0;
+      if (stats.unexpected) failures.push(`e2e: ${stats.unexpected} failed`);
+      if (e2e.code !== 0 && !stats.unexpected) {
+        totals.failed += 1;
+        failures.push(`e2e: exited ${e2e.code}`);
+      }
+    } else {
+      totals.failed += 1;
+      failures.push(`e2e: no report (exit ${e2e.code})`);
+    }
+  }
+}
+
+console.log('');
+if (failures.length) console.log(`Failures:\n  ${failures.join('\n  ')}`);
+console.log(`${totals.passed} passed, ${totals.failed} failed${totals.skipped ? `, ${totals.skipped} skipped` : ''}`);
+process.exit(totals.failed ? 1 : 0);

@@ -1,0 +1,112 @@
+import { Elysia, t, type Cookie } from 'elysia';
+import type { AppDeps } from '../deps';
+import { clientIp } from '../http/client';
+import { ACCESS_COOKIE, REFRESH_COOKIE } from './plugin';
+import { LoginBody, RegisterBody } from './model';
+import * as auth from './service';
+
+export function authRoutes(deps: AppDeps) {
+  const { config } = deps;
+  const base = {
+    httpOnly: true,
+    sameSite: 'lax' as const,
+    secure: config.http.secureCookies,
+  };
+
+  type Jar = Record<string, Cookie<string | undefined>>;
+  type Signer = { sign(claims: Record<string, string | number | boolean>): Promise<string> };
+
+  async function setSessionCookies(cookie: Jar, accessJwt: Signer, login: auth.Login) {
+    const access = await accessJwt.sign({ sub: login.user.id, sid: login.sessionId, typ: 'access', iat: true } as never);
+    cookie[ACCESS_COOKIE]!.set({ ...base, value: access, path: '/', maxAge: config.auth.accessTtlSeconds });
+    // The refresh cookie only travels to the auth routes.
+    cookie[REFRESH_COOKIE]!.set({
+      ...base,
+      value: login.refreshToken,
+      path: '/api/auth',
+      maxAge: config.auth.refreshIdleSeconds,
+    });
+  }
+
+  function clearCookies(cookie: Jar) {
+    cookie[ACCESS_COOKIE]!.set({ ...base, value: '', path: '/', maxAge: 0 });
+    cookie[REFRESH_COOKIE]!.set({ ...base, value: '', path: '/api/auth', maxAge: 0 });
+  }
+
+  const meta = (request: Request, server: Parameters<typeof clientIp>[1]) => ({
+    ip: clientIp(request, server, config.http.trustProxy),
+    userAgent: request.headers.get('user-agent'),
+  });
+
+  return new Elysia({ name: 'auth-routes', prefix: '/api/auth' })
+    .use(deps.auth)
+    .post(
+      '/register',
+      async ({ body, cookie, accessJwt, request, server, set }) => {
+        const login = await auth.register(deps, body, meta(request, server));
+        await setSessionCookies(cookie as Jar, accessJwt, login);
+        set.status = 201;
+        return { user: login.user };
+      },
+      { body: RegisterBody },
+    )
+    .post(
+      '/login',
+      async ({ body, cookie, accessJwt, request, server }) => {
+        const login = await auth.login(deps, body, meta(request, server));
+        await setSessionCookies(cookie as Jar, accessJwt, login);
+        return { user: login.user };
+      },
+      { body: LoginBody },
+    )
+    .post('/refresh', async ({ cookie, accessJwt }) => {
+      const jar = cookie as Jar;
+      try {
+        const login = await auth.refresh(deps, jar[REFRESH_COOKIE]?.value || undefined);
+        await setSessionCookies(jar, accessJwt, login);
+        return { user: login.user };
+      } catch (error) {
+        clearCookies(jar);
+        throw error;
+      }
+    })
+    .post('/logout', async ({ cookie, accessJwt, set }) => {
+      const jar = cookie as Jar;
+      // Works with either cookie (or an expired access token): sign-out must never fail.
+      const claims = await accessJwt.verify(jar[ACCESS_COOKIE]?.value || undefined).catch(() => false as const);
+      const sessionId = typeof claims === 'object' && typeof claims.sid === 'string' ? claims.sid : null;
+      await auth.logout(deps, sessionId, jar[REFRESH_COOKIE]?.value || undefined);
+      clearCookies(jar);
+      set.headers['clear-site-data'] = '"cache", "cookies", "storage"';
+      set.status = 204;
+    })
+    .get('/me', ({ user }) => ({ user }), { auth: true })
+    .post(
+      '/password',
+      async ({ user, sessionId, body, cookie, accessJwt }) => {
+        await auth.changePassword(deps, user, sessionId, body);
+        // New access token for this session: the old one predates the change.
+        const access = await accessJwt.sign({ sub: user.id, sid: sessionId, typ: 'access', iat: true } as never);
+        (cookie as Jar)[ACCESS_COOKIE]!.set({ ...base, value: access, path: '/', maxAge: config.auth.accessTtlSeconds });
+        return { ok: true };
+      },
+      {
+        auth: true,
+        body: t.Object({
+          currentPassword: t.String({ maxLength: 1024 }),
+          newPassword: t.String({ maxLength: 1024 }),
+        }),
+      },
+    )
+    .delete(
+      '/me',
+      async ({ user, cookie, set }) => {
+        await deps.hooks.beforeAccountDelete(user.id);
+        await auth.deleteAccount(deps.sql, user.id);
+        clearCookies(cookie as Jar);
+        set.headers['clear-site-data'] = '"cache", "cookies", "storage"';
+        set.status = 204;
+      },
+      { auth: true },
+    );
+}

@@ -1,0 +1,27 @@
+import { t } from 'elysia';
+
+export const Email = t.String({
+  format: 'email',
+  maxLength: 254,
+  error: 'must be a valid email address',
+});
+// Length is checked again in code-points by the password rules; this bound keeps
+// a hostile body from reaching Argon2 at all.
+export const Password = t.String({ minLength: 1, maxLength: 1024, error: 'must be a string' });
+
+export const RegisterBody = t.Object({
+  email: Email,
+  password: Password,
+  name: t.Optional(t.String({ maxLength: 100, error: 'must be at most 100 characters' })),
+});
+export const LoginBody = t.Object({ email: t.String({ maxLength: 254, error: 'must be a string' }), password: Password });
+
+export const User = t.Object({
+  id: t.String(),
+  email: t.String(),
+  name: t.String(),
+  role: t.Union([t.Literal('user'), t.Literal('admin')]),
+});
+export type User = typeof User.static;
+export type RegisterBody = typeof RegisterBody.static;
+export type LoginBody = typeof LoginBody.static;

@@ -1,0 +1,103 @@
+import type { Sql, Tx } from '../db';
+import type { User } from './model';
+
+type Db = Sql | Tx;
+
+export const userColumns = (sql: Db) => sql`id, email, name, role`;
+
+export async function findUserByEmail(sql: Db, email: string) {
+  const [row] = await sql<(User & { passwordHash: string; disabled: boolean })[]>`
+    select id, email, name, role, password_hash, disabled from users where lower(email) = lower(${email})`;
+  return row ?? null;
+}
+
+export async function insertUser(tx: Tx, input: { email: string; name: string; passwordHash: string }) {
+  // Serialize registrations so exactly one first account becomes admin.
+  await tx`select pg_advisory_xact_lock(7261012)`;
+  const [row] = await tx<User[]>`
+    insert into users (email, name, password_hash, role)
+    values (${input.email}, ${input.name}, ${input.passwordHash},
+            case when exists (select 1 from users) then 'user' else 'admin' end)
+    returning ${userColumns(tx)}`;
+  return row!;
+}
+
+export const countUsers = async (sql: Db) => (await sql<{ n: number }[]>`select count(*)::int as n from users`)[0]!.n;
+
+export async function insertSession(tx: Tx, userId: string, maxSeconds: number, userAgent: string | null) {
+  const [row] = await tx<{ id: string }[]>`
+    insert into sessions (user_id, expires_at, user_agent)
+    values (${userId}, now() + make_interval(secs => ${maxSeconds}), ${userAgent})
+    returning id`;
+  return row!.id;
+}
+
+export async function insertRefreshToken(tx: Db, sessionId: string, tokenHash: string, idleSeconds: number) {
+  await tx`
+    insert into refresh_tokens (token_hash, session_id, expires_at)
+    values (${tokenHash}, ${sessionId}, now() + make_interval(secs => ${idleSeconds}))`;
+}
+
+export async function lockRefreshToken(tx: Tx, tokenHash: string) {
+  const [row] = await tx<
+    {
+      sessionId: string;
+      userId: string;
+      usedAt: Date | null;
+      expired: boolean;
+      sessionValid: boolean;
+      disabled: boolean;
+    }[]
+  >`
+    select rt.session_id, s.user_id, rt.used_at, rt.expires_at <= now() as expired,
+           (s.revoked_at is null and s.expires_at > now()) as session_valid, u.disabled
+    from refresh_tokens rt
+    join sessions s on s.id = rt.session_id
+    join users u on u.id = s.user_id
+    where rt.token_hash = ${tokenHash}
+    for update of rt, s`;
+  return row ?? null;
+}
+
+export async function markRefreshTokenUsed(tx: Tx, tokenHash: string) {
+  await tx`update refresh_tokens set used_at = now() where token_hash = ${tokenHash}`;
+}
+
+export async function revokeSession(sql: Db, sessionId: string) {
+  await sql`update sessions set revoked_at = coalesce(revoked_at, now()) where id = ${sessionId}`;
+}
+
+export async function touchSession(tx: Db, sessionId: string) {
+  await tx`update sessions set last_used_at = now() where id = ${sessionId}`;
+}
+
+/** The user behind an access token, if its session and the account are still good. */
+export async function findActiveUser(sql: Db, userId: string, sessionId: string, issuedAt: number) {
+  const [row] = await sql<User[]>`
+    select u.id, u.email, u.name, u.role
+    from sessions s join users u on u.id = s.user_id
+    where s.id = ${sessionId} and u.id = ${userId}
+      and s.revoked_at is null and s.expires_at > now()
+      and not u.disabled
+      and u.tokens_valid_after <= to_timestamp(${issuedAt})`;
+  return row ?? null;
+}
+
+export async function findUserById(sql: Db, id: string) {
+  const [row] = await sql<(User & { passwordHash: string })[]>`
+    select id, email, name, role, password_hash from users where id = ${id}`;
+  return row ?? null;
+}
+
+export async function changePassword(tx: Tx, userId: string, passwordHash: string, keepSessionId: string) {
+  // Whole seconds: JWT iat has no fraction, and a token issued after this must pass.
+  await tx`
+    update users set password_hash = ${passwordHash},
+      tokens_valid_after = date_trunc('second', now()), updated_at = now()
+    where id = ${userId}`;
+  await tx`update sessions set revoked_at = now() where user_id = ${userId} and id <> ${keepSessionId} and revoked_at is null`;
+}
+
+export async function deleteUser(sql: Db, userId: string) {
+  await sql`delete from users where id = ${userId}`;
+}

@@ -1,0 +1,73 @@
+/**
+ * One postgres.js `sql` for the whole server.
+ * With DATABASE_URL it talks to that server; without it, an embedded PostgreSQL
+ * (PGlite, WASM) is started in DATA_DIR and exposed on a private unix socket
+ * through pglite-socket, so the rest of the code sees the same postgres.js API
+ * in both modes.
+ */
+import postgres from 'postgres';
+import { mkdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+
+export type Sql = postgres.Sql<{}>;
+export type Tx = postgres.TransactionSql<{}>;
+
+export interface Database {
+  sql: Sql;
+  embedded: boolean;
+  close(): Promise<void>;
+}
+
+const common = {
+  onnotice: () => {},
+  // Column names stay snake_case in SQL; rows come back camelCase like the API.
+  transform: postgres.camel,
+} as const;
+
+export async function openDatabase(opts: { url: string | null; dataDir: string }): Promise<Database> {
+  if (opts.url) {
+    const sql = postgres(opts.url, {
+      ...common,
+      max: 20,
+      idle_timeout: 30,
+      connect_timeout: 5,
+    }) as unknown as Sql;
+    return { sql, embedded: false, close: () => sql.end({ timeout: 5 }) };
+  }
+  return openEmbedded(opts.dataDir);
+}
+
+async function openEmbedded(dataDir: string): Promise<Database> {
+  const { PGlite } = await import('@electric-sql/pglite');
+  const { PGLiteSocketServer } = await import('@electric-sql/pglite-socket');
+  const dir = join(dataDir, 'pglite');
+  mkdirSync(dir, { recursive: true });
+  const db = await PGlite.create(dir);
+  // A unix socket in DATA_DIR: no port to collide with, unreachable from the network.
+  const socketDir = join(dataDir, 'run');
+  mkdirSync(socketDir, { recursive: true });
+  const socketPath = join(socketDir, '.s.PGSQL.5432');
+  rmSync(socketPath, { force: true });
+  const server = new PGLiteSocketServer({ db, path: socketPath, maxConnections: 1 });
+  await server.start();
+  // PGlite runs one query at a time: a single connection avoids ECONNRESET on extra ones.
+  const sql = postgres({
+    ...common,
+    host: socketDir,
+    port: 5432,
+    database: 'postgres',
+    username: 'postgres',
+    max: 1,
+    idle_timeout: 0,
+    connect_timeout: 10,
+  }) as unknown as Sql;
+  return {
+    sql,
+    embedded: true,
+    async close() {
+      await sql.end({ timeout: 5 });
+      await server.stop();
+      await db.close();
+    },
+  };
+}

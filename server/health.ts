@@ -1,0 +1,19 @@
+import { Elysia } from 'elysia';
+import type { Sql } from './db';
+
+/** 200 when a trivial query answers within 2 s, 503 otherwise; postgres.js reconnects by itself. */
+export function healthRoutes(sql: Sql) {
+  return new Elysia({ name: 'health' }).get('/api/health', async ({ set }) => {
+    try {
+      await Promise.race([
+        sql`select 1`,
+        new Promise((_, reject) => setTimeout(() => reject(new Error('timeout')), 2000)),
+      ]);
+      return { ok: true, db: 'up' };
+    } catch {
+      set.status = 503;
+      set.headers['retry-after'] = '5';
+      return { ok: false, db: 'down' };
+    }
+  });
+}
