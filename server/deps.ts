@@ -2,6 +2,7 @@
 import type { Config } from './config';
 import type { Sql } from './db';
 import type { authPlugin } from './auth/plugin';
+import type { Providers } from './providers/types';
 
 export interface Hooks {
   /** Runs before an account's rows are deleted (e.g. to remove its stored files). */
@@ -13,4 +14,5 @@ export interface AppDeps {
   sql: Sql;
   auth: ReturnType<typeof authPlugin>;
   hooks: Hooks;
+  providers: Providers;
 }

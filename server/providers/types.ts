@@ -1,0 +1,55 @@
+/**
+ * The contract between replies and the provider adapters. An adapter is an async
+ * generator of a small discriminated union; persistence and timeouts live in the
+ * replies service, so adapters only translate wire formats.
+ */
+export type ProviderId = 'mistral' | 'openai';
+
+export type ContentPart =
+  | { type: 'text'; text: string }
+  /** An image as bytes; each adapter encodes it the way its SDK expects. */
+  | { type: 'image'; mime: string; data: Uint8Array };
+
+export interface ChatMessage {
+  role: 'system' | 'user' | 'assistant';
+  content: string | ContentPart[];
+}
+
+export type StreamEvent =
+  | { type: 'delta'; text: string }
+  | { type: 'usage'; inputTokens: number; outputTokens: number }
+  | { type: 'done'; finishReason: string | null }
+  | { type: 'error'; message: string; status?: number };
+
+export interface ModelInfo {
+  /** `provider:model`, e.g. `mistral:mistral-small-latest`. */
+  id: string;
+  provider: ProviderId;
+  name: string;
+  capabilities: string[];
+}
+
+export interface StreamRequest {
+  /** The model's own id, without the `provider:` prefix. */
+  model: string;
+  messages: ChatMessage[];
+  signal: AbortSignal;
+  /** The user's own key when they saved one; otherwise the server's. */
+  apiKey?: string | null;
+}
+
+export interface ChatProvider {
+  id: ProviderId;
+  stream(req: StreamRequest): AsyncGenerator<StreamEvent>;
+  listModels(apiKey?: string | null): Promise<ModelInfo[]>;
+}
+
+/** What the rest of the server uses: provider choice, user keys and model lists resolved here. */
+export interface Providers {
+  /** Merged, cached model list for this user (their own keys may add a provider). */
+  models(userId: string): Promise<{ models: ModelInfo[]; defaultModel: string | null }>;
+  /** The model to use when a thread names none (or names one that no longer exists). */
+  resolveModel(userId: string, requested: string | null | undefined): Promise<string | null>;
+  /** Streams a reply with `modelId` (`provider:model`), using the user's key when they saved one. */
+  stream(userId: string, modelId: string, messages: ChatMessage[], signal: AbortSignal): AsyncGenerator<StreamEvent>;
+}
