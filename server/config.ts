@@ -50,6 +50,7 @@ const EnvSchema = T.Object({
   AUTH_IP_LIMIT: T.Optional(T.String({ pattern: '^[1-9][0-9]*$', description: 'a positive integer' })),
   AUTH_ACCOUNT_LIMIT: T.Optional(T.String({ pattern: '^[1-9][0-9]*$', description: 'a positive integer' })),
   PROVIDER_TIMEOUT_MS: T.Optional(T.String({ pattern: '^[0-9]+$', description: 'milliseconds' })),
+  VOICE_TIMEOUT_MS: T.Optional(T.String({ pattern: '^[1-9][0-9]*$', description: 'milliseconds (above 0)' })),
   LOG_LEVEL: T.Optional(
     T.Union([T.Literal('debug'), T.Literal('info'), T.Literal('warn'), T.Literal('error'), T.Literal('silent')], {
       description: 'debug, info, warn, error or silent',
@@ -141,7 +142,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       defaultModel: e.DEFAULT_MODEL ?? null,
       timeoutMs: Number(e.PROVIDER_TIMEOUT_MS ?? '60000'),
     }),
-    voice: Object.freeze({ stt, tts }),
+    // How long a speech provider (or the local espeak-ng) may take before the client gets a 504.
+    voice: Object.freeze({ stt, tts, timeoutMs: Number(e.VOICE_TIMEOUT_MS ?? '30000') }),
     images: Object.freeze({ provider: image }),
     logLevel: e.LOG_LEVEL ?? 'info',
   });
