@@ -20,23 +20,49 @@ import { voiceRoutes } from './voice';
 import { imagesRoutes } from './images';
 import { sharesRoutes } from './shares';
 import { webRoutes } from './web';
+import { Generations } from './replies/generations';
+import type { FileReader } from './replies/service';
 
 export interface AppInput {
   config: Config;
   sql: Sql;
   hooks?: Partial<Hooks>;
   providers?: AppDeps['providers'];
+  files?: FileReader;
 }
 
+const noFiles: FileReader = {
+  read: async () => null,
+  describe: async () => null,
+};
+
 export function createApp(input: AppInput) {
-  const deps: AppDeps = {
+  // Replies in flight in this process; deleting a thread or an account stops theirs.
+  const generations = new Generations();
+  const hooks = input.hooks ?? {};
+  const deps = {
     config: input.config,
     sql: input.sql,
     auth: authPlugin(input),
-    hooks: { beforeAccountDelete: async () => {}, ...input.hooks },
+    hooks: {
+      beforeAccountDelete: async (userId: string) => {
+        generations.cancelUser(userId);
+        await hooks.beforeAccountDelete?.(userId);
+      },
+      beforeThreadDelete: async (userId: string, threadId: string) => {
+        generations.cancelThread(threadId);
+        await hooks.beforeThreadDelete?.(userId, threadId);
+      },
+      afterThreadDelete: async (userId: string, threadId: string) => {
+        await hooks.afterThreadDelete?.(userId, threadId);
+      },
+    },
     providers: input.providers ?? createProviders(input.config, input.sql),
-  };
+    generations,
+    files: input.files ?? noFiles,
+  } satisfies AppDeps & Record<string, unknown>;
   return new Elysia()
+    .state('generations', generations)
     .use(errorHandler)
     .use(securityPlugin(input.config.http.publicUrl))
     .use(healthRoutes(input.sql))

@@ -7,6 +7,10 @@ import type { Providers } from './providers/types';
 export interface Hooks {
   /** Runs before an account's rows are deleted (e.g. to remove its stored files). */
   beforeAccountDelete(userId: string): Promise<void>;
+  /** Runs before a thread is deleted (e.g. to stop its replies). */
+  beforeThreadDelete(userId: string, threadId: string): Promise<void>;
+  /** Runs after a thread is deleted (e.g. to remove blobs no longer referenced). */
+  afterThreadDelete(userId: string, threadId: string): Promise<void>;
 }
 
 export interface AppDeps {

@@ -74,7 +74,14 @@ function json(status: number, body: ErrorBody, headers: Record<string, string> =
 }
 
 /** Turns a TypeBox validation error into {field: why}. */
-function validationFields(error: ValidationError): Record<string, string> {
+function validationFields(error: ValidationError, request?: Request): Record<string, string> {
+  // Query values are checked one property at a time and the error carries no name:
+  // find the query parameter holding the offending value.
+  const queryName = () => {
+    if (!request) return null;
+    for (const [key, value] of new URL(request.url).searchParams) if (value === String(error.value)) return key;
+    return null;
+  };
   const fields: Record<string, string> = {};
   let all: { path?: string; message?: string; summary?: string; value?: unknown; schema?: { error?: unknown } }[] = [];
   try {
@@ -83,7 +90,8 @@ function validationFields(error: ValidationError): Record<string, string> {
     all = [];
   }
   for (const e of all) {
-    const name = (e.path ?? '').replace(/^\//, '').replace(/\//g, '.') || error.type;
+    const name =
+      (e.path ?? '').replace(/^\//, '').replace(/\//g, '.') || (error.type === 'property' && queryName()) || error.type;
     if (fields[name]) continue;
     if (e.value === undefined) fields[name] = 'is required';
     else if (typeof e.schema?.error === 'string') fields[name] = e.schema.error;
@@ -98,8 +106,8 @@ export function toResponse(code: string | number, error: unknown, request?: Requ
     return json(error.status, errorBody(error.code, error.message, error.fields), error.headers);
   }
   if (error instanceof ValidationError) {
-    const where = error.type === 'body' ? 'body' : error.type;
-    return json(400, errorBody('invalid_input', `Invalid ${where}`, validationFields(error)));
+    const where = error.type === 'property' ? 'query' : error.type;
+    return json(400, errorBody('invalid_input', `Invalid ${where}`, validationFields(error, request)));
   }
   switch (code) {
     case 'PARSE':

@@ -5,6 +5,7 @@ import { migrate } from './migrate';
 import { createApp } from './app';
 import { log, setLogLevel } from './log';
 import { sweep } from './auth/rate-limit';
+import { failOrphans } from './replies/service';
 
 let config;
 try {
@@ -21,6 +22,9 @@ setLogLevel(config.logLevel);
 const db = await openDatabase(config.db);
 const applied = await migrate(db.sql);
 if (applied.length) log.info('migrations applied', { applied });
+
+const orphans = await failOrphans({ sql: db.sql });
+if (orphans) log.warn('replies interrupted by the last shutdown marked as failed', { count: orphans });
 
 const app = createApp({ config, sql: db.sql });
 app.listen({
@@ -42,6 +46,8 @@ async function shutdown(signal: string) {
   log.info('shutting down', { signal });
   clearInterval(sweeper);
   await app.stop();
+  // Let replies in flight finish and be stored (bounded), then close the database.
+  await Promise.race([app.store.generations.drain(), Bun.sleep(10_000)]);
   await db.close();
   process.exit(0);
 }

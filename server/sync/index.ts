@@ -1,8 +1,21 @@
-import { Elysia } from 'elysia';
+import { Elysia, t } from 'elysia';
 import type { AppDeps } from '../deps';
+import { changesSince } from './service';
 
-/** Placeholder: the sync feature's routes are built in their own issue. */
+export const SyncQuery = t.Object({
+  since: t.Optional(t.String({ pattern: '^[0-9]{1,18}$', error: 'must be a cursor from a previous sync' })),
+  limit: t.Optional(t.Integer({ minimum: 1, maximum: 5000, error: 'must be an integer from 1 to 5000' })),
+});
+
 export function syncRoutes(deps: AppDeps) {
-  void deps;
-  return new Elysia({ name: 'sync' });
+  return new Elysia({ name: 'sync' })
+    .use(deps.auth)
+    .get(
+      '/api/sync',
+      ({ user, query, set }) => {
+        set.headers['cache-control'] = 'no-store';
+        return changesSince(deps.sql, user.id, query.since ?? '0', query.limit ?? 1000);
+      },
+      { auth: true, query: SyncQuery },
+    );
 }

@@ -1,0 +1,72 @@
+/**
+ * A server-sent-events Response fed by a subscription. Heartbeat comments keep a
+ * quiet stream open past Bun's 10 s idle timeout; a closed client (request.signal)
+ * or a final event ends the stream and runs the cleanup, so nothing leaks.
+ */
+import type { ReplyEvent } from './generations';
+
+export type Send = (event: ReplyEvent) => void;
+export const HEARTBEAT_MS = 5000;
+
+export function eventStream(
+  signal: AbortSignal,
+  start: (send: Send, close: () => void) => (() => void) | void,
+): Response {
+  const encoder = new TextEncoder();
+  let closed = false;
+  let cleanup: (() => void) | void;
+  let heartbeat: ReturnType<typeof setInterval> | undefined;
+
+  const finish = () => {
+    if (closed) return false;
+    closed = true;
+    clearInterval(heartbeat);
+    signal.removeEventListener('abort', onAbort);
+    cleanup?.();
+    return true;
+  };
+  let onAbort = () => {};
+
+  const stream = new ReadableStream<Uint8Array>({
+    start(controller) {
+      const close = () => {
+        if (!finish()) return;
+        try {
+          controller.close();
+        } catch {
+          /* already closed by the client */
+        }
+      };
+      const write = (chunk: string) => {
+        if (closed) return;
+        try {
+          controller.enqueue(encoder.encode(chunk));
+        } catch {
+          close();
+        }
+      };
+      const send: Send = (event) => {
+        write(`event: ${event.event}\ndata: ${JSON.stringify(event.data)}\n\n`);
+        if (event.event === 'done' || event.event === 'error') close();
+      };
+      onAbort = close;
+      signal.addEventListener('abort', onAbort);
+      heartbeat = setInterval(() => write(': ping\n\n'), HEARTBEAT_MS);
+      write(': stream open\n\n');
+      cleanup = start(send, close);
+      // The source may have finished synchronously (a reply already complete).
+      if (closed) cleanup?.();
+    },
+    cancel() {
+      finish();
+    },
+  });
+
+  return new Response(stream, {
+    headers: {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache, no-transform',
+      'x-accel-buffering': 'no',
+    },
+  });
+}

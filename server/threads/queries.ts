@@ -1,0 +1,172 @@
+/** The SQL of threads and messages. Every query on user data carries the owner. */
+import type { Sql, Tx } from '../db';
+import { nextSeq } from '../sync/seq';
+import type { Message, Thread } from './model';
+
+type Db = Sql | Tx;
+
+export const threadColumns = (sql: Db) => sql`id, title, model, system_prompt, pinned, created_at, updated_at`;
+export const messageColumns = (sql: Db) =>
+  sql`id, thread_id, parent_id, role, content, status, model, error, created_at, attachments, tokens_in, tokens_out`;
+
+/** Page cursors: "<microseconds since epoch>_<id>", exact to PostgreSQL's precision. */
+const cursorOf = (sql: Db, column: string) =>
+  sql`((extract(epoch from ${sql(column)}) * 1000000)::bigint)::text || '_' || id::text as cursor`;
+
+function parseCursor(cursor: string): [string, string] {
+  const [micros, id] = cursor.split('_') as [string, string];
+  return [micros, id];
+}
+
+export async function listThreads(sql: Db, userId: string, limit: number, before?: string) {
+  const where = before
+    ? (() => {
+        const [micros, id] = parseCursor(before);
+        return sql`and (updated_at, id) < ('epoch'::timestamptz + ${micros}::bigint * interval '1 microsecond', ${id}::uuid)`;
+      })()
+    : sql``;
+  const rows = await sql<(Thread & { cursor: string })[]>`
+    select ${threadColumns(sql)}, ${cursorOf(sql, 'updated_at')}
+    from threads where user_id = ${userId} ${where}
+    order by updated_at desc, id desc
+    limit ${limit + 1}`;
+  const page = rows.slice(0, limit);
+  const nextCursor = rows.length > limit ? page[page.length - 1]!.cursor : null;
+  return { threads: page.map(({ cursor: _, ...t }) => t), nextCursor };
+}
+
+export async function getThread(sql: Db, userId: string, id: string) {
+  const [row] = await sql<Thread[]>`select ${threadColumns(sql)} from threads where id = ${id} and user_id = ${userId}`;
+  return row ?? null;
+}
+
+export async function insertThread(
+  tx: Tx,
+  userId: string,
+  input: { title: string; model: string | null; systemPrompt: string },
+) {
+  const seq = await nextSeq(tx, userId);
+  const [row] = await tx<Thread[]>`
+    insert into threads (user_id, title, model, system_prompt, seq)
+    values (${userId}, ${input.title}, ${input.model}, ${input.systemPrompt}, ${seq})
+    returning ${threadColumns(tx)}`;
+  return row!;
+}
+
+export async function updateThread(
+  tx: Tx,
+  userId: string,
+  id: string,
+  patch: { title?: string; model?: string | null; systemPrompt?: string; pinned?: boolean },
+) {
+  const seq = await nextSeq(tx, userId);
+  const set: Record<string, unknown> = { seq };
+  if (patch.title !== undefined) set.title = patch.title;
+  if (patch.model !== undefined) set.model = patch.model;
+  if (patch.systemPrompt !== undefined) set.system_prompt = patch.systemPrompt;
+  if (patch.pinned !== undefined) set.pinned = patch.pinned;
+  const [row] = await tx<Thread[]>`
+    update threads set ${tx(set)}
+    where id = ${id} and user_id = ${userId}
+    returning ${threadColumns(tx)}`;
+  return row ?? null;
+}
+
+/** New activity: moves the thread up the list and into the next sync. */
+export async function touchThread(tx: Tx, userId: string, id: string) {
+  const seq = await nextSeq(tx, userId);
+  await tx`update threads set updated_at = now(), seq = ${seq} where id = ${id} and user_id = ${userId}`;
+}
+
+export async function deleteThread(tx: Tx, userId: string, id: string) {
+  const [row] = await tx<{ id: string }[]>`delete from threads where id = ${id} and user_id = ${userId} returning id`;
+  if (!row) return false;
+  const seq = await nextSeq(tx, userId);
+  await tx`
+    insert into deleted_threads (thread_id, user_id, seq) values (${id}, ${userId}, ${seq})
+    on conflict (thread_id) do update set seq = excluded.seq`;
+  return true;
+}
+
+export async function listMessages(sql: Db, userId: string, threadId: string, limit: number, before?: string) {
+  const where = before
+    ? (() => {
+        const [micros, id] = parseCursor(before);
+        return sql`and (created_at, id) < ('epoch'::timestamptz + ${micros}::bigint * interval '1 microsecond', ${id}::uuid)`;
+      })()
+    : sql``;
+  // Newest first to page backwards through history, then oldest first within the page.
+  const rows = await sql<(Message & { cursor: string })[]>`
+    select ${messageColumns(sql)}, ${cursorOf(sql, 'created_at')}
+    from messages where thread_id = ${threadId} and user_id = ${userId} ${where}
+    order by created_at desc, id desc
+    limit ${limit + 1}`;
+  const page = rows.slice(0, limit);
+  const nextCursor = rows.length > limit ? page[page.length - 1]!.cursor : null;
+  return { messages: page.reverse().map(({ cursor: _, ...m }) => m), nextCursor };
+}
+
+export async function getMessage(sql: Db, userId: string, id: string) {
+  const [row] = await sql<Message[]>`select ${messageColumns(sql)} from messages where id = ${id} and user_id = ${userId}`;
+  return row ?? null;
+}
+
+/** Any owner: used to tell "your retry" from "someone else's id" without revealing it. */
+export async function messageOwner(sql: Db, id: string) {
+  const [row] = await sql<{ userId: string; threadId: string; role: string }[]>`
+    select user_id, thread_id, role from messages where id = ${id}`;
+  return row ?? null;
+}
+
+export async function latestMessageId(sql: Db, userId: string, threadId: string) {
+  const [row] = await sql<{ id: string }[]>`
+    select id from messages where thread_id = ${threadId} and user_id = ${userId}
+    order by created_at desc, id desc limit 1`;
+  return row?.id ?? null;
+}
+
+export async function latestChild(sql: Db, userId: string, parentId: string, role: 'assistant' | 'user') {
+  const [row] = await sql<Message[]>`
+    select ${messageColumns(sql)} from messages
+    where parent_id = ${parentId} and user_id = ${userId} and role = ${role}
+    order by created_at desc, id desc limit 1`;
+  return row ?? null;
+}
+
+export async function insertMessage(
+  tx: Tx,
+  userId: string,
+  m: {
+    id: string;
+    threadId: string;
+    parentId: string | null;
+    role: 'user' | 'assistant';
+    content: string;
+    status: Message['status'];
+    model: string | null;
+    attachments?: unknown[];
+  },
+) {
+  const seq = await nextSeq(tx, userId);
+  const [row] = await tx<Message[]>`
+    insert into messages (id, thread_id, user_id, parent_id, role, content, status, model, attachments, seq)
+    values (${m.id}, ${m.threadId}, ${userId}, ${m.parentId}, ${m.role}, ${m.content}, ${m.status}, ${m.model},
+            ${tx.json((m.attachments ?? []) as never)}, ${seq})
+    on conflict (id) do nothing
+    returning ${messageColumns(tx)}`;
+  return row ?? null;
+}
+
+/** The branch ending at `leafId`, root first. */
+export async function branch(sql: Db, userId: string, leafId: string) {
+  return sql<Pick<Message, 'id' | 'role' | 'content' | 'status' | 'attachments'>[]>`
+    with recursive path as (
+      select id, parent_id, role, content, status, attachments, 0 as depth
+      from messages where id = ${leafId} and user_id = ${userId}
+      union all
+      select m.id, m.parent_id, m.role, m.content, m.status, m.attachments, p.depth + 1
+      from messages m join path p on m.id = p.parent_id
+      where m.user_id = ${userId}
+    )
+    select id, role, content, status, attachments from path order by depth desc`;
+}
