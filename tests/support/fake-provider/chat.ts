@@ -1,11 +1,391 @@
-import type { FakeModule } from './index';
+/**
+ * The fake's chat endpoints, in the wire format both SDKs parse:
+ *   POST /v1/chat/completions  (stream: SSE `data: {chunk}` … `data: [DONE]`, or one JSON completion)
+ *   GET  /v1/models            (OpenAI's list, or Mistral's model cards for the Mistral SDK)
+ * Both SDKs use the same paths, so the caller is told apart by its user-agent
+ * (the Mistral SDK sends `speakeasy-sdk/… @mistralai/mistralai`, the OpenAI SDK `OpenAI/JS …`).
+ *
+ * Tests drive it through `control`:
+ *   fake.chat.defaults.chunkDelayMs = 5;                    // every reply, unless scripted
+ *   fake.chat.script({ text: 'Hi there', usage: { input: 3, output: 2 } });  // the next request
+ *   fake.chat.script({ status: 429, message: 'Slow down' }); // fails before streaming
+ *   fake.chat.script({ chunks: ['a', 'b', 'c'], failAfter: 2, failMode: 'drop' });
+ *   fake.chat.script({ hang: true });                        // never sends a token
+ *   fake.chat.models.mistral = [{ id: 'pixtral-large-latest', vision: true }];
+ *   fake.chat.modelsDown.openai = true;                      // GET /v1/models → 503
+ *   fake.chat.requests.at(-1)  // { sdk, model, messages, authorization, aborted, … }
+ */
+import type { FakeModule, Recorded } from './index';
 
-/** Placeholder: the fake provider's chat endpoints are added with their feature. */
-export function createChatModule(): FakeModule<{ reset(): void }> {
+export type Sdk = 'openai' | 'mistral';
+
+export interface ScriptedReply {
+  /** Only a request from this SDK takes this script (default: the next request of either). */
+  sdk?: Sdk;
+  /** Only a request for this model takes it. */
+  model?: string;
+  /** The reply, streamed word by word (whitespace kept with the word before it). */
+  text?: string;
+  /** The reply as exact chunks (wins over `text`). */
+  chunks?: string[];
+  firstTokenDelayMs?: number;
+  chunkDelayMs?: number;
+  /** Accept the request, then never send a token (until the client goes away). */
+  hang?: boolean;
+  /** Answer this HTTP status with an error body before streaming anything. */
+  status?: number;
+  /** The error text (for `status` and `failAfter`). */
+  message?: string;
+  /** Send this many chunks, then fail: with an SSE error event ('error', default) or by dropping the connection. */
+  failAfter?: number;
+  failMode?: 'error' | 'drop';
+  /** Token counts reported at the end (default: words in / chunks out). */
+  usage?: { input: number; output: number };
+  finishReason?: string;
+}
+
+export interface ChatRequest {
+  sdk: Sdk;
+  model: string;
+  messages: { role: string; content: unknown }[];
+  stream: boolean;
+  includeUsage: boolean;
+  /** The raw Authorization header (e.g. `Bearer sk-…`), or null. */
+  authorization: string | null;
+  /** The key from `Authorization: Bearer …`, or null. */
+  apiKey: string | null;
+  body: Record<string, unknown>;
+  /** Which script answered it (null: the default echo). */
+  script: ScriptedReply | null;
+  /** The client went away before the reply ended. */
+  aborted: boolean;
+  /** The reply ended (completed, failed, or aborted). */
+  finished: boolean;
+  at: number;
+}
+
+export interface FakeModel {
+  id: string;
+  /** Accepts images (Mistral's `capabilities.vision`). */
+  vision?: boolean;
+  /** A chat model (Mistral's `capabilities.completion_chat`); default true. */
+  chat?: boolean;
+}
+
+const DEFAULT_MODELS: Record<Sdk, FakeModel[]> = {
+  mistral: [
+    { id: 'mistral-small-latest', vision: true },
+    { id: 'mistral-large-latest' },
+    { id: 'pixtral-large-latest', vision: true },
+    { id: 'mistral-embed', chat: false },
+  ],
+  openai: [
+    { id: 'gpt-4o-mini' },
+    { id: 'gpt-4o' },
+    { id: 'gpt-3.5-turbo' },
+    { id: 'text-embedding-3-small' },
+    { id: 'whisper-1' },
+    { id: 'tts-1' },
+    { id: 'dall-e-3' },
+    { id: 'omni-moderation-latest' },
+  ],
+};
+
+/** The text the default reply echoes for a user message: deterministic, so tests can predict it. */
+export function echoReply(text: string, images = 0): string {
+  const said = text.trim() || '(nothing)';
+  return `Echo: ${said}${images ? ` (with ${images} image${images > 1 ? 's' : ''})` : ''}`;
+}
+
+/** Splits text into word chunks, each keeping its trailing whitespace: joined back they equal the text. */
+export function words(text: string): string[] {
+  return text.match(/\S+\s*|\s+/g) ?? [];
+}
+
+function detectSdk(headers: Record<string, string>): Sdk {
+  const ua = (headers['user-agent'] ?? '').toLowerCase();
+  return ua.includes('mistral') || ua.includes('speakeasy') ? 'mistral' : 'openai';
+}
+
+function textOf(content: unknown): { text: string; images: number } {
+  if (typeof content === 'string') return { text: content, images: 0 };
+  if (!Array.isArray(content)) return { text: '', images: 0 };
+  let text = '';
+  let images = 0;
+  for (const part of content as { type?: string; text?: string }[]) {
+    if (part?.type === 'text' && typeof part.text === 'string') text += (text ? ' ' : '') + part.text;
+    else if (part?.type === 'image_url') images++;
+  }
+  return { text, images };
+}
+
+const sleep = (ms: number, signal: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    if (ms <= 0 || signal.aborted) return resolve();
+    const timer = setTimeout(resolve, ms);
+    signal.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
+  });
+
+function errorBody(sdk: Sdk, status: number, message: string) {
+  const type = status === 401 ? 'authentication_error' : status === 429 ? 'rate_limit_error' : status >= 500 ? 'server_error' : 'invalid_request_error';
+  // OpenAI wraps the error; Mistral answers it flat with object "error".
+  return sdk === 'openai'
+    ? { error: { message, type, param: null, code: null } }
+    : { object: 'error', message, type, param: null, code: String(status) };
+}
+
+export interface ChatControl {
+  /** Apply to every reply that a script does not override. */
+  defaults: { firstTokenDelayMs: number; chunkDelayMs: number };
+  /** Scripted replies, taken in order by the next matching chat requests. */
+  queue: ScriptedReply[];
+  /** What each chat request received, in arrival order. */
+  requests: ChatRequest[];
+  /** The models advertised on GET /v1/models, per SDK. */
+  models: Record<Sdk, FakeModel[]>;
+  /** Make GET /v1/models fail with 503 for that SDK (the provider is down). */
+  modelsDown: Record<Sdk, boolean>;
+  /** How many GET /v1/models each SDK made. */
+  modelListCalls: Record<Sdk, number>;
+  /** Queue one or more scripted replies. */
+  script(...replies: ScriptedReply[]): void;
+  /** Waits until `count` chat requests have arrived (default: one more than now) and returns the last of them. */
+  waitForRequests(count?: number, timeoutMs?: number): Promise<ChatRequest>;
+  /** Waits until a request's reply has ended (completed, failed, or aborted by the client). */
+  waitForFinish(request: ChatRequest, timeoutMs?: number): Promise<void>;
+  reset(): void;
+}
+
+function createControl(): ChatControl {
+  const control: ChatControl = {
+    defaults: { firstTokenDelayMs: 0, chunkDelayMs: 0 },
+    queue: [],
+    requests: [],
+    models: structuredClone(DEFAULT_MODELS),
+    modelsDown: { openai: false, mistral: false },
+    modelListCalls: { openai: 0, mistral: 0 },
+    script(...replies: ScriptedReply[]) {
+      control.queue.push(...replies);
+    },
+    async waitForRequests(count = control.requests.length + 1, timeoutMs = 5000): Promise<ChatRequest> {
+      const until = performance.now() + timeoutMs;
+      while (control.requests.length < count) {
+        if (performance.now() > until) throw new Error(`fake chat: ${control.requests.length}/${count} requests after ${timeoutMs} ms`);
+        await Bun.sleep(5);
+      }
+      return control.requests[count - 1]!;
+    },
+    async waitForFinish(request: ChatRequest, timeoutMs = 5000) {
+      const until = performance.now() + timeoutMs;
+      while (!request.finished) {
+        if (performance.now() > until) throw new Error(`fake chat: request still open after ${timeoutMs} ms`);
+        await Bun.sleep(5);
+      }
+    },
+    reset() {
+      control.defaults = { firstTokenDelayMs: 0, chunkDelayMs: 0 };
+      control.queue.length = 0;
+      control.requests.length = 0;
+      control.models = structuredClone(DEFAULT_MODELS);
+      control.modelsDown = { openai: false, mistral: false };
+      control.modelListCalls = { openai: 0, mistral: 0 };
+    },
+  };
+  return control;
+}
+
+export function createChatModule(): FakeModule<ChatControl> {
+  const control = createControl();
+
+  function listModels(sdk: Sdk): Response {
+    control.modelListCalls[sdk]++;
+    if (control.modelsDown[sdk]) return Response.json(errorBody(sdk, 503, 'Service unavailable'), { status: 503 });
+    const created = 1_700_000_000;
+    const data = control.models[sdk].map((m) =>
+      sdk === 'openai'
+        ? { id: m.id, object: 'model', created, owned_by: 'fake' }
+        : {
+            id: m.id,
+            object: 'model',
+            created,
+            owned_by: 'mistralai',
+            capabilities: {
+              completion_chat: m.chat ?? true,
+              completion_fim: false,
+              function_calling: m.chat ?? true,
+              fine_tuning: false,
+              vision: m.vision ?? false,
+              classification: false,
+            },
+            name: m.id,
+            description: `Fake ${m.id}`,
+            max_context_length: 32768,
+            aliases: [],
+            deprecation: null,
+            default_model_temperature: 0.3,
+            type: 'base',
+          },
+    );
+    return Response.json({ object: 'list', data });
+  }
+
+  function takeScript(sdk: Sdk, model: string): ScriptedReply | null {
+    const i = control.queue.findIndex((s) => (!s.sdk || s.sdk === sdk) && (!s.model || s.model === model));
+    return i < 0 ? null : control.queue.splice(i, 1)[0]!;
+  }
+
+  async function chat(req: Request, recorded: Recorded): Promise<Response> {
+    const body = (recorded.body ?? {}) as Record<string, unknown>;
+    const sdk = detectSdk(recorded.headers);
+    const model = typeof body.model === 'string' ? body.model : '';
+    const messages = Array.isArray(body.messages) ? (body.messages as ChatRequest['messages']) : [];
+    const stream = body.stream === true;
+    const authorization = recorded.headers['authorization'] ?? null;
+    const script = takeScript(sdk, model);
+    const record: ChatRequest = {
+      sdk,
+      model,
+      messages,
+      stream,
+      includeUsage: (body.stream_options as { include_usage?: boolean } | undefined)?.include_usage === true,
+      authorization,
+      apiKey: authorization?.match(/^Bearer\s+(.+)$/i)?.[1] ?? null,
+      body,
+      script,
+      aborted: false,
+      finished: false,
+      at: recorded.at,
+    };
+    control.requests.push(record);
+    const signal = req.signal;
+    signal.addEventListener('abort', () => {
+      if (!record.finished) record.aborted = true;
+      record.finished = true;
+    });
+
+    if (!model || messages.length === 0) {
+      record.finished = true;
+      const missing = !model ? 'model' : 'messages';
+      return Response.json(errorBody(sdk, 400, `${missing} is required`), { status: 400 });
+    }
+    if (script?.status) {
+      record.finished = true;
+      const headers: Record<string, string> = script.status === 429 ? { 'retry-after': '1' } : {};
+      return Response.json(errorBody(sdk, script.status, script.message ?? `Scripted failure ${script.status}`), {
+        status: script.status,
+        headers,
+      });
+    }
+
+    const lastUser = [...messages].reverse().find((m) => m.role === 'user');
+    const said = textOf(lastUser?.content);
+    const chunks = script?.chunks ?? words(script?.text ?? echoReply(said.text, said.images));
+    const promptWords = messages.reduce((n, m) => n + words(textOf(m.content).text).filter((w) => w.trim()).length, 0);
+    const usage = script?.usage ?? { input: promptWords, output: chunks.length };
+    const firstDelay = script?.firstTokenDelayMs ?? control.defaults.firstTokenDelayMs;
+    const chunkDelay = script?.chunkDelayMs ?? control.defaults.chunkDelayMs;
+    const finishReason = script?.finishReason ?? 'stop';
+    const id = `chatcmpl-${crypto.randomUUID().slice(0, 12)}`;
+    const created = Math.floor(Date.now() / 1000);
+    const usageJson = { prompt_tokens: usage.input, completion_tokens: usage.output, total_tokens: usage.input + usage.output };
+
+    if (!stream) {
+      if (script?.hang) {
+        await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+        return new Response(null, { status: 499 });
+      }
+      await sleep(firstDelay, signal);
+      record.finished = true;
+      return Response.json({
+        id,
+        object: 'chat.completion',
+        created,
+        model,
+        choices: [{ index: 0, message: { role: 'assistant', content: chunks.join('') }, finish_reason: finishReason }],
+        usage: usageJson,
+      });
+    }
+
+    const encoder = new TextEncoder();
+    const chunk = (delta: Record<string, unknown>, finish: string | null, extra: Record<string, unknown> = {}) => ({
+      id,
+      object: 'chat.completion.chunk',
+      created,
+      model,
+      choices: [{ index: 0, delta, finish_reason: finish }],
+      ...(sdk === 'openai' && record.includeUsage ? { usage: null } : {}),
+      ...extra,
+    });
+
+    const body$ = new ReadableStream<Uint8Array>({
+      async start(controller) {
+        const send = (data: unknown) => {
+          if (signal.aborted) return false;
+          try {
+            controller.enqueue(encoder.encode(`data: ${typeof data === 'string' ? data : JSON.stringify(data)}\n\n`));
+            return true;
+          } catch {
+            return false; // the client went away
+          }
+        };
+        const finish = () => {
+          record.finished = true;
+          try {
+            controller.close();
+          } catch {}
+        };
+        if (script?.hang) {
+          // Headers are out (like a provider that accepted the request), then nothing.
+          await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+          return finish();
+        }
+        await sleep(firstDelay, signal);
+        if (!send(chunk({ role: 'assistant', content: '' }, null))) return finish();
+        const fail = async () => {
+          if (script?.failMode === 'drop') {
+            // An abrupt end: the chunked body is never terminated. The pause lets the chunks
+            // before it reach the socket; erroring with `undefined` keeps Bun from logging it.
+            await Bun.sleep(20);
+            record.finished = true;
+            controller.error(undefined);
+            return;
+          }
+          send({ error: { message: script?.message ?? 'The model crashed mid-stream', type: 'server_error', code: null } });
+          finish();
+        };
+        for (let i = 0; i < chunks.length; i++) {
+          if (script?.failAfter === i) return fail();
+          if (i > 0) await sleep(chunkDelay, signal);
+          if (!send(chunk({ content: chunks[i] }, null))) return finish();
+        }
+        if (script?.failAfter !== undefined && script.failAfter >= chunks.length) return fail();
+        if (sdk === 'mistral') {
+          // Mistral reports usage on the chunk that carries finish_reason.
+          send(chunk({ content: '' }, finishReason, { usage: usageJson }));
+        } else {
+          send(chunk({}, finishReason));
+          // OpenAI: a last chunk with no choices carries usage, only when asked for.
+          if (record.includeUsage) send({ id, object: 'chat.completion.chunk', created, model, choices: [], usage: usageJson });
+        }
+        send('[DONE]');
+        finish();
+      },
+      cancel() {
+        if (!record.finished) record.aborted = true;
+        record.finished = true;
+      },
+    });
+    return new Response(body$, {
+      headers: { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' },
+    });
+  }
+
   return {
-    async handle() {
+    async handle(req, url, recorded) {
+      if (url.pathname === '/v1/models' && req.method === 'GET') return listModels(detectSdk(recorded.headers));
+      if (url.pathname === '/v1/chat/completions' && req.method === 'POST') return chat(req, recorded);
       return null;
     },
-    control: { reset() {} },
+    control,
   };
 }
