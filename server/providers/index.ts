@@ -1,27 +1,11 @@
+/** GET /api/models: the models this user can pick, merged across providers. */
 import { Elysia } from 'elysia';
 import type { AppDeps } from '../deps';
-import type { Config } from '../config';
-import type { Sql } from '../db';
-import type { Providers } from './types';
 
-/** Placeholder until the providers issue: no models, every stream fails. */
-export function createProviders(config: Config, sql: Sql): Providers {
-  void config;
-  void sql;
-  return {
-    async models() {
-      return { models: [], defaultModel: null };
-    },
-    async resolveModel() {
-      return null;
-    },
-    async *stream() {
-      yield { type: 'error', message: 'No provider configured' };
-    },
-  };
-}
+export { createProviders } from './service';
 
 export function modelsRoutes(deps: AppDeps) {
-  void deps;
-  return new Elysia({ name: 'models' });
+  return new Elysia({ name: 'models', prefix: '/api' })
+    .use(deps.auth)
+    .get('/models', ({ user }) => deps.providers.models(user.id), { auth: true });
 }

@@ -52,4 +52,10 @@ export interface Providers {
   resolveModel(userId: string, requested: string | null | undefined): Promise<string | null>;
   /** Streams a reply with `modelId` (`provider:model`), using the user's key when they saved one. */
   stream(userId: string, modelId: string, messages: ChatMessage[], signal: AbortSignal): AsyncGenerator<StreamEvent>;
+  /**
+   * The models a user would have with these keys (null: the server's key for that
+   * provider). Settings use it to check a default model saved with a new key in the same request.
+   * Optional so stand-in implementations need not provide it.
+   */
+  modelsForKeys?(keys: { mistral: string | null; openai: string | null }): Promise<ModelInfo[]>;
 }

@@ -1,0 +1,149 @@
+/**
+ * The Mistral adapter, through `@mistralai/mistralai`. Mistral's model cards say
+ * which models chat and which accept images, so nothing is guessed here.
+ */
+import { HTTPClient, Mistral } from '@mistralai/mistralai';
+import type { ContentChunk } from '@mistralai/mistralai/models/components';
+import { MistralError } from '@mistralai/mistralai/models/errors';
+import type { ChatMessage, ChatProvider, ModelInfo, StreamEvent, StreamRequest } from './types';
+import { LIST_TIMEOUT_MS, PUBLIC_URLS, dataUrl, errorEvent, linkedController, textOf } from './shared';
+
+export interface MistralOptions {
+  /** Without /v1; null: Mistral's own. */
+  serverURL: string | null;
+}
+
+type MistralMessage = Parameters<Mistral['chat']['stream']>[0]['messages'][number];
+
+function toMistral(message: ChatMessage): MistralMessage {
+  if (message.role !== 'user' || typeof message.content === 'string') {
+    return { role: message.role, content: textOf(message.content) };
+  }
+  const content: ContentChunk[] = message.content.map((part) =>
+    part.type === 'text' ? { type: 'text', text: part.text } : { type: 'image_url', imageUrl: dataUrl(part) },
+  );
+  return { role: 'user', content };
+}
+
+/** Text of a streamed delta: a string, or chunks of which only text is shown (not "thinking"). */
+function deltaText(content: string | ContentChunk[] | null | undefined): string {
+  if (!content) return '';
+  if (typeof content === 'string') return content;
+  return content.map((c) => (c.type === 'text' ? c.text : '')).join('');
+}
+
+/** The message of an error body: Mistral's `{message}`, OpenAI-style `{error: {message}}`, or a 422's `{detail}`. */
+function messageOf(body: string): string | null {
+  try {
+    const parsed = JSON.parse(body) as { message?: unknown; error?: { message?: unknown }; detail?: unknown };
+    const m = parsed.message ?? parsed.error?.message ?? parsed.detail;
+    if (typeof m === 'string') return m;
+    if (m !== undefined) return JSON.stringify(m);
+  } catch {}
+  return body.trim() ? body : null;
+}
+
+/**
+ * The SDK validates every stream event as a completion chunk, so an error event sent
+ * mid-stream surfaces only as a schema failure. This fetcher lets the bytes through
+ * unchanged and remembers the text of any error event, so the user reads the provider's words.
+ */
+function sniffingClient(): { httpClient: HTTPClient; streamError: () => string | null } {
+  let found: string | null = null;
+  const httpClient = new HTTPClient({
+    fetcher: async (input, init) => {
+      const res = await fetch(input, init);
+      if (!res.body || !(res.headers.get('content-type') ?? '').includes('text/event-stream')) return res;
+      const decoder = new TextDecoder();
+      let pending = '';
+      const sniff = new TransformStream<Uint8Array, Uint8Array>({
+        transform(chunk, controller) {
+          controller.enqueue(chunk);
+          pending += decoder.decode(chunk, { stream: true });
+          const lines = pending.split(/\r?\n/);
+          pending = lines.pop() ?? '';
+          for (const line of lines) {
+            if (!line.startsWith('data:') || !/"(error|object)"\s*:/.test(line)) continue;
+            try {
+              const data = JSON.parse(line.slice(5)) as { error?: { message?: unknown }; object?: unknown; message?: unknown };
+              const text = data.error?.message ?? (data.object === 'error' ? data.message : undefined);
+              if (typeof text === 'string') found = text;
+            } catch {}
+          }
+        },
+      });
+      return new Response(res.body.pipeThrough(sniff), { status: res.status, statusText: res.statusText, headers: res.headers });
+    },
+  });
+  return { httpClient, streamError: () => found };
+}
+
+export function createMistralProvider(options: MistralOptions): ChatProvider {
+  const serverURL = options.serverURL ?? PUBLIC_URLS.mistral;
+  const label = options.serverURL ? 'the Mistral server' : 'Mistral';
+
+  return {
+    id: 'mistral',
+
+    async *stream({ model, messages, signal, apiKey }: StreamRequest): AsyncGenerator<StreamEvent> {
+      if (signal.aborted) return;
+      const link = linkedController(signal);
+      const { httpClient, streamError } = sniffingClient();
+      // Without a key the SDK sends no Authorization header, which is what a keyless server wants.
+      const client = new Mistral({ apiKey: apiKey ?? undefined, serverURL, httpClient });
+      let started = false;
+      try {
+        const stream = await client.chat.stream(
+          { model, messages: messages.map(toMistral) },
+          { signal: link.controller.signal, retries: { strategy: 'none' } },
+        );
+        let finishReason: string | null = null;
+        let usage: StreamEvent | null = null;
+        for await (const event of stream) {
+          const choice = event.data.choices[0];
+          const text = deltaText(choice?.delta.content);
+          if (text) {
+            started = true;
+            yield { type: 'delta', text };
+          }
+          if (choice?.finishReason) finishReason = choice.finishReason;
+          const u = event.data.usage;
+          if (u) usage = { type: 'usage', inputTokens: u.promptTokens ?? 0, outputTokens: u.completionTokens ?? 0 };
+        }
+        if (signal.aborted) return;
+        if (usage) yield usage;
+        yield { type: 'done', finishReason };
+      } catch (error) {
+        if (signal.aborted) return;
+        if (error instanceof MistralError) {
+          yield errorEvent(label, error.statusCode, messageOf(error.body), error, started);
+        } else {
+          // A schema failure means the stream held something other than a completion chunk.
+          const unreadable = /ZodError|ValidationError/.test((error as Error)?.name ?? '') ? 'its reply could not be read' : null;
+          yield errorEvent(label, undefined, streamError() ?? unreadable, error, started);
+        }
+      } finally {
+        link.dispose();
+      }
+    },
+
+    async listModels(apiKey) {
+      const client = new Mistral({ apiKey: apiKey ?? undefined, serverURL });
+      const list = await client.models.list({}, { signal: AbortSignal.timeout(LIST_TIMEOUT_MS), retries: { strategy: 'none' } });
+      const models: ModelInfo[] = [];
+      const seen = new Set<string>();
+      for (const card of list.data ?? []) {
+        const c = card as { id?: unknown; capabilities?: { completionChat?: boolean; vision?: boolean }; archived?: boolean };
+        if (typeof c.id !== 'string' || seen.has(c.id) || !c.capabilities?.completionChat || c.archived) continue;
+        seen.add(c.id);
+        models.push({
+          id: `mistral:${c.id}`,
+          provider: 'mistral',
+          name: c.id,
+          capabilities: c.capabilities.vision ? ['chat', 'vision'] : ['chat'],
+        });
+      }
+      return models;
+    },
+  };
+}

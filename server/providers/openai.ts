@@ -1,0 +1,102 @@
+/**
+ * The OpenAI adapter, through the `openai` SDK. The base URL may name any
+ * OpenAI-compatible server (Ollama, vLLM, LM Studio, llama.cpp), so model
+ * capabilities are inferred from names: those servers do not describe them.
+ */
+import OpenAI, { APIConnectionError, APIError, APIUserAbortError } from 'openai';
+import type { ChatCompletionMessageParam, ChatCompletionContentPart } from 'openai/resources/chat/completions';
+import type { ChatMessage, ChatProvider, ModelInfo, StreamEvent, StreamRequest } from './types';
+import { LIST_TIMEOUT_MS, NO_KEY_PLACEHOLDER, PUBLIC_URLS, dataUrl, errorEvent, linkedController, textOf } from './shared';
+
+export interface OpenAIOptions {
+  /** Ends in /v1; null: OpenAI's own. */
+  baseURL: string | null;
+}
+
+// Models that do not answer chat completions: embeddings, speech, images, moderation, legacy completions.
+const NOT_CHAT =
+  /embed|whisper|tts|dall-e|moderation|transcribe|realtime|audio|gpt-image|image-|davinci|babbage|^ada|search-api|computer-use|sora|rerank/i;
+
+// Names that accept images. OpenAI's API does not say, nor do Ollama or vLLM, so this is a best guess.
+const VISION =
+  /gpt-4o|gpt-4\.1|gpt-4-turbo|gpt-4-vision|gpt-5|chatgpt-4o|^o1(?!-mini)|^o3(?!-mini)|^o4|llava|vision|pixtral|qwen[\d.]*-?vl|[-_]vl\b|-vl[-:]|gemma3|minicpm-v|moondream|llama4/i;
+
+export function isChatModel(id: string): boolean {
+  return !NOT_CHAT.test(id);
+}
+
+export function capabilitiesFor(id: string): string[] {
+  return VISION.test(id) ? ['chat', 'vision'] : ['chat'];
+}
+
+function toOpenAI(message: ChatMessage): ChatCompletionMessageParam {
+  if (message.role !== 'user' || typeof message.content === 'string') {
+    return { role: message.role, content: textOf(message.content) };
+  }
+  const content: ChatCompletionContentPart[] = message.content.map((part) =>
+    part.type === 'text' ? { type: 'text', text: part.text } : { type: 'image_url', image_url: { url: dataUrl(part) } },
+  );
+  return { role: 'user', content };
+}
+
+export function createOpenAIProvider(options: OpenAIOptions): ChatProvider {
+  const baseURL = options.baseURL ?? PUBLIC_URLS.openai;
+  const label = options.baseURL ? 'the model server' : 'OpenAI';
+  // Retries are the replies service's call: a retried request after tokens went out would duplicate text.
+  const client = (apiKey: string | null | undefined) =>
+    new OpenAI({ apiKey: apiKey || NO_KEY_PLACEHOLDER, baseURL, maxRetries: 0 });
+
+  return {
+    id: 'openai',
+
+    async *stream({ model, messages, signal, apiKey }: StreamRequest): AsyncGenerator<StreamEvent> {
+      if (signal.aborted) return;
+      const link = linkedController(signal);
+      let started = false;
+      try {
+        const stream = await client(apiKey).chat.completions.create(
+          { model, messages: messages.map(toOpenAI), stream: true, stream_options: { include_usage: true } },
+          { signal: link.controller.signal },
+        );
+        let finishReason: string | null = null;
+        let usage: StreamEvent | null = null;
+        for await (const chunk of stream) {
+          const choice = chunk.choices[0];
+          const text = choice?.delta?.content;
+          if (text) {
+            started = true;
+            yield { type: 'delta', text };
+          }
+          if (choice?.finish_reason) finishReason = choice.finish_reason;
+          if (chunk.usage) {
+            usage = { type: 'usage', inputTokens: chunk.usage.prompt_tokens, outputTokens: chunk.usage.completion_tokens };
+          }
+        }
+        if (signal.aborted) return;
+        if (usage) yield usage;
+        yield { type: 'done', finishReason };
+      } catch (error) {
+        // An abort is the caller's choice, not a failure: stop quietly.
+        if (signal.aborted || error instanceof APIUserAbortError) return;
+        if (error instanceof APIError && !(error instanceof APIConnectionError)) {
+          const detail = (error.error as { message?: unknown } | undefined)?.message;
+          yield errorEvent(label, error.status, typeof detail === 'string' ? detail : error.message, error, started);
+        } else {
+          yield errorEvent(label, undefined, null, error, started);
+        }
+      } finally {
+        link.dispose();
+      }
+    },
+
+    async listModels(apiKey) {
+      const page = await client(apiKey).models.list({ signal: AbortSignal.timeout(LIST_TIMEOUT_MS) });
+      const models: ModelInfo[] = [];
+      for (const m of page.data) {
+        if (!m?.id || !isChatModel(m.id)) continue;
+        models.push({ id: `openai:${m.id}`, provider: 'openai', name: m.id, capabilities: capabilitiesFor(m.id) });
+      }
+      return models;
+    },
+  };
+}

@@ -1,0 +1,174 @@
+/**
+ * createProviders: which adapter, which key and which models, per user.
+ * A user's own key (saved in settings) replaces the server's for that provider,
+ * against the server's configured URL when there is one, else the provider's public URL.
+ * Model lists are cached per provider and key, refreshed in the background once
+ * stale, and a provider that is down only loses its own entries (or keeps its last good list).
+ */
+import type { Config } from '../config';
+import type { Sql } from '../db';
+import { sha256 } from '../crypto';
+import { log } from '../log';
+import { getSettings, getUserKeys, type UserKeys } from '../settings/service';
+import { createMistralProvider } from './mistral';
+import { createOpenAIProvider } from './openai';
+import type { ChatMessage, ChatProvider, ModelInfo, ProviderId, Providers, StreamEvent } from './types';
+
+export interface ProvidersOptions {
+  /** A list older than this is refreshed in the background (its copy still served meanwhile). */
+  ttlMs?: number;
+  /** After a failed fetch with nothing cached, wait this long before asking that provider again. */
+  retryMs?: number;
+  /** Adapters to use instead of the SDK-backed ones (tests). */
+  adapters?: Partial<Record<ProviderId, ChatProvider>>;
+}
+
+const PROVIDERS: ProviderId[] = ['mistral', 'openai'];
+const LABELS: Record<ProviderId, string> = { mistral: 'Mistral', openai: 'OpenAI' };
+const MAX_CACHE_ENTRIES = 1000;
+
+interface CacheEntry {
+  models: ModelInfo[] | null;
+  fetchedAt: number;
+  failedAt: number;
+  inflight: Promise<void> | null;
+}
+
+export function createProviders(config: Config, sql: Sql, options: ProvidersOptions = {}): Providers {
+  const ttlMs = options.ttlMs ?? 5 * 60_000;
+  const retryMs = options.retryMs ?? 30_000;
+  const adapters: Record<ProviderId, ChatProvider> = {
+    mistral: options.adapters?.mistral ?? createMistralProvider({ serverURL: config.ai.mistral?.serverURL ?? null }),
+    openai: options.adapters?.openai ?? createOpenAIProvider({ baseURL: config.ai.openai?.baseURL ?? null }),
+  };
+  const cache = new Map<string, CacheEntry>();
+
+  /** The key to use for a provider, or undefined when that provider is unavailable to this user. */
+  function keyFor(provider: ProviderId, keys: UserKeys): string | null | undefined {
+    if (keys[provider]) return keys[provider];
+    const server = config.ai[provider];
+    return server ? server.apiKey : undefined;
+  }
+
+  // Entries are named by a hash of the key, so no key sits in the map's names.
+  const cacheName = (provider: ProviderId, apiKey: string | null) => `${provider}:${apiKey ? sha256(apiKey) : '-'}`;
+
+  function refresh(provider: ProviderId, apiKey: string | null, entry: CacheEntry): Promise<void> {
+    entry.inflight ??= adapters[provider]
+      .listModels(apiKey)
+      .then(
+        (models) => {
+          entry.models = models;
+          entry.fetchedAt = Date.now();
+        },
+        (error: unknown) => {
+          entry.failedAt = Date.now();
+          log.warn('model list failed', {
+            provider,
+            kept: entry.models ? entry.models.length : 0,
+            error: error instanceof Error ? error.message.slice(0, 300) : String(error),
+          });
+        },
+      )
+      .finally(() => {
+        entry.inflight = null;
+      });
+    return entry.inflight;
+  }
+
+  async function listFor(provider: ProviderId, apiKey: string | null): Promise<ModelInfo[]> {
+    const name = cacheName(provider, apiKey);
+    let entry = cache.get(name);
+    if (!entry) {
+      if (cache.size >= MAX_CACHE_ENTRIES) cache.delete(cache.keys().next().value!);
+      entry = { models: null, fetchedAt: 0, failedAt: 0, inflight: null };
+      cache.set(name, entry);
+    }
+    const now = Date.now();
+    if (entry.models) {
+      // Stale-while-revalidate: the last good list answers now; a refresh runs behind it.
+      if (now - entry.fetchedAt > ttlMs && now - entry.failedAt > retryMs) void refresh(provider, apiKey, entry);
+      return entry.models;
+    }
+    if (entry.inflight) await entry.inflight;
+    else if (now - entry.failedAt > retryMs) await refresh(provider, apiKey, entry);
+    return entry.models ?? [];
+  }
+
+  /** The cached list without fetching: null when none is known yet. */
+  function peek(provider: ProviderId, apiKey: string | null): ModelInfo[] | null {
+    return cache.get(cacheName(provider, apiKey))?.models ?? null;
+  }
+
+  async function modelsForKeys(keys: UserKeys): Promise<ModelInfo[]> {
+    const lists = await Promise.all(
+      PROVIDERS.map((p) => {
+        const key = keyFor(p, keys);
+        return key === undefined ? [] : listFor(p, key);
+      }),
+    );
+    return lists.flat();
+  }
+
+  /** The first candidate that is listed; with nothing listed at all, the first candidate (the provider will say). */
+  function pick(models: ModelInfo[], candidates: (string | null | undefined)[]): string | null {
+    const wanted = candidates.filter((c): c is string => typeof c === 'string' && c.length > 0);
+    for (const id of wanted) if (models.some((m) => m.id === id)) return id;
+    if (models.length === 0) return wanted[0] ?? null;
+    return models[0]!.id;
+  }
+
+  async function userView(userId: string) {
+    const [keys, settings] = await Promise.all([getUserKeys(sql, config, userId), getSettings(sql, userId)]);
+    const models = await modelsForKeys(keys);
+    return { models, userDefault: settings.defaultModel };
+  }
+
+  return {
+    modelsForKeys,
+
+    async models(userId) {
+      const { models, userDefault } = await userView(userId);
+      const defaultModel = models.length ? pick(models, [userDefault, config.ai.defaultModel]) : null;
+      return { models, defaultModel };
+    },
+
+    async resolveModel(userId, requested) {
+      const { models, userDefault } = await userView(userId);
+      return pick(models, [requested, userDefault, config.ai.defaultModel]);
+    },
+
+    async *stream(userId: string, modelId: string, messages: ChatMessage[], signal: AbortSignal): AsyncGenerator<StreamEvent> {
+      const match = /^(mistral|openai):(.+)$/.exec(modelId ?? '');
+      if (!match) {
+        yield { type: 'error', message: `Unknown model "${String(modelId).slice(0, 100)}": ids look like mistral:mistral-small-latest`, status: 400 };
+        return;
+      }
+      const provider = match[1] as ProviderId;
+      const model = match[2]!;
+      try {
+        const keys = await getUserKeys(sql, config, userId);
+        const apiKey = keyFor(provider, keys);
+        if (apiKey === undefined) {
+          yield {
+            type: 'error',
+            message: `${LABELS[provider]} is not set up on this server; add your own ${LABELS[provider]} key in settings`,
+            status: 400,
+          };
+          return;
+        }
+        const known = peek(provider, apiKey);
+        if (known && known.length && !known.some((m) => m.id === modelId)) {
+          yield { type: 'error', message: `The model "${modelId}" is not available; choose another one`, status: 404 };
+          return;
+        }
+        yield* adapters[provider].stream({ model, messages, signal, apiKey });
+      } catch (error) {
+        // Adapters report their own failures as events; this is for anything else (e.g. the database).
+        if (signal.aborted) return;
+        log.error('provider stream failed', { provider, error: error instanceof Error ? error.message : String(error) });
+        yield { type: 'error', message: 'The reply could not be started; try again', status: 503 };
+      }
+    },
+  };
+}
