@@ -1,8 +1,24 @@
+/** GET and PUT /api/settings: the signed-in user's preferences and their own provider keys. */
 import { Elysia } from 'elysia';
 import type { AppDeps } from '../deps';
+import { badRequest } from '../errors';
+import { SettingsBody } from './model';
+import { getSettingsView, updateSettings } from './service';
 
-/** Placeholder: the settings feature's routes are built in their own issue. */
+export { getSettings, getUserKeys } from './service';
+
 export function settingsRoutes(deps: AppDeps) {
-  void deps;
-  return new Elysia({ name: 'settings' });
+  return new Elysia({ name: 'settings', prefix: '/api' })
+    .use(deps.auth)
+    .get('/settings', ({ user }) => getSettingsView(deps.sql, user.id), { auth: true })
+    .put('/settings', ({ user, body }) => updateSettings(deps, user.id, body), {
+      auth: true,
+      // Elysia turns a non-object body into {} when every field is optional; refuse it first.
+      transform({ body }) {
+        if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+          throw badRequest({ body: 'must be a JSON object' });
+        }
+      },
+      body: SettingsBody,
+    });
 }
