@@ -17,6 +17,7 @@ import { threadsRoutes } from './threads';
 import { repliesRoutes } from './replies';
 import { syncRoutes } from './sync';
 import { voiceRoutes } from './voice';
+import { fileHooks, fileReader, filesRoutes } from './files';
 import { imagesRoutes } from './images';
 import { sharesRoutes } from './shares';
 import { webRoutes } from './web';
@@ -31,15 +32,12 @@ export interface AppInput {
   files?: FileReader;
 }
 
-const noFiles: FileReader = {
-  read: async () => null,
-  describe: async () => null,
-};
-
 export function createApp(input: AppInput) {
   // Replies in flight in this process; deleting a thread or an account stops theirs.
   const generations = new Generations();
   const hooks = input.hooks ?? {};
+  // Stored files go with their threads and accounts; bytes nobody refers to are deleted.
+  const files = fileHooks(input);
   const deps = {
     config: input.config,
     sql: input.sql,
@@ -48,21 +46,23 @@ export function createApp(input: AppInput) {
       beforeAccountDelete: async (userId: string) => {
         generations.cancelUser(userId);
         await hooks.beforeAccountDelete?.(userId);
+        await files.beforeAccountDelete(userId);
       },
       beforeThreadDelete: async (userId: string, threadId: string) => {
         generations.cancelThread(threadId);
         await hooks.beforeThreadDelete?.(userId, threadId);
+        await files.beforeThreadDelete(userId, threadId);
       },
       afterThreadDelete: async (userId: string, threadId: string) => {
         await hooks.afterThreadDelete?.(userId, threadId);
+        await files.afterThreadDelete(userId, threadId);
       },
     },
     providers: input.providers ?? createProviders(input.config, input.sql),
     generations,
-    files: input.files ?? noFiles,
+    files: input.files ?? fileReader(input),
   } satisfies AppDeps & Record<string, unknown>;
-  return new Elysia()
-    .state('generations', generations)
+  const app = new Elysia()
     .use(errorHandler)
     .use(securityPlugin(input.config.http.publicUrl))
     .use(healthRoutes(input.sql))
@@ -73,9 +73,12 @@ export function createApp(input: AppInput) {
     .use(repliesRoutes(deps))
     .use(syncRoutes(deps))
     .use(voiceRoutes(deps))
+    .use(filesRoutes(deps))
     .use(imagesRoutes(deps))
     .use(sharesRoutes(deps))
     .use(webRoutes(input.config));
+  // Exposed for graceful shutdown (drain) and for tests that check nothing leaks.
+  return Object.assign(app, { generations });
 }
 
 export type App = ReturnType<typeof createApp>;

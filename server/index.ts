@@ -47,7 +47,7 @@ async function shutdown(signal: string) {
   clearInterval(sweeper);
   await app.stop();
   // Let replies in flight finish and be stored (bounded), then close the database.
-  await Promise.race([app.store.generations.drain(), Bun.sleep(10_000)]);
+  await Promise.race([app.generations.drain(), Bun.sleep(10_000)]);
   await db.close();
   process.exit(0);
 }

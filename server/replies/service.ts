@@ -105,7 +105,14 @@ export async function postMessage(deps: ReplyDeps, userId: string, threadId: str
     if (again) return again;
     throw conflict('This message is already being stored; retry', { id: 'is being stored' });
   }
-  const generation = startGeneration(deps, userId, { ...thread, title: created.title ?? thread.title }, created.assistant, created.user);
+  const generation = startGeneration(
+    deps,
+    userId,
+    { ...thread, title: created.title ?? thread.title },
+    created.assistant,
+    created.user,
+    Boolean(created.title),
+  );
   return { user: created.user, source: { kind: 'live', generation } as Source };
 }
 
@@ -288,10 +295,17 @@ async function buildContext(deps: ReplyDeps, userId: string, thread: Thread, lea
   return messages;
 }
 
-function startGeneration(deps: ReplyDeps, userId: string, thread: Thread, assistant: Message, parent: Message): Generation {
+function startGeneration(
+  deps: ReplyDeps,
+  userId: string,
+  thread: Thread,
+  assistant: Message,
+  parent: Message,
+  nameThread = false,
+): Generation {
   const generation = new Generation(assistant.id, thread.id, userId, assistant);
   deps.generations.add(generation);
-  void run(deps, generation, thread, parent).catch((error) => {
+  void run(deps, generation, thread, parent, nameThread).catch((error) => {
     log.error('reply crashed', { messageId: assistant.id, error: String(error) });
     if (!generation.finished) {
       const message = { ...generation.message, content: generation.text, status: 'error' as const, error: 'The reply failed' };
@@ -301,7 +315,7 @@ function startGeneration(deps: ReplyDeps, userId: string, thread: Thread, assist
   return generation;
 }
 
-async function run(deps: ReplyDeps, g: Generation, thread: Thread, parent: Message) {
+async function run(deps: ReplyDeps, g: Generation, thread: Thread, parent: Message, nameThread: boolean) {
   const { sql } = deps;
   const timeoutMs = deps.config.ai.timeoutMs;
   let usage: { inputTokens: number; outputTokens: number } | null = null;
@@ -393,7 +407,8 @@ async function run(deps: ReplyDeps, g: Generation, thread: Thread, parent: Messa
   } else {
     g.emit({ event: 'done', data: { message: final } });
   }
-  if (status === 'complete' && !parent.parentId) {
+  // The thread got a provisional title from this first message: ask the model for a better one.
+  if (status === 'complete' && nameThread) {
     await maybeGenerateTitle(deps, g.userId, thread, parent.content, final.model).catch(() => {});
   }
 }
