@@ -432,7 +432,7 @@ describe("someone else's ids (security item 1)", () => {
     await stream.all();
     expect(performance.now() - t0).toBeLessThan(2000);
     expect(generations().get(start.data.message.id)).toBeNull();
-    const [{ n }] = (await server.db.sql<{ n: number }[]>`select count(*)::int as n from messages where id = ${start.data.message.id}`) as [{ n: number }];
+    const [{ n }] = (await server.db.sql<{ n: number }[]>`select count(*)::int as n from messages where id = ${start.data.message.id}`) as unknown as [{ n: number }];
     expect(n).toBe(0);
   });
 });

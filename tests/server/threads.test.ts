@@ -106,7 +106,7 @@ describe('threads', () => {
     expect((await mallory.client.json('GET', '/api/threads')).body.threads).toEqual([]);
     const still = await alice.client.json('GET', `/api/threads/${id}`);
     expect(still.body.thread.title).toBe('Private');
-    const [{ n }] = (await server.db.sql<{ n: number }[]>`select count(*)::int as n from messages where thread_id = ${id}`) as [{ n: number }];
+    const [{ n }] = (await server.db.sql<{ n: number }[]>`select count(*)::int as n from messages where thread_id = ${id}`) as unknown as [{ n: number }];
     expect(n).toBe(0);
   });
 
