@@ -1,0 +1,86 @@
+/**
+ * The account's settings and the models it can use. Loaded once per session (the
+ * settings page and the thread's quick settings share it); `update` saves and adopts
+ * the server's answer. Provider keys only ever come back as their last four characters.
+ */
+import { api } from '$lib/api';
+import type { Model, ProviderKeys, Settings, SettingsUpdate } from '$lib/types';
+import { session } from './session.svelte';
+import { theme } from './theme.svelte';
+import type { LoadStatus } from './threads.svelte';
+import { message } from './threads.svelte';
+
+class SettingsState {
+  settings = $state<Settings | null>(null);
+  keys = $state<ProviderKeys>({ mistral: null, openai: null });
+  status = $state<LoadStatus>('idle');
+  error = $state<string | null>(null);
+
+  models = $state<Model[]>([]);
+  serverDefaultModel = $state<string | null>(null);
+  modelsStatus = $state<LoadStatus>('idle');
+  modelsError = $state<string | null>(null);
+  #loading: Promise<void> | null = null;
+
+  constructor() {
+    session.onSignOut(() => {
+      this.settings = null;
+      this.keys = { mistral: null, openai: null };
+      this.status = 'idle';
+      this.models = [];
+      this.modelsStatus = 'idle';
+    });
+  }
+
+  /** The model a new thread uses: the user's default, else the server's. */
+  get defaultModel(): string | null {
+    return this.settings?.defaultModel ?? this.serverDefaultModel;
+  }
+
+  load(): Promise<void> {
+    if (this.status === 'ready') return Promise.resolve();
+    this.#loading ??= (async () => {
+      this.status = 'loading';
+      this.error = null;
+      try {
+        const body = await api.settings.get();
+        this.settings = body.settings;
+        this.keys = body.keys;
+        this.status = 'ready';
+        if (body.settings.theme !== theme.current) theme.apply(body.settings.theme);
+      } catch (error) {
+        this.error = message(error);
+        this.status = 'error';
+      } finally {
+        this.#loading = null;
+      }
+    })();
+    return this.#loading;
+  }
+
+  async loadModels(force = false) {
+    if (this.modelsStatus === 'loading' || (this.modelsStatus === 'ready' && !force)) return;
+    this.modelsStatus = 'loading';
+    this.modelsError = null;
+    try {
+      const body = await api.models.list();
+      this.models = body.models;
+      this.serverDefaultModel = body.defaultModel;
+      this.modelsStatus = 'ready';
+    } catch (error) {
+      this.modelsError = message(error);
+      this.modelsStatus = 'error';
+    }
+  }
+
+  async update(patch: SettingsUpdate) {
+    if (patch.theme) theme.apply(patch.theme);
+    const body = await api.settings.update(patch);
+    this.settings = body.settings;
+    this.keys = body.keys;
+    // A new key may add a provider's models.
+    if ('mistralKey' in patch || 'openaiKey' in patch) void this.loadModels(true);
+  }
+}
+
+export const settings = new SettingsState();

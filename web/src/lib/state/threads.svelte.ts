@@ -1,0 +1,208 @@
+/**
+ * The thread list: pinned first, then newest activity. Every change goes through a method,
+ * so a later offline mirror can answer `load` first and queue writes in its outbox.
+ * Deleting hides the thread at once and sends the DELETE only when the undo window closes.
+ */
+import { api, ApiError } from '$lib/api';
+import type { Thread } from '$lib/types';
+import { session } from './session.svelte';
+
+const UNDO_MS = 6000;
+
+export type LoadStatus = 'idle' | 'loading' | 'ready' | 'error';
+
+class ThreadList {
+  #items = $state<Thread[]>([]);
+  #status = $state<LoadStatus>('idle');
+  #error = $state<string | null>(null);
+  #nextCursor = $state<string | null>(null);
+  /** The title filter typed into the sidebar. */
+  filter = $state('');
+  /** The last deleted thread, while it can still be brought back. */
+  #undoable = $state<Thread | null>(null);
+  #timers = new Map<string, ReturnType<typeof setTimeout>>();
+  #hidden = $state<Set<string>>(new Set());
+
+  constructor() {
+    session.onSignOut(() => this.reset());
+    if (typeof window !== 'undefined') {
+      // Leaving the page commits pending deletions instead of silently dropping them.
+      window.addEventListener('pagehide', () => this.flushDeletes());
+    }
+  }
+
+  get status() {
+    return this.#status;
+  }
+  get error() {
+    return this.#error;
+  }
+  get hasMore() {
+    return this.#nextCursor !== null;
+  }
+  get undoable() {
+    return this.#undoable;
+  }
+
+  /** Pinned first, then most recent activity. */
+  get sorted(): Thread[] {
+    return this.#items
+      .filter((t) => !this.#hidden.has(t.id))
+      .sort((a, b) => Number(b.pinned) - Number(a.pinned) || b.updatedAt.localeCompare(a.updatedAt));
+  }
+
+  /** What the sidebar shows: sorted, narrowed by the filter box. */
+  get visible(): Thread[] {
+    const q = this.filter.trim().toLocaleLowerCase();
+    const all = this.sorted;
+    return q ? all.filter((t) => displayTitle(t).toLocaleLowerCase().includes(q)) : all;
+  }
+
+  byId(id: string): Thread | undefined {
+    return this.#items.find((t) => t.id === id);
+  }
+
+  async load() {
+    if (this.#status === 'loading') return;
+    this.#status = 'loading';
+    this.#error = null;
+    try {
+      const page = await api.threads.list();
+      this.#items = page.threads;
+      this.#nextCursor = page.nextCursor;
+      this.#status = 'ready';
+    } catch (error) {
+      this.#error = message(error);
+      this.#status = 'error';
+    }
+  }
+
+  async loadMore() {
+    if (!this.#nextCursor) return;
+    const page = await api.threads.list(this.#nextCursor);
+    const known = new Set(this.#items.map((t) => t.id));
+    this.#items.push(...page.threads.filter((t) => !known.has(t.id)));
+    this.#nextCursor = page.nextCursor;
+  }
+
+  async create(data: { title?: string; model?: string; systemPrompt?: string } = {}): Promise<Thread> {
+    const { thread } = await api.threads.create(data);
+    this.upsert(thread);
+    return thread;
+  }
+
+  /** Adds or replaces a thread the app learned about elsewhere (a thread view, sync). */
+  upsert(thread: Thread) {
+    const i = this.#items.findIndex((t) => t.id === thread.id);
+    if (i >= 0) this.#items[i] = thread;
+    else this.#items.unshift(thread);
+  }
+
+  /** Marks activity now, so the thread moves up while a reply is written. */
+  touch(id: string) {
+    const t = this.byId(id);
+    if (t) t.updatedAt = new Date().toISOString();
+  }
+
+  async update(id: string, patch: Partial<Pick<Thread, 'title' | 'model' | 'systemPrompt' | 'pinned'>>) {
+    const t = this.byId(id);
+    const before = t ? { ...t } : null;
+    if (t) Object.assign(t, patch);
+    try {
+      const { thread } = await api.threads.update(id, patch);
+      this.upsert(thread);
+      return thread;
+    } catch (error) {
+      if (t && before) Object.assign(t, before);
+      throw error;
+    }
+  }
+
+  rename(id: string, title: string) {
+    return this.update(id, { title: title.trim() });
+  }
+
+  setPinned(id: string, pinned: boolean) {
+    return this.update(id, { pinned });
+  }
+
+  /** Hides the thread now; deletes it on the server when the undo window closes. */
+  remove(id: string) {
+    const thread = this.byId(id);
+    if (!thread) return;
+    if (this.#undoable && this.#undoable.id !== id) this.#commitDelete(this.#undoable.id);
+    this.#hidden = new Set([...this.#hidden, id]);
+    this.#undoable = thread;
+    this.#timers.set(
+      id,
+      setTimeout(() => this.#commitDelete(id), UNDO_MS),
+    );
+  }
+
+  undo() {
+    const thread = this.#undoable;
+    if (!thread) return;
+    clearTimeout(this.#timers.get(thread.id));
+    this.#timers.delete(thread.id);
+    const hidden = new Set(this.#hidden);
+    hidden.delete(thread.id);
+    this.#hidden = hidden;
+    this.#undoable = null;
+  }
+
+  flushDeletes() {
+    for (const id of [...this.#timers.keys()]) this.#commitDelete(id, true);
+  }
+
+  async #commitDelete(id: string, keepalive = false) {
+    clearTimeout(this.#timers.get(id));
+    this.#timers.delete(id);
+    if (this.#undoable?.id === id) this.#undoable = null;
+    if (keepalive) {
+      // The page is going away: a keepalive request outlives it.
+      void fetch(`/api/threads/${encodeURIComponent(id)}`, { method: 'DELETE', credentials: 'same-origin', keepalive: true });
+      return;
+    }
+    try {
+      await api.threads.remove(id);
+      this.#items = this.#items.filter((t) => t.id !== id);
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 404) {
+        this.#items = this.#items.filter((t) => t.id !== id);
+      } else {
+        this.#error = `Could not delete the thread: ${message(error)}`;
+      }
+    } finally {
+      const hidden = new Set(this.#hidden);
+      hidden.delete(id);
+      this.#hidden = hidden;
+    }
+  }
+
+  isDeleting(id: string) {
+    return this.#hidden.has(id);
+  }
+
+  reset() {
+    for (const timer of this.#timers.values()) clearTimeout(timer);
+    this.#timers.clear();
+    this.#items = [];
+    this.#hidden = new Set();
+    this.#undoable = null;
+    this.#status = 'idle';
+    this.#error = null;
+    this.filter = '';
+  }
+}
+
+export function displayTitle(thread: Pick<Thread, 'title'>): string {
+  return thread.title.trim() || 'New chat';
+}
+
+export function message(error: unknown): string {
+  if (error instanceof ApiError) return error.message;
+  if (error instanceof Error) return error.message;
+  return 'Something went wrong';
+}
+
+export const threads = new ThreadList();

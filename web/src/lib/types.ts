@@ -1,0 +1,80 @@
+/** The shapes of Parley's public API (shared/api.md), as the web app uses them. */
+
+export interface User {
+  id: string;
+  email: string;
+  name: string;
+  role: 'user' | 'admin';
+}
+
+export interface Thread {
+  id: string;
+  title: string;
+  model: string | null;
+  systemPrompt: string;
+  pinned: boolean;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export type MessageStatus = 'complete' | 'streaming' | 'cancelled' | 'error';
+
+export interface Attachment {
+  id?: string;
+  url?: string;
+  mime?: string;
+  name?: string;
+}
+
+export interface Message {
+  id: string;
+  threadId: string;
+  parentId: string | null;
+  role: 'user' | 'assistant' | 'system';
+  content: string;
+  status: MessageStatus;
+  model: string | null;
+  createdAt: string;
+  attachments: Attachment[];
+  /** Set by the server on a failed reply (when it sends one). */
+  error?: string | null;
+}
+
+export interface Model {
+  id: string;
+  provider: string;
+  name: string;
+  capabilities: string[];
+}
+
+export type Theme = 'system' | 'light' | 'dark';
+
+export interface Settings {
+  defaultModel: string | null;
+  theme: Theme;
+  voice: string | null;
+  talkMode: 'hold' | 'toggle';
+}
+
+export interface ProviderKeys {
+  mistral: { last4: string } | null;
+  openai: { last4: string } | null;
+}
+
+export interface SettingsBody {
+  settings: Settings;
+  keys: ProviderKeys;
+}
+
+export type SettingsUpdate = Partial<Settings> & {
+  mistralKey?: string | null;
+  openaiKey?: string | null;
+};
+
+/** Server-sent events of a reply (POST …/messages, GET /api/messages/:id/stream, regenerate). */
+export type ReplyEvent =
+  | { event: 'user'; data: { message: Message } }
+  | { event: 'start'; data: { message: Message } }
+  | { event: 'delta'; data: { id: string; text: string } }
+  | { event: 'done'; data: { message: Message } }
+  | { event: 'error'; data: { message: Message; error: unknown } };

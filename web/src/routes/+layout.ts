@@ -1,0 +1,10 @@
+import { session } from '$lib/state/session.svelte';
+
+// A single-page app: nothing is rendered on the server or prerendered.
+export const ssr = false;
+export const prerender = false;
+
+export function load() {
+  // Started at once, in parallel with the screen's own data.
+  void session.check().catch(() => {});
+}

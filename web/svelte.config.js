@@ -1,0 +1,14 @@
+import adapter from '@sveltejs/adapter-static';
+import { vitePreprocess } from '@sveltejs/vite-plugin-svelte';
+
+/** A single-page app: every route is rendered in the browser from index.html. */
+export default {
+  preprocess: vitePreprocess(),
+  kit: {
+    adapter: adapter({ pages: 'build', assets: 'build', fallback: 'index.html', strict: true }),
+    // The PWA plugin's worker is registered by src/lib/state/pwa.svelte.ts (workbox-window).
+    serviceWorker: { register: false },
+    // The server adds the CSP (with hashes of index.html's inline scripts); no kit-side CSP.
+    version: { pollInterval: 0 },
+  },
+};
