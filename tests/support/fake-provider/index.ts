@@ -19,6 +19,8 @@ export interface Recorded {
   headers: Record<string, string>;
   /** Parsed JSON, a FormData, or raw bytes. */
   body: unknown;
+  /** The multipart body as sent (Bun's FormData replaces each file part's declared type with a guess). */
+  raw?: Uint8Array;
   at: number;
 }
 
@@ -43,14 +45,19 @@ export async function startFakeProvider(port = 0) {
       const url = new URL(req.url);
       const type = req.headers.get('content-type') ?? '';
       let body: unknown = null;
+      let raw: Uint8Array<ArrayBuffer> | undefined;
       if (type.includes('application/json')) body = await req.json().catch(() => null);
-      else if (type.includes('multipart/form-data')) body = await req.formData().catch(() => null);
+      else if (type.includes('multipart/form-data')) {
+        raw = new Uint8Array(await req.arrayBuffer());
+        body = await new Response(raw, { headers: { 'content-type': type } }).formData().catch(() => null);
+      }
       else if (req.method !== 'GET' && req.method !== 'HEAD') body = new Uint8Array(await req.arrayBuffer());
       const recorded: Recorded = {
         method: req.method,
         path: url.pathname,
         headers: Object.fromEntries(req.headers),
         body,
+        raw,
         at: performance.now(),
       };
       requests.push(recorded);
