@@ -1,8 +1,51 @@
+/**
+ * Speech proxies: the browser sends recordings and text here, and only the server
+ * holds the provider keys. GET /api/voice says what is available.
+ */
 import { Elysia } from 'elysia';
 import type { AppDeps } from '../deps';
+import { withSecurityHeaders } from '../http/security';
+import { SpeechBody } from './model';
+import { createVoiceService } from './service';
+import { sttNotConfigured } from './stt';
+import { readRecording } from './upload';
 
-/** Placeholder: the voice feature's routes are built in their own issue. */
 export function voiceRoutes(deps: AppDeps) {
-  void deps;
-  return new Elysia({ name: 'voice' });
+  const voice = createVoiceService(deps.config, deps.sql);
+  // Bun closes a connection quiet for 10 s; a provider may take up to the voice deadline.
+  const quietSeconds = Math.ceil(deps.config.voice.timeoutMs / 1000) + 10;
+
+  return new Elysia({ name: 'voice', prefix: '/api/voice' })
+    .use(deps.auth)
+    .get('', ({ user }) => voice.info(user.id), { auth: true })
+    .post(
+      '/transcriptions',
+      async ({ user, request, server }) => {
+        if (!voice.sttConfigured) throw sttNotConfigured();
+        await voice.limitTranscriptions(user.id);
+        server?.timeout(request, quietSeconds);
+        // The body is read here, under the cap, never by Elysia (parse: 'none').
+        const recording = await readRecording(request);
+        return voice.transcribe(recording, request.signal);
+      },
+      { auth: true, parse: 'none' },
+    )
+    .post(
+      '/speech',
+      async ({ user, body, request, server }) => {
+        await voice.limitSpeech(user.id);
+        server?.timeout(request, quietSeconds);
+        const audio = await voice.speak(user.id, body, request.signal);
+        return withSecurityHeaders(
+          new Response(audio.body, {
+            headers: {
+              'content-type': audio.contentType,
+              // Someone's spoken reply: never kept by a shared cache or the service worker.
+              'cache-control': 'no-store',
+            },
+          }),
+        );
+      },
+      { auth: true, body: SpeechBody },
+    );
 }

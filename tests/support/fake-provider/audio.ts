@@ -1,11 +1,286 @@
-import type { FakeModule } from './index';
+/**
+ * The fake provider's audio endpoints, in both wire formats:
+ *   OpenAI   POST /v1/audio/transcriptions  multipart → {text}
+ *            POST /v1/audio/speech          JSON → raw audio bytes, streamed in chunks
+ *   Mistral  POST /v1/audio/transcriptions  multipart → {model, text, language, usage, segments}
+ *            POST /v1/audio/speech          JSON → {audio_data: base64}
+ * The paths are the same; the SDKs are told apart by user-agent, then by their fields
+ * (Mistral always sends `stream`; its speech body names `voice_id`).
+ *
+ * Tests script it through `control` and read back what arrived, including whether an
+ * uploaded recording is real: `await fake.audio.transcriptions[0].expectRecording({seconds: 3})`.
+ */
+import type { FakeModule, Recorded } from './index';
+import { expectRecording, probeAudio, toneWav, type AudioProbe } from '../audio-fixtures';
+import { parseMultipart } from '../../../server/voice/multipart';
 
-/** Placeholder: the fake provider's audio endpoints are added with their feature. */
-export function createAudioModule(): FakeModule<{ reset(): void }> {
+export type AudioSdk = 'openai' | 'mistral';
+export type AudioKind = 'transcription' | 'speech';
+
+export interface ReceivedTranscription {
+  sdk: AudioSdk;
+  /** The uploaded file, byte for byte. */
+  bytes: Uint8Array;
+  filename: string;
+  /** The file part's declared Content-Type. */
+  type: string;
+  model: string | null;
+  language: string | null;
+  /** Every text field of the form (model, language, stream, …). */
+  fields: Record<string, string>;
+  at: number;
+  /** Decodes the upload with ffmpeg: container, codec, real duration, loudness. */
+  probe(): Promise<AudioProbe>;
+  /** Throws unless it is a real, decodable, non-silent recording of about `seconds` (± tolerance, default 1 s). */
+  expectRecording(opts?: { seconds?: number; tolerance?: number }): Promise<AudioProbe>;
+}
+
+export interface ReceivedSpeech {
+  sdk: AudioSdk;
+  model: string | null;
+  voice: string | null;
+  input: string;
+  format: string;
+  at: number;
+}
+
+interface Failure {
+  status: number;
+  message: string;
+  times: number;
+  only: AudioKind | null;
+}
+
+export interface AudioControl {
+  transcriptions: ReceivedTranscription[];
+  speeches: ReceivedSpeech[];
+  /** The text every transcription answers (or a function of what was received). */
+  setTranscript(text: string | ((received: ReceivedTranscription) => string)): void;
+  /** A fixed wait before answering (benchmarks, "Thinking" states); `only` limits it to one endpoint. */
+  setDelay(ms: number, only?: AudioKind): void;
+  /** How speech audio is streamed: `count` chunks with `delayMs` between them. */
+  setSpeechChunks(count: number, delayMs: number): void;
+  /** Seconds of tone per speech request; default grows with the text (0.5 s + 50 ms/char, at most 8 s). */
+  setSpeechSeconds(seconds: number | null): void;
+  /** Answer `status` with a provider-shaped error body, `times` times (default: until reset). */
+  fail(status: number, opts?: { message?: string; times?: number; only?: AudioKind }): void;
+  /** Accept requests and never answer them (until the caller gives up or reset()). */
+  hang(on?: boolean, only?: AudioKind): void;
+  /** Resolves with the n-th transcription (1-based) since the last reset, waiting for it if needed. */
+  waitForTranscription(n?: number, timeoutMs?: number): Promise<ReceivedTranscription>;
+  /** The same checks on any bytes. */
+  probe(bytes: Uint8Array): Promise<AudioProbe>;
+  reset(): void;
+}
+
+const SPEECH_TYPES: Record<string, string> = {
+  mp3: 'audio/mpeg',
+  opus: 'audio/ogg',
+  aac: 'audio/aac',
+  flac: 'audio/flac',
+  wav: 'audio/wav',
+  pcm: 'audio/pcm',
+};
+const FFMPEG_OUT: Record<string, string[]> = {
+  mp3: ['-c:a', 'libmp3lame', '-b:a', '48k', '-f', 'mp3'],
+  opus: ['-c:a', 'libopus', '-b:a', '32k', '-f', 'ogg'],
+  aac: ['-c:a', 'aac', '-b:a', '48k', '-f', 'adts'],
+  flac: ['-c:a', 'flac', '-f', 'flac'],
+  pcm: ['-f', 's16le', '-ar', '24000'],
+};
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** A real clip in `format`: a tone as WAV, transcoded by ffmpeg; WAV if that fails. */
+async function makeAudio(seconds: number, format: string): Promise<{ bytes: Uint8Array; format: string }> {
+  const wav = toneWav(seconds, { sampleRate: 24000 });
+  const args = FFMPEG_OUT[format];
+  if (!args || !Bun.which('ffmpeg')) return { bytes: wav, format: 'wav' };
+  const proc = Bun.spawn(['ffmpeg', '-hide_banner', '-loglevel', 'error', '-f', 'wav', '-i', 'pipe:0', ...args, 'pipe:1'], {
+    stdin: wav,
+    stdout: 'pipe',
+    stderr: 'ignore',
+  });
+  const [out, code] = await Promise.all([new Response(proc.stdout).arrayBuffer(), proc.exited]);
+  return code === 0 && out.byteLength ? { bytes: new Uint8Array(out), format } : { bytes: wav, format: 'wav' };
+}
+
+function sdkOf(recorded: Recorded, hints: { mistral: boolean }): AudioSdk {
+  const ua = (recorded.headers['user-agent'] ?? '').toLowerCase();
+  if (ua.includes('openai')) return 'openai';
+  if (ua.includes('mistral') || ua.includes('speakeasy')) return 'mistral';
+  return hints.mistral ? 'mistral' : 'openai';
+}
+
+function errorResponse(sdk: AudioSdk, status: number, message: string) {
+  const body =
+    sdk === 'openai'
+      ? { error: { message, type: status >= 500 ? 'server_error' : 'invalid_request_error', param: null, code: null } }
+      : { object: 'error', message, type: status >= 500 ? 'internal_error' : 'invalid_request_error', param: null, code: null };
+  return Response.json(body, { status });
+}
+
+export function createAudioModule(): FakeModule<AudioControl> {
+  let transcript: string | ((r: ReceivedTranscription) => string) = 'This is what the fake heard.';
+  let delay = { ms: 0, only: null as AudioKind | null };
+  let chunks = { count: 4, delayMs: 40 };
+  let speechSeconds: number | null = null;
+  let failure: Failure | null = null;
+  let hanging = { on: false, only: null as AudioKind | null };
+  const hung = new Set<() => void>();
+  const waiters = new Set<() => void>();
+
+  const control: AudioControl = {
+    transcriptions: [],
+    speeches: [],
+    setTranscript: (text) => void (transcript = text),
+    setDelay: (ms, only) => void (delay = { ms, only: only ?? null }),
+    setSpeechChunks: (count, delayMs) => void (chunks = { count: Math.max(1, count), delayMs }),
+    setSpeechSeconds: (seconds) => void (speechSeconds = seconds),
+    fail: (status, opts = {}) =>
+      void (failure = {
+        status,
+        message: opts.message ?? `fake provider failure ${status}`,
+        times: opts.times ?? Infinity,
+        only: opts.only ?? null,
+      }),
+    hang(on = true, only) {
+      hanging = { on, only: only ?? null };
+      if (!on) for (const release of hung) release();
+    },
+    async waitForTranscription(n = 1, timeoutMs = 15_000) {
+      const deadline = Date.now() + timeoutMs;
+      while (control.transcriptions.length < n) {
+        if (Date.now() > deadline) throw new Error(`fake audio: ${control.transcriptions.length} transcription(s) after ${timeoutMs} ms, wanted ${n}`);
+        await new Promise<void>((resolve) => {
+          waiters.add(resolve);
+          setTimeout(resolve, 100);
+        });
+      }
+      return control.transcriptions[n - 1]!;
+    },
+    probe: probeAudio,
+    reset() {
+      control.transcriptions.length = 0;
+      control.speeches.length = 0;
+      transcript = 'This is what the fake heard.';
+      delay = { ms: 0, only: null };
+      chunks = { count: 4, delayMs: 40 };
+      speechSeconds = null;
+      failure = null;
+      hanging = { on: false, only: null };
+      for (const release of hung) release();
+    },
+  };
+
+  /** Delay, hang and scripted failure, in that order; a Response means "answer this". */
+  async function script(kind: AudioKind, sdk: AudioSdk, req: Request): Promise<Response | null> {
+    if (delay.ms > 0 && (delay.only === null || delay.only === kind)) await sleep(delay.ms);
+    if (hanging.on && (hanging.only === null || hanging.only === kind)) {
+      await new Promise<void>((resolve) => {
+        const release = () => {
+          hung.delete(release);
+          resolve();
+        };
+        hung.add(release);
+        req.signal.addEventListener('abort', release, { once: true });
+      });
+      return errorResponse(sdk, 503, 'fake provider: released from hang');
+    }
+    if (failure && failure.times > 0 && (failure.only === null || failure.only === kind)) {
+      failure.times -= 1;
+      const { status, message } = failure;
+      if (failure.times <= 0) failure = null;
+      return errorResponse(sdk, status, message);
+    }
+    return null;
+  }
+
+  async function transcription(req: Request, recorded: Recorded): Promise<Response> {
+    const form = recorded.body instanceof FormData ? recorded.body : null;
+    const fields: Record<string, string> = {};
+    for (const [key, value] of form?.entries() ?? []) if (typeof value === 'string') fields[key] = value;
+    const sdk = sdkOf(recorded, { mistral: 'stream' in fields || 'diarize' in fields });
+    const file = form?.get('file');
+    if (!(file instanceof Blob)) return errorResponse(sdk, 400, 'fake provider: no file in the upload');
+    const bytes = new Uint8Array(await file.arrayBuffer());
+    // The declared type as sent: Bun's FormData would report a guess from the file name.
+    const sent = recorded.raw ? parseMultipart(recorded.raw, recorded.headers['content-type'] ?? '') : null;
+    const filePart = sent?.find((p) => p.name === 'file');
+    const received: ReceivedTranscription = {
+      sdk,
+      bytes,
+      filename: filePart?.filename ?? (file instanceof File ? file.name : ''),
+      type: filePart ? (filePart.type ?? '') : file.type,
+      model: fields.model ?? null,
+      language: fields.language ?? null,
+      fields,
+      at: recorded.at,
+      probe: () => probeAudio(bytes),
+      expectRecording: (opts) => expectRecording(bytes, opts),
+    };
+    control.transcriptions.push(received);
+    for (const wake of waiters) wake();
+    waiters.clear();
+    const scripted = await script('transcription', sdk, req);
+    if (scripted) return scripted;
+    const text = typeof transcript === 'function' ? transcript(received) : transcript;
+    if (sdk === 'openai') return Response.json({ text });
+    return Response.json({
+      model: received.model ?? 'voxtral-mini-latest',
+      text,
+      language: received.language,
+      segments: [],
+      usage: { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0, prompt_audio_seconds: null },
+    });
+  }
+
+  async function speech(req: Request, recorded: Recorded): Promise<Response> {
+    const body = (recorded.body ?? {}) as Record<string, unknown>;
+    const sdk = sdkOf(recorded, { mistral: 'voice_id' in body || 'stream' in body });
+    const input = typeof body.input === 'string' ? body.input : '';
+    const voice = (sdk === 'openai' ? body.voice : body.voice_id) as string | undefined;
+    const format = typeof body.response_format === 'string' ? body.response_format : 'mp3';
+    control.speeches.push({
+      sdk,
+      model: typeof body.model === 'string' ? body.model : null,
+      voice: voice ?? null,
+      input,
+      format,
+      at: recorded.at,
+    });
+    const scripted = await script('speech', sdk, req);
+    if (scripted) return scripted;
+    if (!input) return errorResponse(sdk, 400, 'fake provider: input is required');
+    if (sdk === 'mistral' && body.stream === true) return errorResponse(sdk, 400, 'fake provider: streamed speech is not faked');
+    const seconds = speechSeconds ?? Math.min(8, 0.5 + input.length * 0.05);
+    const audio = await makeAudio(seconds, format);
+    if (sdk === 'mistral') return Response.json({ audio_data: Buffer.from(audio.bytes).toString('base64') });
+
+    // OpenAI streams the raw bytes; we send them in a few chunks so streaming can be observed.
+    const { count, delayMs } = chunks;
+    const size = Math.ceil(audio.bytes.byteLength / count);
+    const stream = new ReadableStream<Uint8Array>({
+      async start(controller) {
+        for (let i = 0; i < count; i++) {
+          if (i > 0) await sleep(delayMs);
+          if (req.signal.aborted) break;
+          const part = audio.bytes.subarray(i * size, (i + 1) * size);
+          if (part.byteLength) controller.enqueue(part);
+        }
+        controller.close();
+      },
+    });
+    return new Response(stream, { headers: { 'content-type': SPEECH_TYPES[audio.format] ?? 'audio/wav' } });
+  }
+
   return {
-    async handle() {
+    async handle(req, url, recorded) {
+      if (req.method !== 'POST') return null;
+      if (url.pathname === '/v1/audio/transcriptions') return transcription(req, recorded);
+      if (url.pathname === '/v1/audio/speech') return speech(req, recorded);
       return null;
     },
-    control: { reset() {} },
+    control,
   };
 }

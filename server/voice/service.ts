@@ -1,0 +1,85 @@
+/**
+ * The voice feature's logic: which engines are active, which voice a user gets,
+ * the per-user limits, and the calls themselves. Never sees Elysia's Context.
+ */
+import type { Config } from '../config';
+import type { Sql } from '../db';
+import { badRequest } from '../errors';
+import { enforce } from '../auth/rate-limit';
+import { ACCEPTED_TYPES } from './formats';
+import {
+  MAX_SPEECH_CHARS,
+  MAX_UPLOAD_BYTES,
+  RATE_WINDOW_SECONDS,
+  SPEECHES_PER_WINDOW,
+  TRANSCRIPTIONS_PER_WINDOW,
+  type SpeechBody,
+} from './model';
+import { savedVoice } from './queries';
+import { createStt } from './stt';
+import { createTts } from './tts';
+import type { Recording } from './upload';
+
+export function createVoiceService(config: Config, sql: Sql) {
+  const stt = createStt(config);
+  const tts = createTts(config);
+
+  /** The user's saved voice if this engine has it, else the one asked for, else the engine's default. */
+  async function chooseVoice(userId: string, requested: string | undefined): Promise<string> {
+    const voices = await tts.voices();
+    const known = (id: string | null | undefined) => !!id && voices.some((v) => v.id === id);
+    // A voice asked for is checked even when the saved one wins: bad input is always said so.
+    if (requested !== undefined && !known(requested)) {
+      throw badRequest({ voice: `must be one of: ${voices.map((v) => v.id).join(', ')}` });
+    }
+    const saved = await savedVoice(sql, userId);
+    if (known(saved)) return saved!;
+    return requested ?? tts.defaultVoice!;
+  }
+
+  return {
+    async info(userId: string) {
+      const voices = await tts.voices();
+      const saved = tts.provider ? await savedVoice(sql, userId) : null;
+      return {
+        stt: stt.provider,
+        tts: tts.provider,
+        voices,
+        defaultVoice: tts.defaultVoice,
+        // The voice this user's speech requests get when they name none.
+        voice: saved && voices.some((v) => v.id === saved) ? saved : tts.defaultVoice,
+        maxUploadBytes: MAX_UPLOAD_BYTES,
+        maxTextChars: MAX_SPEECH_CHARS,
+        uploadTypes: ACCEPTED_TYPES,
+      };
+    },
+
+    limitTranscriptions: (userId: string) =>
+      enforce(sql, [{ key: `voice:stt:${userId}`, max: TRANSCRIPTIONS_PER_WINDOW, windowSeconds: RATE_WINDOW_SECONDS }]),
+
+    limitSpeech: (userId: string) =>
+      enforce(sql, [{ key: `voice:tts:${userId}`, max: SPEECHES_PER_WINDOW, windowSeconds: RATE_WINDOW_SECONDS }]),
+
+    /** Fails fast with 501 before a recording is read when no engine is configured. */
+    get sttConfigured() {
+      return stt.provider !== null;
+    },
+
+    async transcribe(recording: Recording, clientSignal?: AbortSignal) {
+      return { text: await stt.transcribe(recording, clientSignal) };
+    },
+
+    async speak(userId: string, body: SpeechBody, clientSignal?: AbortSignal) {
+      const characters = [...body.text].length;
+      if (characters === 0 || characters > MAX_SPEECH_CHARS || body.text.trim() === '') {
+        throw badRequest({ text: `must be 1 to ${MAX_SPEECH_CHARS} characters of text` });
+      }
+      // No engine: answer 501 before judging the voice against an empty list.
+      if (!tts.provider) return tts.speak(body.text, '', clientSignal);
+      const voice = await chooseVoice(userId, body.voice);
+      return tts.speak(body.text, voice, clientSignal);
+    },
+  };
+}
+
+export type VoiceService = ReturnType<typeof createVoiceService>;
