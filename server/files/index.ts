@@ -1,0 +1,53 @@
+/**
+ * POST /api/files (multipart `file`, optional `threadId`) → 201 {file}
+ * GET  /api/files/:id[?download=1] → the bytes, to their owner only (404 for anyone else).
+ * Files shown in a share are read through GET /api/shares/:code/files/:id (server/shares).
+ */
+import { Elysia } from 'elysia';
+import type { AppDeps } from '../deps';
+import { badRequest, notFound } from '../errors';
+import { enforce } from '../auth/rate-limit';
+import { FileParams, FileQuery, UPLOAD_LIMIT, UUID } from './model';
+import { readImageUpload } from './upload';
+import { fileResponse, wantsDownload } from './respond';
+import { readFileForUser, requireOwnThread, saveFile, toAttachment } from './service';
+
+export { deleteOrphanBlobs, fileHooks, fileReader, readFileForUser, describeFile } from './service';
+
+export function filesRoutes(deps: Pick<AppDeps, 'sql' | 'config' | 'auth'>) {
+  return new Elysia({ name: 'files', prefix: '/api/files' })
+    .use(deps.auth)
+    .post(
+      '/',
+      async ({ user, request, set }) => {
+        await enforce(deps.sql, [{ key: `files:user:${user.id}`, ...UPLOAD_LIMIT }]);
+        const upload = await readImageUpload(request);
+        const threadId = upload.fields.threadId || null;
+        if (threadId !== null) {
+          if (!UUID.test(threadId)) throw badRequest({ threadId: 'must be a thread id' });
+          await requireOwnThread(deps, user.id, threadId);
+        }
+        const { file } = await saveFile(deps, {
+          userId: user.id,
+          bytes: upload.bytes,
+          mime: upload.mime,
+          name: upload.name,
+          threadId,
+          source: 'upload',
+        });
+        set.status = 201;
+        return { file: toAttachment(file) };
+      },
+      // The body is read by readImageUpload under a cap, never buffered whole by the framework.
+      { auth: true, parse: 'none' },
+    )
+    .get(
+      '/:id',
+      async ({ user, params, query, request }) => {
+        const file = await readFileForUser(deps, user.id, params.id);
+        if (!file) throw notFound('File');
+        return fileResponse(request, file, { download: wantsDownload(query.download), cacheControl: 'private, no-cache' });
+      },
+      { auth: true, params: FileParams, query: FileQuery },
+    );
+}
