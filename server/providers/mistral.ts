@@ -78,6 +78,12 @@ function sniffingClient(): { httpClient: HTTPClient; streamError: () => string |
   return { httpClient, streamError: () => found };
 }
 
+/**
+ * With an empty string the SDK sends no Authorization header, which is what a keyless
+ * server wants; with undefined it would fall back to reading MISTRAL_API_KEY itself.
+ */
+const keyOrNone = (apiKey: string | null | undefined) => apiKey || '';
+
 export function createMistralProvider(options: MistralOptions): ChatProvider {
   const serverURL = options.serverURL ?? PUBLIC_URLS.mistral;
   const label = options.serverURL ? 'the Mistral server' : 'Mistral';
@@ -89,8 +95,7 @@ export function createMistralProvider(options: MistralOptions): ChatProvider {
       if (signal.aborted) return;
       const link = linkedController(signal);
       const { httpClient, streamError } = sniffingClient();
-      // Without a key the SDK sends no Authorization header, which is what a keyless server wants.
-      const client = new Mistral({ apiKey: apiKey ?? undefined, serverURL, httpClient });
+      const client = new Mistral({ apiKey: keyOrNone(apiKey), serverURL, httpClient });
       let started = false;
       try {
         const stream = await client.chat.stream(
@@ -128,7 +133,7 @@ export function createMistralProvider(options: MistralOptions): ChatProvider {
     },
 
     async listModels(apiKey) {
-      const client = new Mistral({ apiKey: apiKey ?? undefined, serverURL });
+      const client = new Mistral({ apiKey: keyOrNone(apiKey), serverURL });
       const list = await client.models.list({}, { signal: AbortSignal.timeout(LIST_TIMEOUT_MS), retries: { strategy: 'none' } });
       const models: ModelInfo[] = [];
       const seen = new Set<string>();

@@ -44,7 +44,8 @@ export function createOpenAIProvider(options: OpenAIOptions): ChatProvider {
   const label = options.baseURL ? 'the model server' : 'OpenAI';
   // Retries are the replies service's call: a retried request after tokens went out would duplicate text.
   const client = (apiKey: string | null | undefined) =>
-    new OpenAI({ apiKey: apiKey || NO_KEY_PLACEHOLDER, baseURL, maxRetries: 0 });
+    // organization/project set to null so the SDK does not pick them up from the environment itself.
+    new OpenAI({ apiKey: apiKey || NO_KEY_PLACEHOLDER, baseURL, maxRetries: 0, organization: null, project: null });
 
   return {
     id: 'openai',

@@ -9,7 +9,7 @@ import type { Config } from '../config';
 import type { Sql } from '../db';
 import { sha256 } from '../crypto';
 import { log } from '../log';
-import { getSettings, getUserKeys, type UserKeys } from '../settings/service';
+import { getKeysAndSettings, getUserKeys, type UserKeys } from '../settings/service';
 import { createMistralProvider } from './mistral';
 import { createOpenAIProvider } from './openai';
 import type { ChatMessage, ChatProvider, ModelInfo, ProviderId, Providers, StreamEvent } from './types';
@@ -119,7 +119,7 @@ export function createProviders(config: Config, sql: Sql, options: ProvidersOpti
   }
 
   async function userView(userId: string) {
-    const [keys, settings] = await Promise.all([getUserKeys(sql, config, userId), getSettings(sql, userId)]);
+    const { keys, settings } = await getKeysAndSettings(sql, config, userId);
     const models = await modelsForKeys(keys);
     return { models, userDefault: settings.defaultModel };
   }

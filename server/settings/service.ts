@@ -52,12 +52,7 @@ export async function getSettingsView(sql: Sql, userId: string): Promise<Setting
   return viewOf(await selectSettings(sql, userId));
 }
 
-/**
- * The user's own keys in clear, for the providers. A key that no longer decrypts
- * (APP_SECRET changed) counts as absent, so the server's key is used instead.
- */
-export async function getUserKeys(sql: Sql, config: Config, userId: string): Promise<UserKeys> {
-  const row = await selectSettings(sql, userId);
+function keysOf(config: Config, row: SettingsRow | null, userId: string): UserKeys {
   const open = (sealed: string | null | undefined, provider: KeyProvider) => {
     if (!sealed) return null;
     try {
@@ -68,6 +63,20 @@ export async function getUserKeys(sql: Sql, config: Config, userId: string): Pro
     }
   };
   return { mistral: open(row?.mistralKeyEnc, 'mistral'), openai: open(row?.openaiKeyEnc, 'openai') };
+}
+
+/**
+ * The user's own keys in clear, for the providers. A key that no longer decrypts
+ * (APP_SECRET changed) counts as absent, so the server's key is used instead.
+ */
+export async function getUserKeys(sql: Sql, config: Config, userId: string): Promise<UserKeys> {
+  return keysOf(config, await selectSettings(sql, userId), userId);
+}
+
+/** Keys and preferences in one read: what the providers need for each request. */
+export async function getKeysAndSettings(sql: Sql, config: Config, userId: string): Promise<{ keys: UserKeys; settings: Settings }> {
+  const row = await selectSettings(sql, userId);
+  return { keys: keysOf(config, row, userId), settings: prefsOf(row) };
 }
 
 export interface SettingsDeps {

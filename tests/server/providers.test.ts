@@ -368,3 +368,34 @@ describe('resolveModel and stream', () => {
     expect((events.at(-1) as { message: string }).message).toContain('overloaded');
   });
 });
+
+describe('the fake provider itself', () => {
+  test('answers non-streaming completions to both SDKs, with usage', async () => {
+    const { default: OpenAI } = await import('openai');
+    const { Mistral } = await import('@mistralai/mistralai');
+    const openai = new OpenAI({ apiKey: 'k-123456', baseURL: fake.openaiBaseUrl, maxRetries: 0 });
+    const a = await openai.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'one two' }] });
+    expect(a.choices[0]!.message.content).toBe(echoReply('one two'));
+    expect(a.usage).toMatchObject({ prompt_tokens: 2, completion_tokens: words(echoReply('one two')).length });
+
+    fake.chat.script({ sdk: 'mistral', text: 'Scripted answer', usage: { input: 7, output: 2 } });
+    const mistral = new Mistral({ apiKey: 'k-123456', serverURL: fake.mistralServerUrl });
+    const b = await mistral.chat.complete({ model: 'mistral-small-latest', messages: [{ role: 'user', content: 'x' }] });
+    expect(b.choices?.[0]?.message?.content).toBe('Scripted answer');
+    expect(b.usage).toMatchObject({ promptTokens: 7, completionTokens: 2 });
+    expect(fake.chat.requests.map((r) => [r.sdk, r.stream])).toEqual([
+      ['openai', false],
+      ['mistral', false],
+    ]);
+  });
+
+  test('scripts can target one SDK or model; others get the default echo', async () => {
+    fake.chat.script({ model: 'gpt-4o', text: 'for gpt-4o only' });
+    const openai = createOpenAIProvider({ baseURL: fake.openaiBaseUrl });
+    const first = await collect(openai.stream({ model: 'gpt-4o-mini', messages: [user('hey')], signal: never() }));
+    const second = await collect(openai.stream({ model: 'gpt-4o', messages: [user('hey')], signal: never() }));
+    expect(deltas(first).join('')).toBe(echoReply('hey'));
+    expect(deltas(second).join('')).toBe('for gpt-4o only');
+    expect(fake.chat.queue).toHaveLength(0);
+  });
+});
