@@ -370,6 +370,11 @@ describe('resolveModel and stream', () => {
 });
 
 describe('the fake provider itself', () => {
+  test('a keyless OpenAI-compatible server (Ollama, vLLM) gets a harmless placeholder key; keyless Mistral gets none', async () => {
+    await collect(createOpenAIProvider({ baseURL: fake.openaiBaseUrl }).stream({ model: 'llama3', messages: [user('hi')], signal: never(), apiKey: null }));
+    await collect(createMistralProvider({ serverURL: fake.mistralServerUrl }).stream({ model: 'm', messages: [user('hi')], signal: never(), apiKey: null }));
+    expect(fake.chat.requests.map((r) => r.authorization)).toEqual(['Bearer no-key-needed', null]);
+  });
   test('answers non-streaming completions to both SDKs, with usage', async () => {
     const { default: OpenAI } = await import('openai');
     const { Mistral } = await import('@mistralai/mistralai');
