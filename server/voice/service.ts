@@ -15,7 +15,7 @@ import {
   TRANSCRIPTIONS_PER_WINDOW,
   type SpeechBody,
 } from './model';
-import { savedVoice } from './queries';
+import { getSettings } from '../settings';
 import { createStt } from './stt';
 import { createTts } from './tts';
 import type { Recording } from './upload';
@@ -23,6 +23,7 @@ import type { Recording } from './upload';
 export function createVoiceService(config: Config, sql: Sql) {
   const stt = createStt(config);
   const tts = createTts(config);
+  const savedVoice = async (userId: string) => (await getSettings(sql, userId)).voice;
 
   /** The user's saved voice if this engine has it, else the one asked for, else the engine's default. */
   async function chooseVoice(userId: string, requested: string | undefined): Promise<string> {
@@ -32,7 +33,7 @@ export function createVoiceService(config: Config, sql: Sql) {
     if (requested !== undefined && !known(requested)) {
       throw badRequest({ voice: `must be one of: ${voices.map((v) => v.id).join(', ')}` });
     }
-    const saved = await savedVoice(sql, userId);
+    const saved = await savedVoice(userId);
     if (known(saved)) return saved!;
     return requested ?? tts.defaultVoice!;
   }
@@ -40,7 +41,7 @@ export function createVoiceService(config: Config, sql: Sql) {
   return {
     async info(userId: string) {
       const voices = await tts.voices();
-      const saved = tts.provider ? await savedVoice(sql, userId) : null;
+      const saved = tts.provider ? await savedVoice(userId) : null;
       return {
         stt: stt.provider,
         tts: tts.provider,

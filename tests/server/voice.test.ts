@@ -11,6 +11,7 @@ import { Client, signUp } from '../support/client';
 import { startServer, type TestServer } from '../support/server';
 import { startFakeProvider, type FakeProvider } from '../support/fake-provider';
 import { PNG_BYTES, probeAudio, recording, toneWav, type FixtureFormat } from '../support/audio-fixtures';
+import { parseMultipart } from '../../server/voice/multipart';
 
 const MB = 1024 * 1024;
 const FORMATS: FixtureFormat[] = ['webm', 'ogg', 'm4a', 'mp3', 'wav'];
@@ -323,8 +324,7 @@ describe('POST /api/voice/speech', () => {
   test("the user's saved voice is used; another user's never is", async () => {
     const a = await signUp(openai.url);
     const b = await signUp(openai.url);
-    await openai.db.sql`
-      insert into user_settings (user_id, prefs) values (${a.user.id}, ${openai.db.sql.json({ voice: 'onyx' })})`;
+    expect((await a.client.json('PUT', '/api/settings', { voice: 'onyx' })).status).toBe(200);
     expect((await speak(a.client, { text: 'mine' })).status).toBe(200);
     expect((await speak(a.client, { text: 'mine again', voice: 'nova' })).status).toBe(200);
     expect((await speak(b.client, { text: 'theirs' })).status).toBe(200);
@@ -414,6 +414,24 @@ describe('POST /api/voice/speech', () => {
     rmSync(canary, { recursive: true, force: true });
   });
 
+  // What this measures: no espeak-ng/ffmpeg child is left after a finished or an abandoned reply.
+  // It cannot prove the kill on disconnect itself: espeak-ng reads 4,096 characters in about a second.
+  test('no espeak-ng or ffmpeg process outlives a finished or abandoned reply', async () => {
+    const { client } = await signUp(espeak.url);
+    expect((await speak(client, { text: 'short and complete' })).status).toBe(200);
+    await waitFor(async () => (await speechChildren()).length === 0, 3000);
+
+    const aborter = new AbortController();
+    const res = await client.post('/api/voice/speech', { text: 'A long text to read aloud. '.repeat(150) }, { signal: aborter.signal });
+    expect(res.status).toBe(200);
+    const reader = res.body!.getReader();
+    expect((await reader.read()).value!.byteLength).toBeGreaterThan(0);
+    aborter.abort();
+    await reader.cancel().catch(() => {});
+    await waitFor(async () => (await speechChildren()).length === 0, 5000);
+    expect(await speechChildren()).toEqual([]);
+  });
+
   test('no text-to-speech engine: 501', async () => {
     const { client } = await signUp(none.url);
     const res = await speak(client, { text: 'hello' });
@@ -454,6 +472,64 @@ describe('rate limits', () => {
     expect(fake.audio.speeches).toHaveLength(0);
   });
 });
+
+describe('multipart parsing (ours: Bun would replace the declared part type)', () => {
+  const encode = (s: string) => new TextEncoder().encode(s);
+  test('keeps declared types, names and bytes; refuses what is not well-formed', () => {
+    const body = encode(
+      'preamble\r\n--b0\r\nContent-Disposition: form-data; name="language"\r\n\r\nfr\r\n' +
+        '--b0\r\nContent-Disposition: form-data; name="file"; filename="we\\"ird.wav"\r\nContent-Type: audio/webm;codecs=opus\r\n\r\n' +
+        'RIFF\r\n--b\r\nnot a delimiter\r\n--b0--\r\nepilogue',
+    );
+    const parts = parseMultipart(body, 'multipart/form-data; boundary="b0"')!;
+    expect(parts.map((p) => [p.name, p.filename, p.type, new TextDecoder().decode(p.data)])).toEqual([
+      ['language', null, null, 'fr'],
+      ['file', 'we"ird.wav', 'audio/webm;codecs=opus', 'RIFF\r\n--b\r\nnot a delimiter'],
+    ]);
+    for (const bad of [
+      ['--b0\r\nContent-Disposition: form-data; name="a"\r\n\r\nno end', 'multipart/form-data; boundary=b0'],
+      ['--b0\r\nContent-Type: text/plain\r\n\r\nx\r\n--b0--', 'multipart/form-data; boundary=b0'],
+      ['--b0\r\nContent-Disposition: form-data; name="a"\r\n\r\nx\r\n--b0--', 'multipart/form-data'],
+      ['nothing here', 'multipart/form-data; boundary=b0'],
+      ['', 'multipart/form-data; boundary=b0'],
+    ] as const) {
+      expect(parseMultipart(encode(bad[0]), bad[1])).toBeNull();
+    }
+  });
+
+  test('malformed uploads are 400s, and the server stays up', async () => {
+    const { client } = await signUp(openai.url);
+    const post = (body: string, type: string) =>
+      client.post('/api/voice/transcriptions', body, { headers: { 'content-type': type } });
+    const boundaryOnly = 'multipart/form-data; boundary=zz';
+    expect((await post('--zz\r\nContent-Disposition: form-data; name="file"; filename="a.wav"\r\n\r\nRIFF', boundaryOnly)).status).toBe(400);
+    expect((await post('--zz--', boundaryOnly)).status).toBe(400);
+    expect((await post('\u0000\uffff'.repeat(1000), boundaryOnly)).status).toBe(400);
+    expect((await post('', boundaryOnly)).status).toBe(400);
+    expect((await client.json('GET', '/api/voice')).status).toBe(200);
+  });
+});
+
+/** The espeak-ng and ffmpeg processes this test process (which runs the servers) has spawned and not reaped. */
+async function speechChildren(): Promise<string[]> {
+  const found: string[] = [];
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      const stat = await Bun.file(`/proc/${pid}/stat`).text();
+      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === process.pid && /espeak|ffmpeg/.test(comm)) found.push(`${pid} ${comm}`);
+    } catch {
+      /* gone meanwhile */
+    }
+  }
+  return found;
+}
+
+async function waitFor(check: () => Promise<boolean>, ms: number) {
+  const until = Date.now() + ms;
+  while (!(await check()) && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+}
 
 /**
  * Sends an upload over a raw socket so we control the bytes: a declared Content-Length
