@@ -1,8 +1,25 @@
+/**
+ * POST /api/images {prompt, threadId?, size?} → 201 {file: {id, url, mime, size, name}, message?}
+ * Provider from IMAGE_PROVIDER (openai | mistral | none → 503 images_disabled);
+ * provider failure → 502, timeout → 504, too many → 429.
+ */
 import { Elysia } from 'elysia';
 import type { AppDeps } from '../deps';
+import { ImageBody } from './model';
+import { createImage } from './service';
 
-/** Placeholder: the images feature's routes are built in their own issue. */
-export function imagesRoutes(deps: AppDeps) {
-  void deps;
-  return new Elysia({ name: 'images' });
+export function imagesRoutes(deps: Pick<AppDeps, 'sql' | 'config' | 'auth'>) {
+  return new Elysia({ name: 'images', prefix: '/api/images' }).use(deps.auth).post(
+    '/',
+    async ({ user, body, set, request, server }) => {
+      // A generation can outlast Bun's 10 s idle timeout; our own deadline bounds it
+      // (Bun takes at most 255 s here; 0 turns the idle timeout off).
+      const seconds = Math.ceil(deps.config.ai.timeoutMs / 1000) + 30;
+      server?.timeout(request, seconds > 255 ? 0 : seconds);
+      const result = await createImage(deps, user.id, body);
+      set.status = 201;
+      return result;
+    },
+    { auth: true, body: ImageBody },
+  );
 }

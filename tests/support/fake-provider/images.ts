@@ -1,11 +1,196 @@
+/**
+ * The fake's image generation, in both providers' wire formats:
+ * - OpenAI: POST /v1/images/generations → {created, data: [{b64_json} | {url}]}; the
+ *   URL points at the fake itself (GET /files/<name>.png), which serves the image.
+ * - Mistral: POST /v1/conversations with the `image_generation` tool → a
+ *   conversation.response whose message.output carries a `tool_file` chunk;
+ *   GET /v1/files/<id>/content → the bytes.
+ * Tests script it through `control` and read what arrived there.
+ */
+import { deflateSync } from 'node:zlib';
 import type { FakeModule } from './index';
 
-/** Placeholder: the fake provider's images endpoints are added with their feature. */
-export function createImagesModule(): FakeModule<{ reset(): void }> {
+export interface ImagesControl {
+  /** How OpenAI's endpoint answers: base64 in the JSON, or a URL to download. */
+  mode: 'b64_json' | 'url';
+  /** URL mode: answer this URL instead of the fake's own /files/<id>.png. */
+  url: string | null;
+  /** GET /files/*: answer a 302 to this location instead of the image (except at that location itself). */
+  redirectTo: string | null;
+  /** Generation requests answer this HTTP error (OpenAI- or Mistral-shaped body). */
+  fail: { status: number; message?: string } | null;
+  /** Generation requests never answer (until the client gives up). */
+  hang: boolean;
+  /** The image bytes handed out: a real PNG unless a test sets others (an SVG, HTML…). */
+  image: Uint8Array<ArrayBuffer>;
+  /** Prompts received, in order, from either provider's endpoint. */
+  prompts: string[];
+  /** The JSON bodies of the generation requests. */
+  bodies: Record<string, unknown>[];
+  /** Paths of image downloads served (GET /files/… and Mistral file contents). */
+  downloads: string[];
+  reset(): void;
+}
+
+// ---------- a real PNG, built by hand (no image library needed) ----------
+
+const CRC_TABLE = (() => {
+  const table = new Uint32Array(256);
+  for (let n = 0; n < 256; n++) {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    table[n] = c >>> 0;
+  }
+  return table;
+})();
+
+function crc32(bytes: Uint8Array): number {
+  let c = 0xffffffff;
+  for (const b of bytes) c = CRC_TABLE[(c ^ b) & 0xff]! ^ (c >>> 8);
+  return (c ^ 0xffffffff) >>> 0;
+}
+
+function chunk(type: string, data: Uint8Array): Uint8Array {
+  const out = new Uint8Array(12 + data.length);
+  const view = new DataView(out.buffer);
+  view.setUint32(0, data.length);
+  out.set(new TextEncoder().encode(type), 4);
+  out.set(data, 8);
+  view.setUint32(8 + data.length, crc32(out.subarray(4, 8 + data.length)));
+  return out;
+}
+
+/** A valid RGB PNG of one colour. */
+export function makePng(width = 4, height = 4, rgb: [number, number, number] = [200, 40, 40]): Uint8Array<ArrayBuffer> {
+  const header = new Uint8Array(13);
+  const view = new DataView(header.buffer);
+  view.setUint32(0, width);
+  view.setUint32(4, height);
+  header.set([8, 2, 0, 0, 0], 8); // 8-bit, truecolour, deflate, no filter, no interlace
+  const raw = new Uint8Array(height * (1 + width * 3));
+  for (let y = 0; y < height; y++) {
+    const row = y * (1 + width * 3);
+    for (let x = 0; x < width; x++) raw.set(rgb, row + 1 + x * 3);
+  }
+  const parts = [
+    new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk('IHDR', header),
+    chunk('IDAT', new Uint8Array(deflateSync(raw))),
+    chunk('IEND', new Uint8Array(0)),
+  ];
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+// ---------- the module ----------
+
+export function createImagesModule(): FakeModule<ImagesControl> {
+  let waiting: (() => void)[] = [];
+  let counter = 0;
+  const fresh = () => ({
+    mode: 'b64_json' as const,
+    url: null,
+    redirectTo: null,
+    fail: null,
+    hang: false,
+    image: makePng(),
+    prompts: [] as string[],
+    bodies: [] as Record<string, unknown>[],
+    downloads: [] as string[],
+  });
+  const control: ImagesControl = {
+    ...fresh(),
+    reset() {
+      Object.assign(control, fresh());
+      for (const release of waiting) release();
+      waiting = [];
+    },
+  };
+
+  const hang = (req: Request) =>
+    new Promise<Response>((resolve) => {
+      const release = () => resolve(new Response('released', { status: 599 }));
+      waiting.push(release);
+      req.signal.addEventListener('abort', release);
+    });
+
+  const imageResponse = (path: string, type = 'image/png') => {
+    control.downloads.push(path);
+    return new Response(control.image, { headers: { 'content-type': type } });
+  };
+
   return {
-    async handle() {
+    control,
+    async handle(req, url, recorded) {
+      const body = (recorded.body ?? {}) as Record<string, unknown>;
+
+      if (req.method === 'POST' && url.pathname === '/v1/images/generations') {
+        control.bodies.push(body);
+        control.prompts.push(String(body.prompt ?? ''));
+        if (control.hang) return hang(req);
+        if (control.fail) {
+          return Response.json(
+            { error: { message: control.fail.message ?? 'fake failure', type: 'server_error', code: null } },
+            { status: control.fail.status },
+          );
+        }
+        const created = Math.floor(Date.now() / 1000);
+        if (control.mode === 'url') {
+          const link = control.url ?? `${url.origin}/files/img-${++counter}.png`;
+          return Response.json({ created, data: [{ url: link, revised_prompt: body.prompt }] });
+        }
+        return Response.json({ created, data: [{ b64_json: Buffer.from(control.image).toString('base64') }] });
+      }
+
+      if (req.method === 'GET' && url.pathname.startsWith('/files/')) {
+        if (control.redirectTo && url.toString() !== control.redirectTo) {
+          control.downloads.push(url.pathname);
+          return new Response(null, { status: 302, headers: { location: control.redirectTo } });
+        }
+        return imageResponse(url.pathname);
+      }
+
+      if (req.method === 'POST' && url.pathname === '/v1/conversations') {
+        const tools = Array.isArray(body.tools) ? (body.tools as { type?: string }[]) : [];
+        if (!tools.some((t) => t.type === 'image_generation')) return null;
+        control.bodies.push(body);
+        control.prompts.push(typeof body.inputs === 'string' ? body.inputs : JSON.stringify(body.inputs));
+        if (control.hang) return hang(req);
+        if (control.fail) {
+          return Response.json({ message: control.fail.message ?? 'fake failure' }, { status: control.fail.status });
+        }
+        const fileId = `fake-image-${++counter}`;
+        return Response.json({
+          object: 'conversation.response',
+          conversation_id: `conv-${counter}`,
+          outputs: [
+            {
+              object: 'entry',
+              type: 'message.output',
+              id: `msg-${counter}`,
+              role: 'assistant',
+              model: body.model ?? 'mistral-medium-latest',
+              created_at: new Date().toISOString(),
+              content: [
+                { type: 'text', text: 'Here is your image.' },
+                { type: 'tool_file', tool: 'image_generation', file_id: fileId, file_name: 'image_generated_0', file_type: 'png' },
+              ],
+            },
+          ],
+          usage: { prompt_tokens: 10, completion_tokens: 5, total_tokens: 15 },
+        });
+      }
+
+      const download = url.pathname.match(/^\/v1\/files\/(fake-image-\d+)\/content$/);
+      // Mistral's file contents are always application/octet-stream (its SDK insists).
+      if (req.method === 'GET' && download) return imageResponse(url.pathname, 'application/octet-stream');
+
       return null;
     },
-    control: { reset() {} },
   };
 }

@@ -1,0 +1,111 @@
+/**
+ * POST /api/images: one image from the configured provider, checked and stored as
+ * the user's file, and (with a thread) shown there as an assistant message.
+ * The generation is bounded by PROVIDER_TIMEOUT_MS and is not tied to the client's
+ * connection: a thread gets its image even if the phone went to sleep meanwhile.
+ */
+import type { Config } from '../config';
+import type { Sql } from '../db';
+import { HttpError, badGateway, gatewayTimeout, notFound } from '../errors';
+import { enforce } from '../auth/rate-limit';
+import { log } from '../log';
+import { saveFile, toAttachment } from '../files/service';
+import { safeFileName, sniffImage } from '../files/sniff';
+import { ResponseTooLargeError, UnsafeUrlError, UpstreamStatusError } from '../http/safe-fetch';
+import { IMAGE_LIMIT, MAX_GENERATED_BYTES, type ImageBody } from './model';
+import { ProviderAnswerError, generateWithMistral, generateWithOpenAI, type Generated } from './providers';
+import { insertImageMessage, threadOwned } from './queries';
+
+export type ImageDeps = { sql: Sql; config: Config };
+
+const disabled = (message: string) => new HttpError(503, 'images_disabled', message);
+
+function pickGenerator(config: Config) {
+  switch (config.images.provider) {
+    case 'openai':
+      if (!config.ai.openai) throw disabled('Image generation needs OPENAI_API_KEY or OPENAI_BASE_URL');
+      return generateWithOpenAI;
+    case 'mistral':
+      if (!config.ai.mistral) throw disabled('Image generation needs MISTRAL_API_KEY');
+      return generateWithMistral;
+    default:
+      throw disabled('Image generation is turned off on this server (IMAGE_PROVIDER=none)');
+  }
+}
+
+/** A short file name from the prompt: "a red fox in snow" → "a-red-fox-in-snow.png". */
+function nameFromPrompt(prompt: string, mime: Parameters<typeof safeFileName>[1]) {
+  const words = prompt
+    .toLowerCase()
+    .normalize('NFKD')
+    .replace(/[^\p{L}\p{N}]+/gu, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, 60)
+    .replace(/-+$/, '');
+  return safeFileName(words || 'image', mime);
+}
+
+async function generate(config: Config, body: ImageBody): Promise<Generated> {
+  const generator = pickGenerator(config);
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(), config.ai.timeoutMs);
+  try {
+    return await generator(config, {
+      prompt: body.prompt,
+      size: body.size,
+      signal: controller.signal,
+      maxBytes: MAX_GENERATED_BYTES,
+    });
+  } catch (error) {
+    if (controller.signal.aborted) throw gatewayTimeout('The image provider did not answer in time');
+    if (error instanceof UnsafeUrlError) {
+      log.warn('image URL refused', { reason: error.message });
+      throw badGateway('The image provider answered with a URL this server will not fetch');
+    }
+    if (error instanceof ResponseTooLargeError || error instanceof UpstreamStatusError || error instanceof ProviderAnswerError) {
+      throw badGateway(`The image provider failed: ${error.message}`);
+    }
+    log.warn('image provider failed', { provider: config.images.provider, error: String(error) });
+    throw badGateway('The image provider failed');
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export async function createImage(deps: ImageDeps, userId: string, body: ImageBody) {
+  pickGenerator(deps.config); // refuse at once when turned off, before counting a hit
+  const prompt = body.prompt.trim();
+  if (!prompt) throw new HttpError(400, 'invalid_input', 'Invalid body', { prompt: 'must not be empty' });
+  if (body.threadId && !(await threadOwned(deps.sql, userId, body.threadId))) throw notFound('Thread');
+  await enforce(deps.sql, [{ key: `images:user:${userId}`, ...IMAGE_LIMIT }]);
+
+  const generated = await generate(deps.config, { ...body, prompt });
+  // Whatever the provider says, only an allowed image type is kept (never an SVG or HTML).
+  const mime = sniffImage(generated.bytes);
+  if (!mime) throw badGateway('The image provider answered with something that is not a PNG, JPEG, WebP or GIF image');
+
+  const { file, extra: message } = await saveFile(
+    deps,
+    {
+      userId,
+      bytes: generated.bytes,
+      mime,
+      name: nameFromPrompt(prompt, mime),
+      threadId: body.threadId ?? null,
+      source: 'generated',
+    },
+    async (tx, saved) => {
+      if (!body.threadId) return undefined;
+      const inserted = await insertImageMessage(tx, userId, body.threadId, {
+        // The prompt doubles as the image's caption and alt text.
+        content: prompt,
+        model: generated.model,
+        attachment: toAttachment(saved),
+      });
+      // Deleted while the image was being made: nothing is kept.
+      if (!inserted) throw notFound('Thread');
+      return inserted;
+    },
+  );
+  return { file: toAttachment(file), ...(message ? { message } : {}) };
+}
