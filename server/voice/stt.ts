@@ -66,7 +66,7 @@ export function createStt(config: Config): Stt {
               file: { fileName: fileName(recording), content: recording.bytes },
               ...(recording.language ? { language: recording.language } : {}),
             },
-            { signal },
+            { signal, retries: { strategy: 'none' } },
           );
           return result.text;
         }),

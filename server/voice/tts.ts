@@ -67,7 +67,7 @@ export function createTts(config: Config): Tts {
           // Mistral answers the whole clip at once, base64 in JSON.
           const result = await mistral.audio.speech.complete(
             { model: MISTRAL_TTS_MODEL, input: text, voiceId: voice, responseFormat: 'mp3' },
-            { signal: deadline.signal },
+            { signal: deadline.signal, retries: { strategy: 'none' } },
           );
           const bytes = typeof result.audioData === 'string' ? Buffer.from(result.audioData, 'base64') : null;
           if (!bytes?.length) throw badGateway('The text-to-speech provider (mistral) sent no audio');

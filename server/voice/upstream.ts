@@ -1,6 +1,6 @@
 /**
  * What the speech proxies share about talking to a provider: the SDK clients
- * (built from config, never from the environment), a deadline that also follows
+ * (built from config only: the SDKs would otherwise read the environment), a deadline that also follows
  * the client's own disconnect, and one mapping of upstream failures to 502/504
  * with a message a user can read and that never carries the provider's key.
  */
@@ -10,6 +10,7 @@ import { ConnectionError, RequestTimeoutError, UnexpectedClientError } from '@mi
 import type { Config } from '../config';
 import { HttpError, badGateway, gatewayTimeout } from '../errors';
 import { log } from '../log';
+import { NO_KEY_PLACEHOLDER, PUBLIC_URLS } from '../providers/shared';
 
 export type Service = 'speech-to-text' | 'text-to-speech';
 
@@ -18,17 +19,21 @@ export function openaiClient(config: Config): OpenAI | null {
   if (!c) return null;
   return new OpenAI({
     // OpenAI-compatible local servers take no key; the SDK insists on one.
-    apiKey: c.apiKey ?? 'unused',
-    baseURL: c.baseURL ?? 'https://api.openai.com/v1',
+    apiKey: c.apiKey || NO_KEY_PLACEHOLDER,
+    baseURL: c.baseURL ?? PUBLIC_URLS.openai,
     // A proxy answers for one request: retries would multiply the wait and the bill.
     maxRetries: 0,
+    // Explicit, so the SDK does not read OPENAI_ORG_ID/OPENAI_PROJECT_ID from the environment itself.
+    organization: null,
+    project: null,
   });
 }
 
 export function mistralClient(config: Config): Mistral | null {
   const c = config.ai.mistral;
   if (!c) return null;
-  return new Mistral({ apiKey: c.apiKey ?? '', ...(c.serverURL ? { serverURL: c.serverURL } : {}) });
+  // An empty key rather than none: given none, the SDK would read MISTRAL_API_KEY itself.
+  return new Mistral({ apiKey: c.apiKey ?? '', serverURL: c.serverURL ?? PUBLIC_URLS.mistral });
 }
 
 /** Aborts when the provider takes longer than `ms`, or when the client goes away. */
