@@ -48,22 +48,27 @@ export type Source =
 
 const clean = (m: Message): Message => ({ ...m, content: '' });
 
-/** POST /api/threads/:id/messages: the user message plus its reply (idempotent on `id`). */
+/**
+ * POST /api/threads/:id/messages: the user message plus its reply (idempotent on `id`).
+ * The provider request starts while the rows are being written (the context is the
+ * parent's branch plus this message, all known already), so the write costs the
+ * reply no time to first token.
+ */
 export async function postMessage(deps: ReplyDeps, userId: string, threadId: string, body: PostBody) {
-  const thread = await requireThread(deps, userId, threadId);
   const content = body.content;
   if (!content.trim() && !body.attachments?.length) throw badRequest({ content: 'must not be empty' });
+  const look = await q.postLookup(deps.sql, userId, threadId, body.id, body.parentId ?? null);
+  if (!look) throw notFound('Thread');
+  const { thread } = look;
 
-  const retry = await findRetry(deps, userId, threadId, body.id);
-  if (retry) return retry;
-
-  let parentId: string | null = body.parentId ?? null;
-  if (parentId) {
-    const parent = await q.getMessage(deps.sql, userId, parentId);
-    if (!parent || parent.threadId !== threadId) throw badRequest({ parentId: 'is not a message of this thread' });
-  } else {
-    parentId = await q.latestMessageId(deps.sql, userId, threadId);
+  if (look.existing) {
+    const retry = await findRetry(deps, userId, threadId, body.id);
+    if (retry) return retry;
   }
+  if (body.parentId && look.parentThreadId !== threadId) {
+    throw badRequest({ parentId: 'is not a message of this thread' });
+  }
+  const parentId = body.parentId ?? look.latestId;
   const attachments: Attachment[] = [];
   for (const [i, a] of (body.attachments ?? []).entries()) {
     const found = await deps.files.describe(userId, a.id);
@@ -72,47 +77,55 @@ export async function postMessage(deps: ReplyDeps, userId: string, threadId: str
   }
   const model = await deps.providers.resolveModel(userId, body.model ?? thread.model);
 
-  const created = await deps.sql.begin(async (tx) => {
-    const user = await q.insertMessage(tx, userId, {
-      id: body.id,
-      threadId,
-      parentId,
-      role: 'user',
-      content,
-      status: 'complete',
-      model: null,
-      attachments,
-    });
-    if (!user) return null; // a concurrent retry inserted it first
-    const assistant = await q.insertMessage(tx, userId, {
-      id: crypto.randomUUID(),
-      threadId,
-      parentId: user.id,
-      role: 'assistant',
-      content: '',
-      status: 'streaming',
-      model,
-    });
-    const title = thread.title ? undefined : provisionalTitle(content);
-    const seq = await nextSeq(tx, userId);
-    await tx`
-      update threads set updated_at = now(), seq = ${seq} ${title ? tx`, title = ${title}` : tx``}
-      where id = ${threadId} and user_id = ${userId}`;
-    return { user, assistant: assistant!, title };
+  const assistantId = crypto.randomUUID();
+  const now = new Date();
+  const draft: Message = {
+    id: assistantId,
+    threadId,
+    parentId: body.id,
+    role: 'assistant',
+    content: '',
+    status: 'streaming',
+    model,
+    error: null,
+    createdAt: now,
+    attachments: [],
+    tokensIn: null,
+    tokensOut: null,
+  };
+  const generation = new Generation(assistantId, threadId, userId, draft);
+  const written = q.insertExchange(deps.sql, userId, {
+    threadId,
+    userMessageId: body.id,
+    assistantId,
+    parentId,
+    content,
+    attachments,
+    model,
+    provisionalTitle: provisionalTitle(content),
+  });
+  const context = buildContext(deps, userId, thread, parentId, { content, attachments });
+  const ready = written.then(
+    (rows) => rows !== null,
+    () => false,
+  );
+  // A new thread is named by its first message at once, and by the model after the reply.
+  const nameThread = !thread.title;
+  const named = { ...thread, title: thread.title || provisionalTitle(content) };
+  void run(deps, generation, named, context, ready, nameThread).catch((error) => crashed(generation, error));
+
+  const created = await written.catch((error) => {
+    generation.abort.abort('write failed');
+    throw error;
   });
   if (!created) {
+    generation.abort.abort('duplicate');
     const again = await findRetry(deps, userId, threadId, body.id, 2000);
     if (again) return again;
     throw conflict('This message is already being stored; retry', { id: 'is being stored' });
   }
-  const generation = startGeneration(
-    deps,
-    userId,
-    { ...thread, title: created.title ?? thread.title },
-    created.assistant,
-    created.user,
-    Boolean(created.title),
-  );
+  generation.message = created.assistant;
+  deps.generations.add(generation);
   return { user: created.user, source: { kind: 'live', generation } as Source };
 }
 
@@ -231,7 +244,11 @@ export async function regenerate(deps: ReplyDeps, userId: string, messageId: str
     await q.touchThread(tx, userId, thread.id);
     return row!;
   });
-  return startGeneration(deps, userId, thread, assistant, parent);
+  const generation = new Generation(assistant.id, thread.id, userId, assistant);
+  deps.generations.add(generation);
+  const context = buildContext(deps, userId, thread, parent.id, null);
+  void run(deps, generation, thread, context, Promise.resolve(true), false).catch((error) => crashed(generation, error));
+  return generation;
 }
 
 export async function cancel(deps: ReplyDeps, userId: string, messageId: string) {
@@ -272,8 +289,18 @@ export async function failOrphans(deps: Pick<AppDeps, 'sql'>, olderThanSeconds =
   return rows.length;
 }
 
-async function buildContext(deps: ReplyDeps, userId: string, thread: Thread, leafId: string): Promise<ChatMessage[]> {
-  const path = await q.branch(deps.sql, userId, leafId);
+/** The conversation for the provider: system prompt, the branch ending at `leafId`, then `extra`. */
+async function buildContext(
+  deps: ReplyDeps,
+  userId: string,
+  thread: Thread,
+  leafId: string | null,
+  extra: { content: string; attachments: Attachment[] } | null,
+): Promise<ChatMessage[]> {
+  const path: { role: Message['role']; content: string; attachments: Attachment[] }[] = leafId
+    ? await q.branch(deps.sql, userId, leafId)
+    : [];
+  if (extra) path.push({ role: 'user', ...extra });
   const messages: ChatMessage[] = [];
   if (thread.systemPrompt.trim()) messages.push({ role: 'system', content: thread.systemPrompt });
   for (const m of path) {
@@ -295,28 +322,31 @@ async function buildContext(deps: ReplyDeps, userId: string, thread: Thread, lea
   return messages;
 }
 
-function startGeneration(
-  deps: ReplyDeps,
-  userId: string,
-  thread: Thread,
-  assistant: Message,
-  parent: Message,
-  nameThread = false,
-): Generation {
-  const generation = new Generation(assistant.id, thread.id, userId, assistant);
-  deps.generations.add(generation);
-  void run(deps, generation, thread, parent, nameThread).catch((error) => {
-    log.error('reply crashed', { messageId: assistant.id, error: String(error) });
-    if (!generation.finished) {
-      const message = { ...generation.message, content: generation.text, status: 'error' as const, error: 'The reply failed' };
-      generation.emit({ event: 'error', data: { message, error: { code: 'internal', message: 'The reply failed' } } });
-    }
-  });
-  return generation;
+function crashed(generation: Generation, error: unknown) {
+  log.error('reply crashed', { messageId: generation.messageId, error: String(error) });
+  if (!generation.finished) {
+    const message = { ...generation.message, content: generation.text, status: 'error' as const, error: 'The reply failed' };
+    generation.emit({ event: 'error', data: { message, error: { code: 'internal', message: 'The reply failed' } } });
+  }
 }
 
-async function run(deps: ReplyDeps, g: Generation, thread: Thread, parent: Message, nameThread: boolean) {
+/**
+ * Generates one reply. `ready` resolves once the assistant row exists (true) or
+ * could not be written (false): nothing touches the row before that.
+ */
+async function run(
+  deps: ReplyDeps,
+  g: Generation,
+  thread: Thread,
+  context: Promise<ChatMessage[]>,
+  ready: Promise<boolean>,
+  nameThread: boolean,
+) {
   const { sql } = deps;
+  let stored = false;
+  void ready.then((ok) => {
+    stored = ok;
+  });
   const timeoutMs = deps.config.ai.timeoutMs;
   let usage: { inputTokens: number; outputTokens: number } | null = null;
   let failure: string | null = null;
@@ -326,7 +356,7 @@ async function run(deps: ReplyDeps, g: Generation, thread: Thread, parent: Messa
   let dirty = false;
   let flushing: Promise<void> | null = null;
   const flush = () => {
-    if (!dirty || flushing) return;
+    if (!dirty || flushing || !stored) return;
     dirty = false;
     flushing = (async () => {
       const rows = await sql`
@@ -356,9 +386,9 @@ async function run(deps: ReplyDeps, g: Generation, thread: Thread, parent: Messa
     if (!g.message.model) {
       failure = 'No model is available: configure a provider (MISTRAL_API_KEY or OPENAI_API_KEY) or save your own key in Settings';
     } else {
-      const context = await buildContext(deps, g.userId, thread, parent.id);
+      const conversation = await context;
       arm();
-      for await (const event of deps.providers.stream(g.userId, g.message.model, context, g.abort.signal)) {
+      for await (const event of deps.providers.stream(g.userId, g.message.model, conversation, g.abort.signal)) {
         if (g.abort.signal.aborted) break;
         arm();
         if (event.type === 'delta') {
@@ -380,6 +410,7 @@ async function run(deps: ReplyDeps, g: Generation, thread: Thread, parent: Messa
   }
   if (timedOut) failure = `The provider did not answer for ${Math.round(timeoutMs / 1000)} s`;
   await flushing;
+  if (!(await ready)) return; // the rows were never written (duplicate or failed): nothing to finish
 
   const status: Message['status'] = g.cancelled ? 'cancelled' : failure ? 'error' : gone ? 'cancelled' : 'complete';
   let final: Message = { ...g.message, content: g.text, status, error: status === 'error' ? failure : null };
@@ -409,6 +440,8 @@ async function run(deps: ReplyDeps, g: Generation, thread: Thread, parent: Messa
   }
   // The thread got a provisional title from this first message: ask the model for a better one.
   if (status === 'complete' && nameThread) {
-    await maybeGenerateTitle(deps, g.userId, thread, parent.content, final.model).catch(() => {});
+    const first = (await context).findLast((m) => m.role === 'user');
+    const text = typeof first?.content === 'string' ? first.content : '';
+    await maybeGenerateTitle(deps, g.userId, thread, text, final.model).catch(() => {});
   }
 }

@@ -13,3 +13,12 @@ export async function nextSeq(tx: Tx, userId: string): Promise<string> {
   if (!row) throw new Error('user not found for sync sequence');
   return row.syncSeq;
 }
+
+/** `count` consecutive values in one statement, for a transaction that writes several rows. */
+export async function nextSeqs(tx: Tx, userId: string, count: number): Promise<string[]> {
+  const [row] = await tx<{ syncSeq: string }[]>`
+    update users set sync_seq = sync_seq + ${count} where id = ${userId} returning sync_seq`;
+  if (!row) throw new Error('user not found for sync sequence');
+  const last = BigInt(row.syncSeq);
+  return Array.from({ length: count }, (_, i) => (last - BigInt(count - 1 - i)).toString());
+}

@@ -170,3 +170,88 @@ export async function branch(sql: Db, userId: string, leafId: string) {
     )
     select id, role, content, status, attachments from path order by depth desc`;
 }
+
+/**
+ * Everything POST /messages must know before writing, in one round trip: the
+ * thread (owner-checked), who owns the client's message id if it exists, the
+ * thread of the requested parent, and the latest message (the default parent).
+ */
+export async function postLookup(sql: Db, userId: string, threadId: string, messageId: string, parentId: string | null) {
+  const [row] = await sql<
+    (Thread & {
+      existingUserId: string | null;
+      existingThreadId: string | null;
+      existingRole: string | null;
+      parentThreadId: string | null;
+      latestId: string | null;
+    })[]
+  >`
+    select t.id, t.title, t.model, t.system_prompt, t.pinned, t.created_at, t.updated_at,
+      e.user_id as existing_user_id, e.thread_id as existing_thread_id, e.role as existing_role,
+      (select p.thread_id from messages p where p.id = ${parentId}::uuid and p.user_id = ${userId}) as parent_thread_id,
+      (select l.id from messages l where l.thread_id = t.id and l.user_id = ${userId}
+        order by l.created_at desc, l.id desc limit 1) as latest_id
+    from threads t left join messages e on e.id = ${messageId}
+    where t.id = ${threadId} and t.user_id = ${userId}`;
+  if (!row) return null;
+  const { existingUserId, existingThreadId, existingRole, parentThreadId, latestId, ...thread } = row;
+  return {
+    thread: thread as Thread,
+    existing: existingUserId ? { userId: existingUserId, threadId: existingThreadId!, role: existingRole! } : null,
+    parentThreadId,
+    latestId,
+  };
+}
+
+/**
+ * The user's message, its assistant reply (streaming) and the thread's activity in
+ * ONE statement: atomic, one round trip, and the user row's lock (sync_seq) keeps
+ * the three seq values in commit order. Returns null when the user message id
+ * already existed (a concurrent retry won).
+ */
+export async function insertExchange(
+  sql: Db,
+  userId: string,
+  x: {
+    threadId: string;
+    userMessageId: string;
+    assistantId: string;
+    parentId: string | null;
+    content: string;
+    attachments: unknown[];
+    model: string | null;
+    provisionalTitle: string;
+  },
+) {
+  const rows = await sql<(Message & { kind: 'user' | 'assistant'; threadTitle: string })[]>`
+    with s as (
+      update users set sync_seq = sync_seq + 3 where id = ${userId} returning sync_seq
+    ), u as (
+      insert into messages (id, thread_id, user_id, parent_id, role, content, status, model, attachments, seq)
+      select ${x.userMessageId}, ${x.threadId}, ${userId}, ${x.parentId}, 'user', ${x.content}, 'complete', null,
+             ${sql.json(x.attachments as never)}, s.sync_seq - 2
+      from s
+      on conflict (id) do nothing
+      returning ${messageColumns(sql)}
+    ), a as (
+      insert into messages (id, thread_id, user_id, parent_id, role, content, status, model, seq, created_at)
+      select ${x.assistantId}, ${x.threadId}, ${userId}, u.id, 'assistant', '', 'streaming', ${x.model}, s.sync_seq - 1,
+             u.created_at + interval '1 microsecond'
+      from u, s
+      returning ${messageColumns(sql)}
+    ), t as (
+      update threads set updated_at = now(), seq = s.sync_seq,
+        title = case when threads.title = '' then ${x.provisionalTitle} else threads.title end
+      from s
+      where threads.id = ${x.threadId} and threads.user_id = ${userId} and exists (select 1 from u)
+      returning threads.title
+    )
+    select 'user' as kind, u.*, (select title from t) as thread_title from u
+    union all
+    select 'assistant' as kind, a.*, (select title from t) as thread_title from a`;
+  const user = rows.find((r) => r.kind === 'user');
+  const assistant = rows.find((r) => r.kind === 'assistant');
+  if (!user || !assistant) return null;
+  const strip = ({ kind: _, threadTitle: __, ...m }: (typeof rows)[number]) => m as Message;
+  return { user: strip(user), assistant: strip(assistant), threadTitle: user.threadTitle };
+}

@@ -24,7 +24,7 @@ const HTML = new TextEncoder().encode('<!doctype html><script>alert(document.coo
 
 /** A unique PNG per call, so tests never share blobs by accident. */
 let shade = 0;
-const uniquePng = () => makePng(3, 3, [++shade % 256, Math.floor(shade / 256) % 256, 7]);
+const uniquePng = (): Uint8Array<ArrayBuffer> => makePng(3, 3, [++shade % 256, Math.floor(shade / 256) % 256, 7]);
 
 function form(bytes: Uint8Array, name = 'photo.png', type = 'image/png', extra: Record<string, string> = {}) {
   const data = new FormData();

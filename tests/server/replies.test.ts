@@ -20,11 +20,11 @@ beforeAll(async () => {
     DEFAULT_MODEL: 'openai:gpt-4o-mini',
     PROVIDER_TIMEOUT_MS: '1500',
   });
-});
+}, 60_000); // the embedded database can take several seconds to start
 afterAll(async () => {
   await server.stop();
   fake.stop();
-});
+}, 30_000);
 afterEach(() => fake.reset());
 
 const generations = () => server.app.generations;

@@ -12,8 +12,8 @@ import { startServer, type TestServer } from '../support/server';
 let server: TestServer;
 beforeAll(async () => {
   server = await startServer({ TRUST_PROXY: 'true', AUTH_IP_LIMIT: '8', AUTH_ACCOUNT_LIMIT: '5' });
-});
-afterAll(() => server.stop());
+}, 60_000); // the embedded database can take several seconds to start
+afterAll(() => server.stop(), 30_000);
 
 // Each test gets its own client IP (the server trusts X-Forwarded-For here), so limits do not bleed.
 let ipCounter = 0;

@@ -5,8 +5,8 @@ import { startServer, type TestServer } from '../support/server';
 let server: TestServer;
 beforeAll(async () => {
   server = await startServer();
-});
-afterAll(() => server.stop());
+}, 60_000); // the embedded database can take several seconds to start
+afterAll(() => server.stop(), 30_000);
 
 describe('threads', () => {
   test('create, read, rename, set model and system prompt, pin, delete', async () => {

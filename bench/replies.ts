@@ -1,0 +1,219 @@
+/**
+ * bun run bench:replies — what Parley's server adds to streamed replies.
+ *
+ * A real PostgreSQL (started here from the system's binaries), the server as its
+ * own process (`bun server/index.ts`, so its RSS is its own), and the fake provider
+ * with a fixed first-token delay and pace. For N = 1, 50, 200 replies in flight,
+ * requests arrive open-loop at N / (reply duration) per second, so about N replies
+ * are streaming at any moment; 3·N replies are measured per level.
+ *
+ *   added TTFT      = client's first delta − request sent − fake's first-token delay
+ *   added last token = client's last delta − request sent − fake's whole pacing
+ * (so the figures include the fake's and the client's own overhead: conservative).
+ *
+ * Then GET /api/threads requests/s with 10,000 threads in the database.
+ * Prints a Markdown table. Options: --levels 1,50,200  --first-token 300  --chunks 20 --chunk-delay 50
+ */
+import { readFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startCluster } from '../tests/support/postgres';
+import { startFakeProvider } from '../tests/support/fake-provider';
+import { Client } from '../tests/support/client';
+import { SseReader } from '../tests/support/sse';
+
+const arg = (name: string, fallback: string) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? process.argv[i + 1]! : fallback;
+};
+const LEVELS = arg('levels', '1,50,200').split(',').map(Number);
+const FIRST_TOKEN_MS = Number(arg('first-token', '300'));
+const CHUNKS = Number(arg('chunks', '20'));
+const CHUNK_DELAY_MS = Number(arg('chunk-delay', '50'));
+const PACING_MS = FIRST_TOKEN_MS + (CHUNKS - 1) * CHUNK_DELAY_MS;
+const root = join(import.meta.dir, '..');
+
+const pct = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN;
+};
+const f1 = (x: number) => x.toFixed(1);
+
+function rssKb(pid: number, field: 'VmRSS' | 'VmHWM') {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(status.match(new RegExp(`${field}:\\s+(\\d+)`))?.[1] ?? 0);
+}
+
+async function freePort() {
+  const s = Bun.listen({ hostname: '127.0.0.1', port: 0, socket: { data() {} } });
+  const p = s.port;
+  s.stop(true);
+  return p;
+}
+
+console.error('starting PostgreSQL, the fake provider and the server…');
+const cluster = await startCluster();
+const fake = await startFakeProvider();
+fake.chat.defaults.firstTokenDelayMs = FIRST_TOKEN_MS;
+fake.chat.defaults.chunkDelayMs = CHUNK_DELAY_MS;
+const dataDir = mkdtempSync(join(tmpdir(), 'parley-bench-'));
+const port = await freePort();
+const base = `http://127.0.0.1:${port}`;
+const server = Bun.spawn(['bun', join(root, 'server/index.ts')], {
+  cwd: root,
+  env: {
+    ...process.env,
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    DATA_DIR: dataDir,
+    DATABASE_URL: cluster.url,
+    OPENAI_BASE_URL: fake.openaiBaseUrl,
+    OPENAI_API_KEY: 'bench',
+    DEFAULT_MODEL: 'openai:gpt-4o-mini',
+    AUTH_IP_LIMIT: '1000000',
+    LOG_LEVEL: 'warn',
+    NODE_ENV: 'production',
+  },
+  stdout: 'ignore',
+  stderr: 'inherit',
+});
+for (let i = 0; ; i++) {
+  const ok = await fetch(`${base}/api/health`).then((r) => r.ok).catch(() => false);
+  if (ok) break;
+  if (i > 200) throw new Error('server did not start');
+  await Bun.sleep(50);
+}
+
+const cleanup = () => {
+  server.kill();
+  fake.stop();
+  cluster.destroy();
+  rmSync(dataDir, { recursive: true, force: true });
+};
+process.on('SIGINT', () => (cleanup(), process.exit(130)));
+
+// A pool of users, each with a few threads, so per-user locks are realistic but not the bottleneck.
+const USERS = 40;
+const users: { client: Client; threads: string[] }[] = [];
+for (let u = 0; u < USERS; u++) {
+  const client = new Client(base);
+  const reg = await client.json('POST', '/api/auth/register', { email: `bench${u}@example.test`, password: `pw-${crypto.randomUUID()}` });
+  if (reg.status !== 201) throw new Error(`register: ${reg.status}`);
+  const threads: string[] = [];
+  for (let t = 0; t < 5; t++) threads.push((await client.json('POST', '/api/threads', { title: `bench ${t}` })).body.thread.id);
+  users.push({ client, threads });
+}
+const reply = Array.from({ length: CHUNKS }, (_, i) => `tok${i}`).join(' ');
+
+async function oneReply(i: number) {
+  const u = users[i % USERS]!;
+  const thread = u.threads[Math.floor(i / USERS) % u.threads.length]!;
+  fake.chat.script({ text: reply });
+  const sent = performance.now();
+  const res = await u.client.request('POST', `/api/threads/${thread}/messages`, { id: crypto.randomUUID(), content: `bench ${i}` });
+  const sse = new SseReader(res);
+  let first = 0;
+  let last = 0;
+  for (let e = await sse.next(); e; e = await sse.next()) {
+    if (e.event === 'delta') {
+      if (!first) first = e.at;
+      last = e.at;
+    }
+  }
+  const final = sse.events.at(-1);
+  return {
+    ttft: first - sent - FIRST_TOKEN_MS,
+    lastToken: last - sent - PACING_MS,
+    complete: final?.event === 'done' && sse.text() === reply && final.data.message.content === reply,
+  };
+}
+
+const rows: string[] = [];
+const baselineKb = rssKb(server.pid, 'VmRSS');
+// Warm-up: JIT, connections, model list cache.
+await Promise.all(Array.from({ length: 10 }, (_, i) => oneReply(i)));
+
+for (const n of LEVELS) {
+  const total = n === 1 ? 20 : 3 * n;
+  const interval = PACING_MS / n; // arrivals that keep ~n replies in flight
+  let inFlight = 0;
+  let maxInFlight = 0;
+  const results: Promise<Awaited<ReturnType<typeof oneReply>>>[] = [];
+  const t0 = performance.now();
+  for (let i = 0; i < total; i++) {
+    const due = t0 + i * interval;
+    const wait = due - performance.now();
+    if (wait > 1) await Bun.sleep(wait);
+    inFlight++;
+    maxInFlight = Math.max(maxInFlight, inFlight);
+    results.push(
+      oneReply(i).finally(() => {
+        inFlight--;
+      }),
+    );
+    if (n === 1) await results.at(-1); // strictly one at a time
+  }
+  const done = await Promise.all(results);
+  const ttft = done.map((r) => r.ttft);
+  const lastTok = done.map((r) => r.lastToken);
+  const lost = done.filter((r) => !r.complete).length;
+  rows.push(
+    `| ${n} | ${maxInFlight} | ${total} | ${f1(pct(ttft, 50))} | ${f1(pct(ttft, 99))} | ${f1(pct(lastTok, 50))} | ${f1(pct(lastTok, 99))} | ${lost} | ${(rssKb(server.pid, 'VmHWM') / 1024).toFixed(0)} |`,
+  );
+  console.error(`N=${n} done`);
+}
+
+// Memory after the run settles.
+await Bun.sleep(3000);
+const afterKb = rssKb(server.pid, 'VmRSS');
+
+// Every reply stored complete?
+const [{ streaming, total }] = (await (async () => {
+  const postgres = (await import('postgres')).default;
+  const sql = postgres(cluster.url, { max: 1 });
+  const r = await sql`select count(*) filter (where status <> 'complete')::int as streaming, count(*)::int as total from messages where role = 'assistant'`;
+  await sql.end();
+  return r;
+})()) as unknown as [{ streaming: number; total: number }];
+
+// GET /api/threads with 10,000 threads in the database (one user's).
+const postgres = (await import('postgres')).default;
+const sql = postgres(cluster.url, { max: 1 });
+const heavy = new Client(base);
+await heavy.json('POST', '/api/auth/register', { email: 'many@example.test', password: `pw-${crypto.randomUUID()}` });
+const [{ id: heavyId }] = (await sql`select id from users where email = 'many@example.test'`) as unknown as [{ id: string }];
+await sql`
+  insert into threads (user_id, title, updated_at, seq)
+  select ${heavyId}, 'Thread ' || g, now() - g * interval '1 minute', g from generate_series(1, 10000) g`;
+await sql`analyze threads`;
+await sql.end();
+const DURATION_MS = 5000;
+const CONCURRENCY = 16;
+let count = 0;
+let failures = 0;
+const stopAt = performance.now() + DURATION_MS;
+await Promise.all(
+  Array.from({ length: CONCURRENCY }, async (_, w) => {
+    let cursor: string | null = null;
+    while (performance.now() < stopAt) {
+      // Half the workers read the first page, half walk deeper pages.
+      const path: string = w % 2 === 0 || !cursor ? '/api/threads?limit=50' : `/api/threads?limit=50&before=${cursor}`;
+      const res = await heavy.json('GET', path);
+      if (res.status !== 200) failures++;
+      else cursor = w % 2 === 0 ? null : res.body.nextCursor;
+      count++;
+    }
+  }),
+);
+const rps = count / (DURATION_MS / 1000);
+
+console.log(`\n### bench:replies (${new Date().toISOString()}, ${navigator.hardwareConcurrency} cores, real PostgreSQL)\n`);
+console.log(`Fake provider: first token after ${FIRST_TOKEN_MS} ms, ${CHUNKS} chunks ${CHUNK_DELAY_MS} ms apart (pacing ${PACING_MS} ms).\n`);
+console.log('| replies in flight (target) | max in flight | replies | added TTFT p50 ms | added TTFT p99 ms | added last-token p50 ms | added last-token p99 ms | lost/truncated | server peak RSS MB |');
+console.log('|---|---|---|---|---|---|---|---|---|');
+for (const r of rows) console.log(r);
+console.log(`\nServer RSS: ${(baselineKb / 1024).toFixed(0)} MB before, ${(afterKb / 1024).toFixed(0)} MB 3 s after the run; assistant messages stored: ${total}, not complete: ${streaming}.`);
+console.log(`GET /api/threads (10,000 threads, limit 50, ${CONCURRENCY} concurrent clients, ${DURATION_MS / 1000} s): ${rps.toFixed(0)} requests/s, ${failures} failures.`);
+cleanup();
+process.exit(0);
