@@ -124,11 +124,16 @@ export async function insertMessage(
     status: string;
     model: string | null;
     attachments: unknown[];
+    /** The original message's time, and its place in the snapshot (see forkShare). */
+    createdAt: string;
+    order: number;
   },
 ) {
   const seq = await nextSeq(tx, userId);
   await tx`
-    insert into messages (id, thread_id, user_id, parent_id, role, content, status, model, attachments, seq)
+    insert into messages (id, thread_id, user_id, parent_id, role, content, status, model, attachments, seq, created_at, updated_at)
     values (${m.id}, ${m.threadId}, ${userId}, ${m.parentId}, ${m.role}, ${m.content}, ${m.status}, ${m.model},
-            ${tx.json(m.attachments as never)}, ${seq})`;
+            ${tx.json(m.attachments as never)}, ${seq},
+            ${m.createdAt}::timestamptz + ${m.order} * interval '1 microsecond',
+            ${m.createdAt}::timestamptz + ${m.order} * interval '1 microsecond')`;
 }

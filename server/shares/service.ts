@@ -11,6 +11,8 @@
  *   replaced by fresh ones so the owner's ids never leave their account.
  * - Only the owner's own files shown by the snapshot are readable through it
  *   (shares.file_ids), at /api/shares/:code/files/:id.
+ * - A fork is a new thread of the viewer's (the owner's system prompt is not
+ *   shared, so it starts empty); its messages keep their original times and order.
  */
 import type { Config } from '../config';
 import type { Sql } from '../db';
@@ -194,6 +196,7 @@ export async function forkShare(deps: ShareDeps, viewerId: string, code: string)
     const thread = await q.insertThread(tx, viewerId, { title: snapshot.thread.title, model: snapshot.thread.model });
     const copies = await copyFiles(tx, share.userId, share.fileIds, viewerId, thread.id);
     const newId = new Map(snapshot.messages.map((m) => [m.id, crypto.randomUUID()]));
+    const order = new Map(snapshot.messages.map((m, i) => [m.id, i]));
     for (const m of parentsFirst(snapshot.messages)) {
       await q.insertMessage(tx, viewerId, {
         id: newId.get(m.id)!,
@@ -207,6 +210,11 @@ export async function forkShare(deps: ShareDeps, viewerId: string, code: string)
           const copy = copies.get(a.id);
           return copy ? [copy] : [];
         }),
+        // The conversation keeps its times. The snapshot's are milliseconds (and the
+        // embedded database's clock is too), so a microsecond per position keeps the
+        // order strict: messages list by (created_at, id) and ids are random.
+        createdAt: m.createdAt,
+        order: order.get(m.id)!,
       });
     }
     return thread;

@@ -289,6 +289,14 @@ describe('continue this conversation (fork)', () => {
 
     const messages = (await viewer.client.json('GET', `/api/threads/${copy.id}/messages`)).body.messages as Msg[];
     expect(messages.map((m) => m.content)).toEqual(['Soup?', 'Tomato.', 'Leek.', 'soup']);
+    // Original times, strictly ordered even when the originals share a millisecond.
+    const times = messages.map((m) => new Date((m as unknown as { createdAt: string }).createdAt).getTime());
+    expect(times[0]).toBeLessThanOrEqual(times[3]!);
+    const [ordered] = await server.db.sql<{ ok: boolean }[]>`
+      select bool_and(created_at < next) as ok from (
+        select created_at, lead(created_at) over (order by created_at, id) as next from messages where thread_id = ${copy.id}
+      ) x where next is not null`;
+    expect(ordered!.ok).toBe(true);
     const [root, a, b, img] = messages;
     expect(root!.parentId).toBeNull();
     expect(a!.parentId).toBe(root!.id);
