@@ -12,7 +12,7 @@
  * (so the figures include the fake's and the client's own overhead: conservative).
  *
  * Then GET /api/threads requests/s with 10,000 threads in the database.
- * Prints a Markdown table. Options: --levels 1,50,200  --first-token 300  --chunks 20 --chunk-delay 50
+ * Prints a Markdown table. Options: --levels 1,50,200  --first-token 300  --chunks 40 --chunk-delay 50
  */
 import { readFileSync } from 'node:fs';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -29,7 +29,7 @@ const arg = (name: string, fallback: string) => {
 };
 const LEVELS = arg('levels', '1,50,200').split(',').map(Number);
 const FIRST_TOKEN_MS = Number(arg('first-token', '300'));
-const CHUNKS = Number(arg('chunks', '20'));
+const CHUNKS = Number(arg('chunks', '40'));
 const CHUNK_DELAY_MS = Number(arg('chunk-delay', '50'));
 const PACING_MS = FIRST_TOKEN_MS + (CHUNKS - 1) * CHUNK_DELAY_MS;
 const root = join(import.meta.dir, '..');
@@ -130,11 +130,12 @@ async function oneReply(i: number) {
 }
 
 const rows: string[] = [];
-const baselineKb = rssKb(server.pid, 'VmRSS');
 // Warm-up: JIT, connections, model list cache.
 await Promise.all(Array.from({ length: 10 }, (_, i) => oneReply(i)));
+await Bun.sleep(1000);
+const baselineKb = rssKb(server.pid, 'VmRSS');
 
-for (const n of LEVELS) {
+async function level(n: number) {
   const total = n === 1 ? 20 : 3 * n;
   const interval = PACING_MS / n; // arrivals that keep ~n replies in flight
   let inFlight = 0;
@@ -158,15 +159,18 @@ for (const n of LEVELS) {
   const ttft = done.map((r) => r.ttft);
   const lastTok = done.map((r) => r.lastToken);
   const lost = done.filter((r) => !r.complete).length;
-  rows.push(
-    `| ${n} | ${maxInFlight} | ${total} | ${f1(pct(ttft, 50))} | ${f1(pct(ttft, 99))} | ${f1(pct(lastTok, 50))} | ${f1(pct(lastTok, 99))} | ${lost} | ${(rssKb(server.pid, 'VmHWM') / 1024).toFixed(0)} |`,
-  );
   console.error(`N=${n} done`);
+  return `| ${n} | ${maxInFlight} | ${total} | ${f1(pct(ttft, 50))} | ${f1(pct(ttft, 99))} | ${f1(pct(lastTok, 50))} | ${f1(pct(lastTok, 99))} | ${lost} | ${(rssKb(server.pid, 'VmHWM') / 1024).toFixed(0)} |`;
 }
 
-// Memory after the run settles.
+for (const n of LEVELS) rows.push(await level(n));
+// Memory after the run settles, then after the largest level once more: a leak would keep growing.
 await Bun.sleep(3000);
 const afterKb = rssKb(server.pid, 'VmRSS');
+const top = Math.max(...LEVELS);
+rows.push((await level(top)).replace(/^\| (\d+)/, '| $1 (again)'));
+await Bun.sleep(3000);
+const againKb = rssKb(server.pid, 'VmRSS');
 
 // Every reply stored complete?
 const [{ streaming, total }] = (await (async () => {
@@ -213,7 +217,10 @@ console.log(`Fake provider: first token after ${FIRST_TOKEN_MS} ms, ${CHUNKS} ch
 console.log('| replies in flight (target) | max in flight | replies | added TTFT p50 ms | added TTFT p99 ms | added last-token p50 ms | added last-token p99 ms | lost/truncated | server peak RSS MB |');
 console.log('|---|---|---|---|---|---|---|---|---|');
 for (const r of rows) console.log(r);
-console.log(`\nServer RSS: ${(baselineKb / 1024).toFixed(0)} MB before, ${(afterKb / 1024).toFixed(0)} MB 3 s after the run; assistant messages stored: ${total}, not complete: ${streaming}.`);
+console.log(
+  `\nServer RSS: ${(baselineKb / 1024).toFixed(0)} MB after warm-up, ${(afterKb / 1024).toFixed(0)} MB 3 s after the levels, ` +
+    `${(againKb / 1024).toFixed(0)} MB 3 s after the largest level ran again; assistant messages stored: ${total}, not complete: ${streaming}.`,
+);
 console.log(`GET /api/threads (10,000 threads, limit 50, ${CONCURRENCY} concurrent clients, ${DURATION_MS / 1000} s): ${rps.toFixed(0)} requests/s, ${failures} failures.`);
 cleanup();
 process.exit(0);
