@@ -35,7 +35,7 @@ export const FLUSH_MS = 250;
 export interface PostBody {
   id: string;
   content: string;
-  parentId?: string;
+  parentId?: string | null;
   model?: string;
   /** File ids from POST /api/files. */
   attachments?: { id: string }[];
@@ -68,7 +68,7 @@ export async function postMessage(deps: ReplyDeps, userId: string, threadId: str
   if (body.parentId && look.parentThreadId !== threadId) {
     throw badRequest({ parentId: 'is not a message of this thread' });
   }
-  const parentId = body.parentId ?? look.latestId;
+  const parentId = body.parentId === undefined ? look.latestId : body.parentId;
   const attachments: Attachment[] = [];
   for (const [i, a] of (body.attachments ?? []).entries()) {
     const found = await deps.files.describe(userId, a.id);

@@ -275,6 +275,14 @@ describe('stop, regenerate, edit', () => {
     ]);
     const users = (await messages(client, thread.id)).filter((m) => m.parentId === a1.id);
     expect(users.map((m) => m.content).sort()).toEqual(['two', 'two, edited']);
+    // Editing the very first message: parentId null starts a new root branch.
+    const root = await post(client, thread.id, { content: 'one, edited', parentId: null });
+    await root.all();
+    expect(root.events[0]!.data.message.parentId).toBeNull();
+    expect(fake.chat.requests.at(-1)!.messages).toEqual([
+      { role: 'system', content: 'System rules.' },
+      { role: 'user', content: 'one, edited' },
+    ]);
   });
 
   test('bad input: empty content, a parent from another thread, a malformed id', async () => {
