@@ -10,9 +10,9 @@ import { enforce } from '../auth/rate-limit';
 import { FileParams, FileQuery, UPLOAD_LIMIT, UUID } from './model';
 import { readImageUpload } from './upload';
 import { fileResponse, wantsDownload } from './respond';
-import { readFileForUser, requireOwnThread, saveFile, toAttachment } from './service';
+import { deleteStaleUploads, readFileForUser, requireOwnThread, saveFile, toAttachment } from './service';
 
-export { deleteOrphanBlobs, fileHooks, fileReader, readFileForUser, describeFile } from './service';
+export { deleteOrphanBlobs, deleteStaleUploads, fileHooks, fileReader, readFileForUser, describeFile } from './service';
 
 export function filesRoutes(deps: Pick<AppDeps, 'sql' | 'config' | 'auth'>) {
   return new Elysia({ name: 'files', prefix: '/api/files' })
@@ -22,6 +22,8 @@ export function filesRoutes(deps: Pick<AppDeps, 'sql' | 'config' | 'auth'>) {
       async ({ user, request, set }) => {
         await enforce(deps.sql, [{ key: `files:user:${user.id}`, ...UPLOAD_LIMIT }]);
         const upload = await readImageUpload(request);
+        // This user's uploads abandoned in a composer over a day ago go now (no timer needed).
+        await deleteStaleUploads(deps, user.id);
         const threadId = upload.fields.threadId || null;
         if (threadId !== null) {
           if (!UUID.test(threadId)) throw badRequest({ threadId: 'must be a thread id' });

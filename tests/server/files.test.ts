@@ -319,6 +319,22 @@ describe('deleting threads and accounts deletes their files', () => {
     expect(new Uint8Array(await res.arrayBuffer())).toEqual(shared);
   });
 
+  test('an upload never sent with a message is deleted a day later; a sent one stays', async () => {
+    const { client, user } = await signUp(server.url);
+    const thread = (await client.json('POST', '/api/threads', {})).body.thread;
+    const abandoned = uniquePng();
+    const fa = (await upload(client, abandoned)).body.file;
+    const fs = (await upload(client, uniquePng())).body.file;
+    await insertMessage(user.id, thread.id, [fs]);
+    await server.db.sql`update files set created_at = now() - interval '25 hours' where user_id = ${user.id}`;
+    await upload(client, uniquePng()); // any later upload sweeps this user's stale ones
+    expect((await client.get(fa.url)).status).toBe(404);
+    expect(existsSync(blobPath(sha256(abandoned)))).toBe(false);
+    const sent = await client.get(fs.url);
+    expect(sent.status).toBe(200);
+    await sent.arrayBuffer();
+  });
+
   test('deleteOrphanBlobs is idempotent and leaves referenced bytes alone', async () => {
     const { client } = await signUp(server.url);
     const png = uniquePng();

@@ -3,6 +3,7 @@ import { Client, signUp } from '../support/client';
 import { startServer, type TestServer } from '../support/server';
 import { startFakeProvider, type FakeProvider } from '../support/fake-provider';
 import { makePng } from '../support/fake-provider/images';
+import { checkUrl, isPublicAddress } from '../../server/http/safe-fetch';
 
 let server: TestServer;
 let fake: FakeProvider;
@@ -229,6 +230,29 @@ describe('SSRF: image URLs from the provider', () => {
     expect(fake.images.downloads).toHaveLength(1); // the first hop only
     await refused(null, 'http://169.254.169.254/latest/meta-data/');
     await refused(null, `http://[::ffff:7f00:1]:${port}/files/x.png`);
+  });
+});
+
+describe('SSRF: the address rules', () => {
+  test('private, loopback, link-local, multicast and mapped addresses are never public', () => {
+    const cases: [string, boolean][] = [
+      ['127.0.0.1', false], ['10.1.2.3', false], ['172.16.0.1', false], ['172.31.255.255', false], ['192.168.1.1', false],
+      ['169.254.169.254', false], ['100.64.0.1', false], ['0.0.0.0', false], ['224.0.0.1', false], ['255.255.255.255', false],
+      ['::', false], ['::1', false], ['::ffff:127.0.0.1', false], ['::ffff:7f00:1', false], ['::127.0.0.1', false],
+      ['64:ff9b::a9fe:a9fe', false], ['2002:7f00:1::', false], ['fe80::1', false], ['fd12::1', false], ['ff02::1', false],
+      ['8.8.8.8', true], ['172.32.0.1', true], ['::ffff:8.8.8.8', true], ['2606:4700::1111', true], ['1:2:3:4:5:6:1.2.3.4', true],
+      ['not-an-ip', false], ['', false],
+    ];
+    for (const [address, expected] of cases) expect([address, isPublicAddress(address)]).toEqual([address, expected]);
+  });
+
+  test('URL spellings of loopback (decimal, octal, hex, short, mapped) and local names are refused', async () => {
+    for (const url of ['https://2130706433/', 'https://0177.0.0.1/', 'https://0x7f.1/', 'https://127.1/', 'https://[::ffff:127.0.0.1]/',
+      'https://localhost/', 'https://printer.local/', 'https://db.internal/', 'https://intranet/', 'http://8.8.8.8/']) {
+      await expect(checkUrl(new URL(url), [])).rejects.toThrow();
+    }
+    await checkUrl(new URL('https://8.8.8.8/x.png'), []);
+    await checkUrl(new URL('http://10.0.0.5:8080/v1/x.png'), ['http://10.0.0.5:8080']);
   });
 });
 
