@@ -212,7 +212,11 @@ export const api = {
       } while (before);
       return all;
     },
-    send: (id: string, body: { id: string; content: string; parentId?: string | null; model?: string }, signal?: AbortSignal) =>
+    send: (
+      id: string,
+      body: { id: string; content: string; parentId?: string | null; model?: string },
+      signal?: AbortSignal,
+    ) =>
       replyEvents('POST', `/api/threads/${enc(id)}/messages`, body, signal),
     share: (id: string) => json<{ code: string; url: string }>('POST', `/api/threads/${enc(id)}/share`),
     unshare: (id: string) => json<void>('DELETE', `/api/threads/${enc(id)}/share`),

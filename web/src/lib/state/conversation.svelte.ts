@@ -116,11 +116,12 @@ export class Conversation {
   /** Sends a message after the last one shown (a new turn). */
   send(content: string) {
     const last = this.path[this.path.length - 1];
-    return this.#post(content, last?.id ?? null);
+    return this.#post(content, last?.id);
   }
 
   /** Edits an earlier user message: a new sibling branch with its own reply. */
   edit(original: Message, content: string) {
+    // null: a new first message (the thread's root); omitting it would mean "after the latest".
     return this.#post(content, original.parentId);
   }
 
@@ -161,14 +162,14 @@ export class Conversation {
     }, 2500);
   }
 
-  async #post(content: string, parentId: string | null) {
+  async #post(content: string, parentId: string | null | undefined) {
     const text = content.trim();
     if (!text || this.busy) return false;
     const id = crypto.randomUUID();
     const local: Message = {
       id,
       threadId: this.id,
-      parentId,
+      parentId: parentId ?? null,
       role: 'user',
       content: text,
       status: 'complete',
@@ -180,7 +181,7 @@ export class Conversation {
     this.#selected[parentKey(local)] = id;
     threads.touch(this.id);
     this.#begin();
-    const body = { id, content: text, parentId };
+    const body = { id, content: text, ...(parentId !== undefined ? { parentId } : {}) };
     // Sending the same id again attaches to the same reply (the server deduplicates), so one
     // retry after a dropped connection is safe.
     await this.#consume(api.threads.send(this.id, body, this.#abort!.signal), () =>
@@ -236,6 +237,22 @@ export class Conversation {
         this.#abort = null;
       }
       threads.touch(this.id);
+      void this.#refreshThread();
+    }
+  }
+
+  /** The server titles a thread after its first reply: pick the title up. */
+  async #refreshThread() {
+    const first = this.path.length <= 2;
+    for (const wait of first ? [0, 2500] : [0]) {
+      await new Promise((r) => setTimeout(r, wait));
+      try {
+        const { thread } = await api.threads.get(this.id);
+        this.thread = thread;
+        threads.upsert(thread);
+      } catch {
+        return;
+      }
     }
   }
 

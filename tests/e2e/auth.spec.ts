@@ -1,0 +1,53 @@
+import { expect, test } from '@playwright/test';
+import { newAccount, signUpByApi } from './helpers';
+
+test('sign up shows server errors next to the right field, then creates the account', async ({ page }) => {
+  const taken = await signUpByApi(page);
+  await page.context().clearCookies();
+
+  await page.goto('/register');
+  await page.getByRole('textbox', { name: 'Name' }).fill('Grace');
+  await page.getByRole('textbox', { name: 'Email' }).fill(taken.email);
+  await page.getByLabel('Password').fill('another good passphrase here');
+  await page.getByRole('button', { name: 'Create account' }).click();
+  const email = page.getByRole('textbox', { name: 'Email' });
+  await expect(email).toHaveAttribute('aria-invalid', 'true');
+  await expect(page.locator('#email-error')).toContainText(/already/i);
+
+  const account = newAccount('Grace Hopper');
+  await email.fill(account.email);
+  await page.getByLabel('Password').fill('short');
+  await page.getByRole('button', { name: 'Create account' }).click();
+  await expect(page.locator('#password-error')).toBeVisible();
+  await expect(page.getByLabel('Password')).toHaveAttribute('aria-invalid', 'true');
+
+  await page.getByLabel('Password').fill(account.password);
+  await page.getByRole('button', { name: 'Create account' }).click();
+  await expect(page).toHaveURL(/\/$/);
+  await expect(page.getByRole('button', { name: 'New chat' }).or(page.getByRole('link', { name: 'New chat' }))).toBeVisible();
+  await expect(page.getByRole('heading', { name: /Hi Grace/ })).toBeVisible();
+});
+
+test('sign in: a wrong password is refused, the right one lands in the app; sign out ends the session', async ({ page }) => {
+  const account = await signUpByApi(page);
+  await page.context().clearCookies();
+
+  await page.goto('/settings');
+  await expect(page).toHaveURL(/\/login\?next=%2Fsettings/);
+  await page.getByRole('textbox', { name: 'Email' }).fill(account.email);
+  await page.getByLabel('Password').fill('not the password at all');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await expect(page.getByRole('alert')).toBeVisible();
+
+  await page.getByLabel('Password').fill(account.password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await expect(page).toHaveURL(/\/settings$/);
+  await expect(page.getByText(account.email)).toBeVisible();
+
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await expect(page).toHaveURL(/\/login/);
+  expect((await page.request.get('/api/auth/me')).status()).toBe(401);
+  await page.goto('/');
+  await expect(page).toHaveURL(/\/login/);
+  await expect(page.getByRole('link', { name: 'Create account' })).toBeVisible();
+});

