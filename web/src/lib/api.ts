@@ -15,6 +15,7 @@ import type {
   SettingsUpdate,
   Thread,
   User,
+  VoiceInfo,
 } from './types';
 
 export class ApiError extends Error {
@@ -230,5 +231,20 @@ export const api = {
   settings: {
     get: () => json<SettingsBody>('GET', '/api/settings'),
     update: (body: SettingsUpdate) => json<SettingsBody>('PUT', '/api/settings', body as Json),
+  },
+  voice: {
+    info: () => json<VoiceInfo>('GET', '/api/voice'),
+    /** A recording → its text. The file name's extension matches the recorder's container. */
+    transcribe(recording: Blob, opts: { filename?: string; language?: string; signal?: AbortSignal } = {}) {
+      const form = new FormData();
+      form.append('file', recording, opts.filename ?? 'recording.webm');
+      if (opts.language) form.append('language', opts.language);
+      return send('POST', '/api/voice/transcriptions', form, { signal: opts.signal }).then(
+        (res) => res.json() as Promise<{ text: string }>,
+      );
+    },
+    /** Text → speech: the Response, so the caller can read the audio as it streams. */
+    speech: (text: string, opts: { voice?: string; signal?: AbortSignal } = {}) =>
+      send('POST', '/api/voice/speech', { text, ...(opts.voice ? { voice: opts.voice } : {}) }, { signal: opts.signal }),
   },
 };

@@ -78,3 +78,22 @@ export type ReplyEvent =
   | { event: 'delta'; data: { id: string; text: string } }
   | { event: 'done'; data: { message: Message } }
   | { event: 'error'; data: { message: Message; error: unknown } };
+
+/** GET /api/voice: which speech engines the server has, and the voices of its text-to-speech. */
+export interface Voice {
+  id: string;
+  name: string;
+  language: string | null;
+}
+
+export interface VoiceInfo {
+  stt: string | null;
+  tts: string | null;
+  voices: Voice[];
+  defaultVoice: string | null;
+  /** The voice this user's speech requests get (their saved one if the engine has it). */
+  voice: string | null;
+  maxUploadBytes: number;
+  maxTextChars: number;
+  uploadTypes: string[];
+}
