@@ -4,7 +4,8 @@
  * without one (chunked) is cut off as soon as it passes the cap.
  */
 import { badRequest, tooLarge, unsupportedMedia } from '../errors';
-import { parseMultipart, type Part } from './multipart';
+import { readBodyCapped } from '../http/body';
+import { parseMultipart, type Part } from '../http/multipart';
 import { declaredType, isImageMime, sniffImage, safeFileName, type ImageMime } from './sniff';
 
 /** The largest image a user may upload. */
@@ -13,32 +14,6 @@ export const MAX_UPLOAD_BYTES = 10 * 1024 * 1024;
 const MULTIPART_OVERHEAD = 64 * 1024;
 
 const mb = (n: number) => `${Math.round(n / 1024 / 1024)} MB`;
-
-export async function readBodyCapped(request: Request, maxBytes: number): Promise<Uint8Array<ArrayBuffer>> {
-  const declared = request.headers.get('content-length');
-  if (declared !== null && Number(declared) > maxBytes) throw tooLarge(`The upload is larger than ${mb(maxBytes)}`);
-  if (!request.body) return new Uint8Array(0);
-  const reader = request.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.byteLength;
-    if (total > maxBytes) {
-      await reader.cancel().catch(() => {});
-      throw tooLarge(`The upload is larger than ${mb(maxBytes)}`);
-    }
-    chunks.push(value);
-  }
-  const body = new Uint8Array(total);
-  let offset = 0;
-  for (const chunk of chunks) {
-    body.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return body;
-}
 
 export interface ImageUpload {
   bytes: Uint8Array;
@@ -57,7 +32,9 @@ export async function readImageUpload(request: Request, maxBytes = MAX_UPLOAD_BY
   if (!/^multipart\/form-data\s*;/i.test(type)) {
     throw unsupportedMedia('Send the image as multipart/form-data with a `file` field');
   }
-  const raw = await readBodyCapped(request, maxBytes + MULTIPART_OVERHEAD);
+  const raw = await readBodyCapped(request, maxBytes + MULTIPART_OVERHEAD, () =>
+    tooLarge(`The upload is larger than ${mb(maxBytes)}`),
+  );
   let parts: Part[];
   try {
     parts = parseMultipart(raw, type);

@@ -17,6 +17,7 @@
  * caller's content checks (an image sniff) before anything is kept.
  */
 import { lookup } from 'node:dns/promises';
+import { readStreamCapped } from './body';
 import { isIP } from 'node:net';
 
 export class UnsafeUrlError extends Error {}
@@ -182,31 +183,7 @@ export async function safeFetchBytes(
       await res.body?.cancel().catch(() => {});
       throw new ResponseTooLargeError('response larger than allowed');
     }
-    const bytes = await readCapped(res, opts.maxBytes);
+    const bytes = await readStreamCapped(res.body, opts.maxBytes, () => new ResponseTooLargeError('response larger than allowed'));
     return { bytes, contentType: res.headers.get('content-type'), url: url.toString() };
   }
-}
-
-async function readCapped(res: Response, maxBytes: number): Promise<Uint8Array> {
-  if (!res.body) return new Uint8Array(0);
-  const reader = res.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.byteLength;
-    if (total > maxBytes) {
-      await reader.cancel().catch(() => {});
-      throw new ResponseTooLargeError('response larger than allowed');
-    }
-    chunks.push(value);
-  }
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.byteLength;
-  }
-  return out;
 }

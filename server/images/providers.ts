@@ -13,6 +13,7 @@
  *   it; the conversation is stored on Mistral's side like any conversation there).
  */
 import OpenAI from 'openai';
+import { readStreamCapped } from '../http/body';
 import { Mistral } from '@mistralai/mistralai';
 import type { Config } from '../config';
 import { safeFetchBytes } from '../http/safe-fetch';
@@ -100,29 +101,6 @@ export async function generateWithMistral(config: Config, req: GenerateRequest):
   }
   if (!fileId) throw new ProviderAnswerError('the provider answered without an image');
   const stream = await client.files.download({ fileId }, options);
-  const bytes = await readStreamCapped(stream, req.maxBytes);
+  const bytes = await readStreamCapped(stream, req.maxBytes, () => new ProviderAnswerError('image larger than allowed'));
   return { bytes, model: `mistral:${model}` };
-}
-
-async function readStreamCapped(stream: ReadableStream<Uint8Array>, maxBytes: number): Promise<Uint8Array> {
-  const reader = stream.getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.byteLength;
-    if (total > maxBytes) {
-      await reader.cancel().catch(() => {});
-      throw new ProviderAnswerError('image larger than allowed');
-    }
-    chunks.push(value);
-  }
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.byteLength;
-  }
-  return out;
 }

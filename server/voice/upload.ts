@@ -2,12 +2,13 @@
  * Reading a recording upload under a hard cap. The route is registered with
  * `parse: 'none'`, so Elysia never buffers the body; we read it chunk by chunk,
  * stop with 413 the moment the count passes the cap (whatever Content-Length said),
- * and only then parse the multipart from the bytes we kept (see multipart.ts).
+ * and only then parse the multipart from the bytes we kept (see http/multipart.ts).
  */
 import { badRequest, tooLarge, unsupportedMedia } from '../errors';
 import { AUDIO_FORMATS, declaredFormat, sniffFormat, type AudioFormat } from './formats';
 import { MAX_UPLOAD_BYTES, MULTIPART_OVERHEAD_BYTES } from './model';
-import { parseMultipart } from './multipart';
+import { readBodyCapped } from '../http/body';
+import { MultipartError, parseMultipart, type Part } from '../http/multipart';
 
 export interface Recording {
   bytes: Uint8Array;
@@ -18,38 +19,6 @@ export interface Recording {
 
 const tooLargeError = () => tooLarge(`Recordings are limited to ${MAX_UPLOAD_BYTES / (1024 * 1024)} MB`);
 
-/** The whole body, refusing as soon as more than `cap` bytes have arrived. */
-export async function readCapped(request: Request, cap: number): Promise<Uint8Array<ArrayBuffer>> {
-  const declared = request.headers.get('content-length');
-  if (declared !== null && Number(declared) > cap) throw tooLargeError();
-  const reader = request.body?.getReader();
-  if (!reader) return new Uint8Array(0);
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      total += value.byteLength;
-      if (total > cap) {
-        // Stop pulling: the rest of the upload is never read into memory.
-        reader.cancel().catch(() => {});
-        throw tooLargeError();
-      }
-      chunks.push(value);
-    }
-  } finally {
-    reader.releaseLock();
-  }
-  const bytes = new Uint8Array(total);
-  let at = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, at);
-    at += chunk.byteLength;
-  }
-  return bytes;
-}
-
 const LANGUAGE = /^[a-z]{2,3}(?:[-_][a-z0-9]{2,8})?$/i;
 
 /** Reads and checks a multipart recording upload: size, presence, type (declared and sniffed). */
@@ -58,9 +27,14 @@ export async function readRecording(request: Request): Promise<Recording> {
   if (!/^multipart\/form-data\s*;/i.test(contentType)) {
     throw unsupportedMedia('Send the recording as multipart/form-data with a "file" field');
   }
-  const body = await readCapped(request, MAX_UPLOAD_BYTES + MULTIPART_OVERHEAD_BYTES);
-  const parts = parseMultipart(body, contentType);
-  if (!parts) throw badRequest({ body: 'is not valid multipart/form-data' }, 'The upload could not be read');
+  const body = await readBodyCapped(request, MAX_UPLOAD_BYTES + MULTIPART_OVERHEAD_BYTES, tooLargeError);
+  let parts: Part[];
+  try {
+    parts = parseMultipart(body, contentType);
+  } catch (error) {
+    if (!(error instanceof MultipartError)) throw error;
+    throw badRequest({ body: 'is not valid multipart/form-data' }, 'The upload could not be read');
+  }
   const file = parts.find((p) => p.name === 'file' && p.filename !== null);
   if (!file) throw badRequest({ file: 'is required (an audio recording)' });
   if (file.data.byteLength === 0) throw badRequest({ file: 'is empty' });
@@ -76,7 +50,7 @@ export async function readRecording(request: Request): Promise<Recording> {
     language = rawLanguage.trim().split(/[-_]/)[0]!.toLowerCase();
   }
 
-  const declared = declaredFormat(file.type ?? '', file.filename ?? '');
+  const declared = declaredFormat(file.contentType ?? '', file.filename ?? '');
   const sniffed = sniffFormat(file.data);
   if (!declared || !sniffed || declared !== sniffed) {
     const allowed = Object.keys(AUDIO_FORMATS).join(', ');

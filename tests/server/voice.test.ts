@@ -11,7 +11,7 @@ import { Client, signUp } from '../support/client';
 import { startServer, type TestServer } from '../support/server';
 import { startFakeProvider, type FakeProvider } from '../support/fake-provider';
 import { PNG_BYTES, probeAudio, recording, toneWav, type FixtureFormat } from '../support/audio-fixtures';
-import { parseMultipart } from '../../server/voice/multipart';
+import { MultipartError, parseMultipart } from '../../server/http/multipart';
 
 const MB = 1024 * 1024;
 const FORMATS: FixtureFormat[] = ['webm', 'ogg', 'm4a', 'mp3', 'wav'];
@@ -481,8 +481,8 @@ describe('multipart parsing (ours: Bun would replace the declared part type)', (
         '--b0\r\nContent-Disposition: form-data; name="file"; filename="we\\"ird.wav"\r\nContent-Type: audio/webm;codecs=opus\r\n\r\n' +
         'RIFF\r\n--b\r\nnot a delimiter\r\n--b0--\r\nepilogue',
     );
-    const parts = parseMultipart(body, 'multipart/form-data; boundary="b0"')!;
-    expect(parts.map((p) => [p.name, p.filename, p.type, new TextDecoder().decode(p.data)])).toEqual([
+    const parts = parseMultipart(body, 'multipart/form-data; boundary="b0"');
+    expect(parts.map((p) => [p.name, p.filename, p.contentType, new TextDecoder().decode(p.data)])).toEqual([
       ['language', null, null, 'fr'],
       ['file', 'we"ird.wav', 'audio/webm;codecs=opus', 'RIFF\r\n--b\r\nnot a delimiter'],
     ]);
@@ -493,7 +493,7 @@ describe('multipart parsing (ours: Bun would replace the declared part type)', (
       ['nothing here', 'multipart/form-data; boundary=b0'],
       ['', 'multipart/form-data; boundary=b0'],
     ] as const) {
-      expect(parseMultipart(encode(bad[0]), bad[1])).toBeNull();
+      expect(() => parseMultipart(encode(bad[0]), bad[1])).toThrow(MultipartError);
     }
   });
 

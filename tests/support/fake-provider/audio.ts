@@ -12,7 +12,7 @@
  */
 import type { FakeModule, Recorded } from './index';
 import { expectRecording, probeAudio, toneWav, type AudioProbe } from '../audio-fixtures';
-import { parseMultipart } from '../../../server/voice/multipart';
+import { parseMultipart } from '../../../server/http/multipart';
 
 export type AudioSdk = 'openai' | 'mistral';
 export type AudioKind = 'transcription' | 'speech';
@@ -205,13 +205,13 @@ export function createAudioModule(): FakeModule<AudioControl> {
     if (!(file instanceof Blob)) return errorResponse(sdk, 400, 'fake provider: no file in the upload');
     const bytes = new Uint8Array(await file.arrayBuffer());
     // The declared type as sent: Bun's FormData would report a guess from the file name.
-    const sent = recorded.raw ? parseMultipart(recorded.raw, recorded.headers['content-type'] ?? '') : null;
+    const sent = recorded.raw ? (() => { try { return parseMultipart(recorded.raw, recorded.headers['content-type'] ?? ''); } catch { return null; } })() : null;
     const filePart = sent?.find((p) => p.name === 'file');
     const received: ReceivedTranscription = {
       sdk,
       bytes,
       filename: filePart?.filename ?? (file instanceof File ? file.name : ''),
-      type: filePart ? (filePart.type ?? '') : file.type,
+      type: filePart ? (filePart.contentType ?? '') : file.type,
       model: fields.model ?? null,
       language: fields.language ?? null,
       fields,
