@@ -5,6 +5,8 @@
  * - any other non-API GET (a deep link like /t/123): the app's index.html.
  * index.html's inline bootstrap script is allowed by its SHA-256 in the CSP,
  * so no page ever needs 'unsafe-inline' for scripts.
+ * Text assets are gzipped once per file version and kept in memory: on a slow phone
+ * network the app's first load is mostly transfer time.
  */
 import { Elysia } from 'elysia';
 import { existsSync, readFileSync, statSync } from 'node:fs';
@@ -29,19 +31,39 @@ function inlineScriptHashes(html: string): string[] {
 export function loadShell(root = WEB_BUILD) {
   const file = join(root, 'index.html');
   if (!existsSync(file)) return null;
+  const mtime = statSync(file).mtimeMs;
   const html = readFileSync(file, 'utf8');
   const hashes = inlineScriptHashes(html);
   const csp = CSP.replace("script-src 'self'", `script-src 'self' ${hashes.join(' ')}`.trim());
-  return { html, csp };
+  return { html, csp, mtime, gzip: Bun.gzipSync(html) as Uint8Array<ArrayBuffer> };
 }
 
-export function htmlResponse(html: string, csp: string, status = 200) {
-  return new Response(html, {
+const COMPRESSIBLE = /\.(js|mjs|css|html|json|svg|webmanifest|txt|map)$/;
+const TYPES: Record<string, string> = {
+  '.webmanifest': 'application/manifest+json',
+};
+
+/** gzip of a file, computed once per (path, mtime). */
+const gzipCache = new Map<string, { mtime: number; body: Uint8Array<ArrayBuffer> }>();
+function gzipped(path: string, mtime: number): Uint8Array<ArrayBuffer> {
+  const hit = gzipCache.get(path);
+  if (hit && hit.mtime === mtime) return hit.body;
+  const body = Bun.gzipSync(readFileSync(path), { level: 9 }) as Uint8Array<ArrayBuffer>;
+  gzipCache.set(path, { mtime, body });
+  return body;
+}
+
+const acceptsGzip = (request: Request) => /\bgzip\b/.test(request.headers.get('accept-encoding') ?? '');
+
+export function htmlResponse(html: string, csp: string, status = 200, gzip?: Uint8Array<ArrayBuffer>) {
+  return new Response(gzip ?? html, {
     status,
     headers: {
       'content-type': 'text/html; charset=utf-8',
       'cache-control': 'no-cache',
       'content-security-policy': csp,
+      vary: 'accept-encoding',
+      ...(gzip ? { 'content-encoding': 'gzip' } : {}),
     },
   });
 }
@@ -59,19 +81,31 @@ export function webRoutes(config: Config, root = WEB_BUILD) {
       set.status = 404;
       return { error: { code: 'not_found', message: 'Not found' } };
     }
-    // Rebuilt while running (dev): pick up the new shell.
-    if (!shell || process.env.NODE_ENV !== 'production') shell = loadShell(root) ?? shell;
+    // Rebuilt while running (a deploy in place, or dev): pick up the new shell.
+    const indexFile = join(root, 'index.html');
+    const current = existsSync(indexFile) ? statSync(indexFile).mtimeMs : null;
+    if (!shell || (current !== null && current !== shell.mtime)) shell = loadShell(root) ?? shell;
+    const gzip = acceptsGzip(request);
     const target = normalize(join(root, path));
-    if (target.startsWith(root + sep) && path !== '/' && existsSync(target) && statSync(target).isFile()) {
-      if (target.endsWith('index.html') && shell) return htmlResponse(shell.html, shell.csp);
+    const stat = target.startsWith(root + sep) && path !== '/' && existsSync(target) ? statSync(target) : null;
+    if (stat?.isFile()) {
+      if (target.endsWith('index.html') && shell) return htmlResponse(shell.html, shell.csp, 200, gzip ? shell.gzip : undefined);
       const headers: Record<string, string> = {};
       if (path.startsWith('/_app/immutable/')) headers['cache-control'] = 'public, max-age=31536000, immutable';
       else if (NO_CACHE.has(path)) headers['cache-control'] = 'no-cache';
       else headers['cache-control'] = 'public, max-age=3600';
       if (path === '/sw.js') headers['service-worker-allowed'] = '/';
-      return new Response(Bun.file(target), { headers });
+      const file = Bun.file(target);
+      const ext = path.slice(path.lastIndexOf('.'));
+      headers['content-type'] = TYPES[ext] ?? file.type;
+      if (gzip && COMPRESSIBLE.test(path) && stat.size > 512) {
+        headers['content-encoding'] = 'gzip';
+        headers.vary = 'accept-encoding';
+        return new Response(gzipped(target, stat.mtimeMs), { headers });
+      }
+      return new Response(file, { headers });
     }
     if (!shell) return htmlResponse(placeholder, CSP);
-    return htmlResponse(shell.html, shell.csp);
+    return htmlResponse(shell.html, shell.csp, 200, gzip ? shell.gzip : undefined);
   });
 }
