@@ -1,0 +1,93 @@
+import { expect, test, type Page } from '@playwright/test';
+import { signUpByApi } from './helpers';
+
+async function makeThreads(page: Page, titles: string[]) {
+  for (const title of titles) {
+    const res = await page.request.post('/api/threads', { data: { title } });
+    expect(res.status()).toBe(201);
+  }
+}
+
+const nav = (page: Page) => page.getByRole('navigation', { name: 'Threads' });
+
+test('the list: rename, pin (pinned first), filter, delete with undo', async ({ page }) => {
+  await signUpByApi(page);
+  await makeThreads(page, ['Gardening plans', 'Trip to Lisbon', 'Tax questions']);
+  await page.goto('/');
+  const links = nav(page).getByRole('link');
+  await expect(links).toHaveText(['Tax questions', 'Trip to Lisbon', 'Gardening plans']);
+
+  // Rename
+  await nav(page).getByRole('button', { name: 'Actions for Trip to Lisbon' }).click();
+  await page.getByRole('button', { name: 'Rename' }).click();
+  const title = page.getByRole('textbox', { name: 'Thread title' });
+  await title.fill('Weekend in Porto');
+  await title.press('Enter');
+  await expect(nav(page).getByRole('link', { name: 'Weekend in Porto' })).toBeVisible();
+
+  // Pin: pinned threads come first, under "Pinned".
+  await nav(page).getByRole('button', { name: 'Actions for Gardening plans' }).click();
+  await page.getByRole('button', { name: 'Pin', exact: true }).click();
+  await expect(nav(page).getByRole('heading', { name: 'Pinned' })).toBeVisible();
+  await expect(links.first()).toHaveText(/Gardening plans/);
+
+  // Both survive a reload (saved on the server).
+  await page.reload();
+  await expect(links).toHaveText([/Gardening plans/, 'Tax questions', 'Weekend in Porto']);
+
+  // Filter over titles.
+  const filter = page.getByRole('searchbox', { name: 'Filter threads' });
+  await filter.fill('porto');
+  await expect(links).toHaveText(['Weekend in Porto']);
+  await filter.fill('nothing like this');
+  await expect(nav(page)).toContainText('No threads match');
+  await filter.fill('');
+
+  // Delete, then undo: the thread comes back and is not deleted on the server.
+  await nav(page).getByRole('button', { name: 'Actions for Tax questions' }).click();
+  await page.getByRole('button', { name: 'Delete' }).click();
+  await expect(nav(page).getByRole('link', { name: 'Tax questions' })).toHaveCount(0);
+  await page.getByRole('button', { name: 'Undo' }).click();
+  await expect(nav(page).getByRole('link', { name: 'Tax questions' })).toBeVisible();
+
+  // Delete for good: gone after the undo window, on the server too.
+  await nav(page).getByRole('button', { name: 'Actions for Tax questions' }).click();
+  await page.getByRole('button', { name: 'Delete' }).click();
+  await expect(page.getByRole('status').getByText(/Deleted “Tax questions”/)).toBeVisible();
+  await expect(page.getByRole('button', { name: 'Undo' })).toHaveCount(0, { timeout: 10_000 });
+  await expect
+    .poll(async () => ((await (await page.request.get('/api/threads')).json()) as { threads: { title: string }[] }).threads.map((t) => t.title))
+    .toEqual(expect.not.arrayContaining(['Tax questions']));
+});
+
+test('deleting the open thread goes back to a new chat; a missing thread says so', async ({ page }) => {
+  await signUpByApi(page);
+  await makeThreads(page, ['Only thread']);
+  await page.goto('/');
+  await nav(page).getByRole('link', { name: 'Only thread' }).click();
+  await expect(page).toHaveURL(/\/t\//);
+  await expect(page.getByText('No messages yet')).toBeVisible();
+  await nav(page).getByRole('button', { name: 'Actions for Only thread' }).click();
+  await page.getByRole('button', { name: 'Delete' }).click();
+  await expect(page).toHaveURL(/\/$/);
+  await expect(nav(page)).toContainText('No threads yet');
+
+  await page.goto('/t/00000000-0000-4000-8000-000000000000');
+  await expect(page.getByRole('heading', { name: "This thread isn't here" })).toBeVisible();
+});
+
+test('phones: the thread list is a drawer', async ({ page }) => {
+  await page.setViewportSize({ width: 390, height: 844 });
+  await signUpByApi(page);
+  await makeThreads(page, ['Pocket thread']);
+  await page.goto('/');
+  await expect(page.getByRole('navigation', { name: 'Threads' })).toBeHidden();
+  await page.getByRole('button', { name: 'Open threads' }).click();
+  await expect(nav(page)).toBeVisible();
+  await nav(page).getByRole('link', { name: 'Pocket thread' }).click();
+  await expect(page).toHaveURL(/\/t\//);
+  await expect(nav(page)).toBeHidden();
+  await page.getByRole('button', { name: 'Open threads' }).click();
+  await page.keyboard.press('Escape');
+  await expect(nav(page)).toBeHidden();
+});
