@@ -1,0 +1,339 @@
+/**
+ * A voice call on one thread: ready → listening (while the button is held) → thinking
+ * (transcribing, then waiting for the reply) → speaking (the reply, sentence by sentence, as
+ * it streams) → ready. Pressing while it thinks or speaks interrupts at once (barge-in): the
+ * audio stops and the reply is cancelled on the server, keeping what was said so far.
+ *
+ * Each turn is an ordinary message (POST /api/threads/:id/messages with a client id), so
+ * after the call the thread shows the exchange like any other. The screen stays awake
+ * during the call, and a press gives a haptic tick where the device has one.
+ */
+import { api, ApiError } from '$lib/api';
+import type { MessageStatus } from '$lib/types';
+import { connectivity } from './connectivity.svelte';
+import { settings } from './settings.svelte';
+import { message as errorText } from './threads.svelte';
+import { setAudioSession, unlockAudio } from '$lib/voice/audio-context';
+import { MESSAGES, VoiceError, type VoiceProblem } from '$lib/voice/errors';
+import { voiceInfo } from '$lib/voice/info';
+import { Listener } from '$lib/voice/listener';
+import { clearMarks, mark, markOnce } from '$lib/voice/marks';
+import { SentenceSplitter } from '$lib/voice/sentences';
+import { Speaker } from '$lib/voice/speaker';
+
+export type CallPhase = 'starting' | 'ready' | 'listening' | 'thinking' | 'speaking';
+
+export const PHASE_WORDS: Record<CallPhase, string> = {
+  starting: 'Starting',
+  ready: 'Ready',
+  listening: 'Listening',
+  thinking: 'Thinking',
+  speaking: 'Speaking',
+};
+
+export interface Caption {
+  id: string;
+  role: 'user' | 'assistant';
+  text: string;
+  status: MessageStatus;
+}
+
+interface Reply {
+  abort: AbortController;
+  assistantId: string | null;
+  done: boolean;
+  /** Barged in before the server said which message is the reply: cancel it once it does. */
+  cancelled: boolean;
+}
+
+/** Starts speaking the first clause of a reply once it is this long (latency over prosody). */
+const EAGER_FIRST_CHARS = 40;
+
+export class Call {
+  phase = $state<CallPhase>('starting');
+  threadId = $state<string | null>(null);
+  captions = $state<Caption[]>([]);
+  /** Words heard so far while listening (browser recognizer only). */
+  interim = $state('');
+  /** Something the user should know (a problem, or why nothing happened). */
+  notice = $state<string | null>(null);
+  /** The microphone cannot be used at all until this is fixed. */
+  problem = $state<VoiceProblem | null>(null);
+  talkMode = $state<'hold' | 'toggle'>('hold');
+  engine = $state<'server' | 'browser' | null>(null);
+  /** Replies are spoken (false: the server has no text-to-speech; captions only). */
+  speaks = $state(true);
+
+  #listener: Listener | null = null;
+  #speaker: Speaker | null = null;
+  #reply: Reply | null = null;
+  #voice: string | null = null;
+  #held = false;
+  #beginning: Promise<void> | null = null;
+  #transcribing: AbortController | null = null;
+  #wakeLock: { release(): Promise<void> } | null = null;
+  #ended = false;
+  #createThread: () => Promise<string>;
+
+  constructor(threadId: string | null, createThread: () => Promise<string>) {
+    this.threadId = threadId;
+    this.#createThread = createThread;
+  }
+
+  get status() {
+    return PHASE_WORDS[this.phase];
+  }
+
+  /** Microphone level 0…1 while listening, for the ring. */
+  level() {
+    return this.#listener?.level() ?? 0;
+  }
+
+  /** Gets the engines, the settings and the microphone ready; safe to call again after a problem. */
+  async start() {
+    this.#ended = false;
+    this.phase = 'starting';
+    this.problem = null;
+    this.notice = null;
+    void this.#lockScreen();
+    document.addEventListener('visibilitychange', this.#onVisibility);
+    setAudioSession('play-and-record');
+    try {
+      const [info] = await Promise.all([voiceInfo(), settings.load()]);
+      this.talkMode = settings.settings?.talkMode ?? 'hold';
+      this.#voice = info.voice;
+      this.speaks = info.tts !== null;
+      this.#listener ??= await Listener.create();
+      this.engine = this.#listener.engine;
+      await this.#listener.prepare();
+    } catch (error) {
+      this.#fail(error);
+    } finally {
+      if (this.phase === 'starting' && !this.#ended) this.phase = 'ready';
+    }
+  }
+
+  /** The button went down (or Space, or a tap in toggle mode). */
+  press() {
+    unlockAudio();
+    navigator.vibrate?.(12);
+    if (this.#ended || this.#held) return;
+    if (!connectivity.online) {
+      this.notice = MESSAGES.offline;
+      return;
+    }
+    if (this.phase === 'starting') return;
+    if (this.problem || !this.#listener) {
+      void this.start();
+      return;
+    }
+    if (this.phase === 'thinking' || this.phase === 'speaking') this.interrupt();
+    this.#held = true;
+    this.notice = null;
+    this.interim = '';
+    clearMarks();
+    mark('press');
+    this.phase = 'listening';
+    const listener = this.#listener;
+    this.#beginning = listener.begin((text) => (this.interim = text)).catch((error: unknown) => {
+      this.#held = false;
+      this.phase = 'ready';
+      this.#fail(error);
+    });
+  }
+
+  /** The button came up: what was said is sent. */
+  async release() {
+    unlockAudio();
+    if (!this.#held) return;
+    this.#held = false;
+    mark('release');
+    await this.#beginning;
+    const listener = this.#listener;
+    if (!listener?.listening || this.phase !== 'listening') return;
+    this.phase = 'thinking';
+    const abort = new AbortController();
+    this.#transcribing = abort;
+    let text = '';
+    try {
+      const heard = await listener.end(abort.signal);
+      if (abort.signal.aborted) return;
+      if (heard.tooShort) {
+        this.notice = this.talkMode === 'hold' ? 'Hold the button down while you speak, then let go.' : 'That was too short. Tap, speak, then tap again.';
+      } else if (!heard.text) {
+        this.notice = "I didn't catch that. Try again, a little closer to the microphone.";
+      }
+      text = heard.text;
+    } catch (error) {
+      if (abort.signal.aborted) return;
+      this.#fail(error);
+    } finally {
+      if (this.#transcribing === abort) this.#transcribing = null;
+    }
+    this.interim = '';
+    if (!text) {
+      if (this.phase === 'thinking') this.phase = 'ready';
+      return;
+    }
+    await this.#send(text);
+  }
+
+  /** Toggle mode: one tap starts, the next sends. */
+  toggle() {
+    if (this.phase === 'listening') void this.release();
+    else this.press();
+  }
+
+  /** Barge-in: silence now, and cancel the reply being written (its text so far is kept). */
+  interrupt() {
+    this.#transcribing?.abort();
+    this.#transcribing = null;
+    this.#speaker?.stop();
+    this.#speaker = null;
+    const reply = this.#reply;
+    this.#reply = null;
+    mark('barge-in', { streaming: !!reply && !reply.done });
+    if (reply && !reply.done) {
+      reply.cancelled = true;
+      if (reply.assistantId) this.#cancel(reply);
+    }
+    if (this.phase !== 'listening') this.phase = 'ready';
+  }
+
+  /** Leaves the call: the microphone is released; a reply still being written finishes on the server. */
+  end() {
+    this.#ended = true;
+    this.#held = false;
+    this.#speaker?.stop();
+    this.#speaker = null;
+    this.#reply?.abort.abort();
+    this.#reply = null;
+    this.#transcribing?.abort();
+    this.#listener?.close();
+    this.#listener = null;
+    document.removeEventListener('visibilitychange', this.#onVisibility);
+    void this.#wakeLock?.release().catch(() => {});
+    this.#wakeLock = null;
+    setAudioSession('auto');
+    clearMarks();
+  }
+
+  async #send(content: string) {
+    if (!this.threadId) {
+      try {
+        this.threadId = await this.#createThread();
+      } catch (error) {
+        this.notice = `Couldn't start a thread: ${errorText(error)}`;
+        this.phase = 'ready';
+        return;
+      }
+    }
+    const id = crypto.randomUUID();
+    this.captions.push({ id, role: 'user', text: content, status: 'complete' });
+    const reply: Reply = { abort: new AbortController(), assistantId: null, done: false, cancelled: false };
+    this.#reply = reply;
+    const speaker = this.speaks ? this.#newSpeaker(reply) : null;
+    this.#speaker = speaker;
+    const splitter = new SentenceSplitter({ eagerFirst: EAGER_FIRST_CHARS });
+    const say = (sentences: string[]) => {
+      for (const s of sentences) {
+        markOnce('first-sentence', { text: s });
+        speaker?.say(s);
+      }
+    };
+    let caption: Caption | null = null;
+    mark('message-sent');
+    try {
+      for await (const e of api.threads.send(this.threadId, { id, content }, reply.abort.signal)) {
+        if (e.event === 'start') {
+          reply.assistantId = e.data.message.id;
+          mark('reply-start');
+          if (reply.cancelled) {
+            this.#cancel(reply);
+            break;
+          }
+          this.captions.push({ id: e.data.message.id, role: 'assistant', text: '', status: 'streaming' });
+          caption = this.captions[this.captions.length - 1]!;
+        } else if (reply.cancelled) {
+          break;
+        } else if (e.event === 'delta' && caption) {
+          markOnce('first-delta');
+          caption.text += e.data.text;
+          say(splitter.push(e.data.text));
+        } else if ((e.event === 'done' || e.event === 'error') && caption) {
+          caption.text = e.data.message.content;
+          caption.status = e.data.message.status;
+          say(splitter.finish());
+          mark('reply-done', { status: e.data.message.status });
+          if (e.event === 'error') this.notice = 'The assistant could not finish its reply.';
+        }
+      }
+    } catch (error) {
+      if (!reply.abort.signal.aborted) this.notice = errorText(error);
+    } finally {
+      reply.done = true;
+      if (caption && caption.status === 'streaming' && !reply.cancelled) caption.status = 'error';
+      this.#settle(reply);
+    }
+  }
+
+  #newSpeaker(reply: Reply) {
+    return new Speaker({
+      voice: this.#voice,
+      onplaying: () => {
+        if (this.#reply === reply && this.phase === 'thinking') this.phase = 'speaking';
+      },
+      onidle: () => this.#settle(reply),
+      onerror: (message, fatal) => {
+        if (fatal) this.speaks = false;
+        this.notice = fatal ? `Replies are shown, not spoken: ${message}` : message;
+        this.#settle(reply);
+      },
+    });
+  }
+
+  /** Back to "Ready" once the reply is complete and everything has been said. */
+  #settle(reply: Reply) {
+    if (this.#reply !== reply || !reply.done) return;
+    if (this.#speaker?.busy) return;
+    this.#reply = null;
+    this.#speaker = null;
+    if (this.phase === 'thinking' || this.phase === 'speaking') this.phase = 'ready';
+  }
+
+  #cancel(reply: Reply) {
+    reply.abort.abort();
+    const id = reply.assistantId!;
+    const caption = this.captions.find((c) => c.id === id);
+    if (caption) caption.status = 'cancelled';
+    api.messages.cancel(id).catch((error: unknown) => {
+      // Already finished is fine; anything else is worth saying.
+      if (!(error instanceof ApiError && error.status === 409)) this.notice = `Couldn't stop the reply: ${errorText(error)}`;
+    });
+  }
+
+  #fail(error: unknown) {
+    if (error instanceof VoiceError) {
+      this.notice = error.message;
+      if (error.problem !== 'offline') this.problem = error.problem;
+    } else {
+      this.notice = errorText(error);
+    }
+  }
+
+  async #lockScreen() {
+    const wakeLock = (navigator as Navigator & { wakeLock?: { request(type: 'screen'): Promise<{ release(): Promise<void> }> } }).wakeLock;
+    if (!wakeLock || this.#ended || document.visibilityState !== 'visible') return;
+    try {
+      this.#wakeLock = await wakeLock.request('screen');
+    } catch {
+      /* refused (battery saver, no permission): the call works anyway */
+    }
+  }
+
+  // The browser drops the wake lock whenever the page is hidden: take it again on return.
+  #onVisibility = () => {
+    if (document.visibilityState === 'visible' && !this.#ended) void this.#lockScreen();
+  };
+}
+
