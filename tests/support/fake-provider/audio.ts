@@ -9,6 +9,14 @@
  *
  * Tests script it through `control` and read back what arrived, including whether an
  * uploaded recording is real: `await fake.audio.transcriptions[0].expectRecording({seconds: 3})`.
+ *
+ * A browser test runs the fake in another process, so the same control is also served over
+ * HTTP (never by Parley's server, only by this fake):
+ *   GET  /__fake/audio/transcriptions  what each upload was, with ffmpeg's probe of it
+ *   GET  /__fake/audio/speeches        each speech request: text, and when it came and was answered
+ *   POST /__fake/audio/transcript      {text}: what the next transcriptions answer
+ *   POST /__fake/audio/reset           forget everything, back to the defaults
+ * Times there are wall-clock milliseconds (Date.now()), comparable with a page's on this machine.
  */
 import type { FakeModule, Recorded } from './index';
 import { expectRecording, probeAudio, toneWav, type AudioProbe } from '../audio-fixtures';
@@ -29,6 +37,10 @@ export interface ReceivedTranscription {
   /** Every text field of the form (model, language, stream, …). */
   fields: Record<string, string>;
   at: number;
+  /** Date.now() when it arrived. */
+  receivedAtMs: number;
+  /** performance.now() when the answer was sent (null until then). */
+  answeredAt: number | null;
   /** Decodes the upload with ffmpeg: container, codec, real duration, loudness. */
   probe(): Promise<AudioProbe>;
   /** Throws unless it is a real, decodable, non-silent recording of about `seconds` (± tolerance, default 1 s). */
@@ -42,6 +54,11 @@ export interface ReceivedSpeech {
   input: string;
   format: string;
   at: number;
+  /** Date.now() when it arrived. */
+  receivedAtMs: number;
+  /** performance.now() when the first and last audio bytes were sent (null until then). */
+  firstByteAt: number | null;
+  lastByteAt: number | null;
 }
 
 interface Failure {
@@ -216,6 +233,8 @@ export function createAudioModule(): FakeModule<AudioControl> {
       language: fields.language ?? null,
       fields,
       at: recorded.at,
+      receivedAtMs: Date.now(),
+      answeredAt: null,
       probe: () => probeAudio(bytes),
       expectRecording: (opts) => expectRecording(bytes, opts),
     };
@@ -225,6 +244,7 @@ export function createAudioModule(): FakeModule<AudioControl> {
     const scripted = await script('transcription', sdk, req);
     if (scripted) return scripted;
     const text = typeof transcript === 'function' ? transcript(received) : transcript;
+    received.answeredAt = performance.now();
     if (sdk === 'openai') return Response.json({ text });
     return Response.json({
       model: received.model ?? 'voxtral-mini-latest',
@@ -241,21 +261,28 @@ export function createAudioModule(): FakeModule<AudioControl> {
     const input = typeof body.input === 'string' ? body.input : '';
     const voice = (sdk === 'openai' ? body.voice : body.voice_id) as string | undefined;
     const format = typeof body.response_format === 'string' ? body.response_format : 'mp3';
-    control.speeches.push({
+    const received: ReceivedSpeech = {
       sdk,
       model: typeof body.model === 'string' ? body.model : null,
       voice: voice ?? null,
       input,
       format,
       at: recorded.at,
-    });
+      receivedAtMs: Date.now(),
+      firstByteAt: null,
+      lastByteAt: null,
+    };
+    control.speeches.push(received);
     const scripted = await script('speech', sdk, req);
     if (scripted) return scripted;
     if (!input) return errorResponse(sdk, 400, 'fake provider: input is required');
     if (sdk === 'mistral' && body.stream === true) return errorResponse(sdk, 400, 'fake provider: streamed speech is not faked');
     const seconds = speechSeconds ?? Math.min(8, 0.5 + input.length * 0.05);
     const audio = await makeAudio(seconds, format);
-    if (sdk === 'mistral') return Response.json({ audio_data: Buffer.from(audio.bytes).toString('base64') });
+    if (sdk === 'mistral') {
+      received.firstByteAt = received.lastByteAt = performance.now();
+      return Response.json({ audio_data: Buffer.from(audio.bytes).toString('base64') });
+    }
 
     // OpenAI streams the raw bytes; we send them in a few chunks so streaming can be observed.
     const { count, delayMs } = chunks;
@@ -267,15 +294,59 @@ export function createAudioModule(): FakeModule<AudioControl> {
           if (req.signal.aborted) break;
           const part = audio.bytes.subarray(i * size, (i + 1) * size);
           if (part.byteLength) controller.enqueue(part);
+          received.firstByteAt ??= performance.now();
         }
+        received.lastByteAt = performance.now();
         controller.close();
       },
     });
     return new Response(stream, { headers: { 'content-type': SPEECH_TYPES[audio.format] ?? 'audio/wav' } });
   }
 
+  /** The HTTP face of `control`, for tests in another process. */
+  async function controlRoute(req: Request, url: URL, recorded: Recorded): Promise<Response | null> {
+    const route = `${req.method} ${url.pathname.slice('/__fake/audio'.length)}`;
+    switch (route) {
+      case 'GET /transcriptions':
+        return Response.json(
+          await Promise.all(
+            control.transcriptions.map(async (t) => ({
+              filename: t.filename,
+              type: t.type,
+              size: t.bytes.byteLength,
+              language: t.language,
+              receivedAtMs: t.receivedAtMs,
+              probe: await t.probe(),
+            })),
+          ),
+        );
+      case 'GET /speeches':
+        return Response.json(
+          control.speeches.map((s) => ({
+            input: s.input,
+            voice: s.voice,
+            format: s.format,
+            receivedAtMs: s.receivedAtMs,
+            answered: s.firstByteAt !== null,
+          })),
+        );
+      case 'POST /transcript': {
+        const text = (recorded.body as { text?: unknown } | null)?.text;
+        if (typeof text !== 'string') return Response.json({ error: 'text must be a string' }, { status: 400 });
+        control.setTranscript(text);
+        return new Response(null, { status: 204 });
+      }
+      case 'POST /reset':
+        control.reset();
+        return new Response(null, { status: 204 });
+      default:
+        return null;
+    }
+  }
+
   return {
     async handle(req, url, recorded) {
+      if (url.pathname.startsWith('/__fake/audio/')) return controlRoute(req, url, recorded);
       if (req.method !== 'POST') return null;
       if (url.pathname === '/v1/audio/transcriptions') return transcription(req, recorded);
       if (url.pathname === '/v1/audio/speech') return speech(req, recorded);
