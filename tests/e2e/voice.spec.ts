@@ -90,6 +90,19 @@ async function marks(page: Page) {
   );
 }
 
+/** Records, in the page, the text length of each reply caption every 20 ms (to see it stream). */
+async function recordReplyLengths(page: Page) {
+  await page.evaluate(() => {
+    const w = window as unknown as { __replyLengths: number[][] };
+    w.__replyLengths = [];
+    setInterval(() => {
+      document.querySelectorAll('.captions [data-role="assistant"] .text').forEach((el, i) => {
+        (w.__replyLengths[i] ??= []).push((el.textContent ?? '').length);
+      });
+    }, 20);
+  });
+}
+
 async function shoot(page: Page, name: string) {
   await page.screenshot({ path: join(artifacts, `${name}.png`), animations: 'disabled' });
 }
@@ -121,6 +134,7 @@ test('a voice call: real recording in, transcript, streamed reply spoken sentenc
   await expect(status).toHaveText('Ready');
   await expect(page.getByRole('button', { name: 'End call' })).toBeVisible();
   await shoot(page, 'call-1-ready');
+  await recordReplyLengths(page);
 
   // Turn one: hold for three seconds.
   await fake('/transcript', { text: TURN_ONE });
@@ -130,24 +144,24 @@ test('a voice call: real recording in, transcript, streamed reply spoken sentenc
     await shoot(page, 'call-2-listening');
   });
 
-  // The fake heard a real recording of about three seconds.
-  await expect.poll(async () => (await fake<Upload[]>('/transcriptions')).length).toBe(1);
-  const [upload] = await fake<Upload[]>('/transcriptions');
-  expect(upload!.type).toMatch(/^audio\/webm/);
-  expect(upload!.probe.decodable, JSON.stringify(upload)).toBe(true);
-  expect(upload!.probe.silent, JSON.stringify(upload)).toBe(false);
-  expect(upload!.probe.codec).toBe('opus');
-  expect(Math.abs(upload!.probe.durationSeconds - 3), `recorded ${upload!.probe.durationSeconds} s`).toBeLessThanOrEqual(1);
-
   // The transcript is the user's caption; the reply streams into the next one.
   const userCaption = page.locator('.captions [data-role="user"]');
   const replyCaption = page.locator('.captions [data-role="assistant"]');
   await expect(userCaption.first()).toContainText('Tell me about the sea.');
-  await expect(replyCaption.first()).toHaveAttribute('data-status', 'streaming');
   await expect(replyCaption.first()).toContainText('Echo: Tell me');
   // The thread now exists, and the address says so.
   await expect(page).toHaveURL(/\/t\/[0-9a-f-]{36}\/call$/);
   const threadId = page.url().split('/t/')[1]!.split('/')[0]!;
+
+  // The fake heard a real recording of about three seconds.
+  const uploads = await fake<Upload[]>('/transcriptions');
+  expect(uploads).toHaveLength(1);
+  const upload = uploads[0]!;
+  expect(upload.type).toMatch(/^audio\/webm/);
+  expect(upload.probe.decodable, JSON.stringify(upload)).toBe(true);
+  expect(upload.probe.silent, JSON.stringify(upload)).toBe(false);
+  expect(upload.probe.codec).toBe('opus');
+  expect(Math.abs(upload.probe.durationSeconds - 3), `recorded ${upload.probe.durationSeconds} s`).toBeLessThanOrEqual(1);
 
   await expect(screen).toHaveAttribute('data-state', 'speaking');
   await expect(status).toHaveText('Speaking');
@@ -155,6 +169,9 @@ test('a voice call: real recording in, transcript, streamed reply spoken sentenc
 
   // Speech was requested sentence by sentence, the first ones before the reply had finished.
   await expect(replyCaption.first()).toHaveAttribute('data-status', 'complete', { timeout: 15_000 });
+  const lengths = (await page.evaluate(() => (window as unknown as { __replyLengths: number[][] }).__replyLengths))[0]!;
+  const partial = new Set(lengths.filter((n) => n > 0 && n < Math.max(...lengths)));
+  expect(partial.size, `the reply streamed (lengths seen: ${[...partial].join(',')})`).toBeGreaterThanOrEqual(5);
   const turnOne = await marks(page);
   const done = turnOne.find((m) => m.stage === 'reply-done')!;
   expect(done, JSON.stringify(turnOne)).toBeTruthy();
@@ -254,4 +271,31 @@ test('Space holds to talk too; dictation fills the message box; Read aloud speak
   expect((await fake<SpeechLog[]>('/speeches')).at(-1)!.input).toMatch(/Spoken with the space bar/);
   await page.getByRole('button', { name: 'Stop reading' }).click();
   await expect(page.getByRole('button', { name: 'Read aloud' }).first()).toBeVisible();
+});
+
+test('settings: a voice and tap-to-toggle; the call then works with taps', async ({ page }) => {
+  await page.goto('/settings');
+  const section = page.locator('section', { has: page.getByRole('heading', { name: 'Voice' }) });
+  await expect(page.getByLabel('Voice of the replies')).toBeEnabled();
+  await page.getByLabel('Voice of the replies').selectOption('marin');
+  await expect(page.getByText('Voice saved')).toBeVisible();
+  await section.getByRole('radio', { name: 'Tap on, tap off' }).check();
+  await expect(page.getByText('Talk button saved')).toBeVisible();
+  await section.scrollIntoViewIfNeeded();
+  await section.screenshot({ path: join(artifacts, 'settings-voice.png') });
+  const { settings } = (await (await page.request.get('/api/settings')).json()) as { settings: { voice: string; talkMode: string } };
+  expect(settings).toMatchObject({ voice: 'marin', talkMode: 'toggle' });
+
+  await fake('/transcript', { text: 'Tapped, not held.' });
+  await page.goto('/call');
+  const status = page.locator('[aria-live]', { hasText: /^(Starting|Ready|Listening|Thinking|Speaking)$/ });
+  await expect(status).toHaveText('Ready');
+  await page.getByRole('button', { name: 'Tap to talk' }).tap();
+  await expect(status).toHaveText('Listening');
+  await expect(page.getByRole('button', { name: 'Tap to send' })).toHaveAttribute('aria-pressed', 'true');
+  await page.waitForTimeout(1000);
+  await page.getByRole('button', { name: 'Tap to send' }).tap();
+  await expect(page.locator('.captions [data-role="user"]')).toHaveText(/Tapped, not held\./);
+  await expect.poll(async () => (await fake<SpeechLog[]>('/speeches')).length).toBeGreaterThan(0);
+  expect((await fake<{ voice: string }[]>('/speeches'))[0]!.voice).toBe('marin');
 });
