@@ -73,7 +73,7 @@ export interface AudioControl {
   speeches: ReceivedSpeech[];
   /** The text every transcription answers (or a function of what was received). */
   setTranscript(text: string | ((received: ReceivedTranscription) => string)): void;
-  /** A fixed wait before answering (benchmarks, "Thinking" states); `only` limits it to one endpoint. */
+  /** A fixed wait before answering (benchmarks, "Thinking" states): both endpoints, or with `only` just that one (each keeps its own). */
   setDelay(ms: number, only?: AudioKind): void;
   /** How speech audio is streamed: `count` chunks with `delayMs` between them. */
   setSpeechChunks(count: number, delayMs: number): void;
@@ -139,7 +139,7 @@ function errorResponse(sdk: AudioSdk, status: number, message: string) {
 
 export function createAudioModule(): FakeModule<AudioControl> {
   let transcript: string | ((r: ReceivedTranscription) => string) = 'This is what the fake heard.';
-  let delay = { ms: 0, only: null as AudioKind | null };
+  let delays: Record<AudioKind, number> = { transcription: 0, speech: 0 };
   let chunks = { count: 4, delayMs: 40 };
   let speechSeconds: number | null = null;
   let failure: Failure | null = null;
@@ -151,7 +151,10 @@ export function createAudioModule(): FakeModule<AudioControl> {
     transcriptions: [],
     speeches: [],
     setTranscript: (text) => void (transcript = text),
-    setDelay: (ms, only) => void (delay = { ms, only: only ?? null }),
+    setDelay(ms, only) {
+      if (only) delays[only] = ms;
+      else delays = { transcription: ms, speech: ms };
+    },
     setSpeechChunks: (count, delayMs) => void (chunks = { count: Math.max(1, count), delayMs }),
     setSpeechSeconds: (seconds) => void (speechSeconds = seconds),
     fail: (status, opts = {}) =>
@@ -181,7 +184,7 @@ export function createAudioModule(): FakeModule<AudioControl> {
       control.transcriptions.length = 0;
       control.speeches.length = 0;
       transcript = 'This is what the fake heard.';
-      delay = { ms: 0, only: null };
+      delays = { transcription: 0, speech: 0 };
       chunks = { count: 4, delayMs: 40 };
       speechSeconds = null;
       failure = null;
@@ -192,7 +195,7 @@ export function createAudioModule(): FakeModule<AudioControl> {
 
   /** Delay, hang and scripted failure, in that order; a Response means "answer this". */
   async function script(kind: AudioKind, sdk: AudioSdk, req: Request): Promise<Response | null> {
-    if (delay.ms > 0 && (delay.only === null || delay.only === kind)) await sleep(delay.ms);
+    if (delays[kind] > 0) await sleep(delays[kind]);
     if (hanging.on && (hanging.only === null || hanging.only === kind)) {
       await new Promise<void>((resolve) => {
         const release = () => {
