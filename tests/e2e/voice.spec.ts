@@ -12,7 +12,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { expect, test, type Page } from '@playwright/test';
+import { chromium, expect, test, type Page } from '@playwright/test';
 import { chromiumArgs } from './playwright.config';
 import { signUpByApi } from './helpers';
 
@@ -298,4 +298,40 @@ test('settings: a voice and tap-to-toggle; the call then works with taps', async
   await expect(page.locator('.captions [data-role="user"]')).toHaveText(/Tapped, not held\./);
   await expect.poll(async () => (await fake<SpeechLog[]>('/speeches')).length).toBeGreaterThan(0);
   expect((await fake<{ voice: string }[]>('/speeches'))[0]!.voice).toBe('marin');
+
+  // Offline: said plainly, no spinner, the button waits for the network.
+  await page.context().setOffline(true);
+  await expect(page.getByRole('alert')).toContainText("You're offline");
+  await expect(page.getByRole('button', { name: 'Tap to talk' })).toBeDisabled();
+  await page.context().setOffline(false);
+  await expect(page.getByRole('button', { name: 'Tap to talk' })).toBeEnabled();
+});
+
+test('a denied microphone says so plainly (dark theme)', async ({ baseURL }) => {
+  // Its own browser, whose fake permission prompt always answers "Block".
+  const browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    args: [...chromiumArgs, '--use-fake-ui-for-media-stream=deny', '--use-fake-device-for-media-stream'],
+  });
+  try {
+    const context = await browser.newContext({ baseURL, viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, colorScheme: 'dark' });
+    const page = await context.newPage();
+    await signUpByApi(page);
+    await page.goto('/call');
+    await expect(page.getByRole('alert')).toContainText("Parley isn't allowed to use the microphone");
+    await expect(page.getByRole('button', { name: 'Hold to talk' })).toBeDisabled();
+    await expect(page.locator('main.call [aria-live]')).toHaveText('Microphone unavailable');
+    await expect(page.getByRole('button', { name: 'Try again' })).toBeVisible();
+    await expect(page.getByRole('button', { name: 'End call' })).toBeEnabled();
+    await shoot(page, 'call-denied-dark');
+    // Dictation in the composer gives the same explanation.
+    const res = await page.request.post('/api/threads', { data: {} });
+    const { thread } = (await res.json()) as { thread: { id: string } };
+    await page.goto(`/t/${thread.id}`);
+    await page.getByRole('button', { name: 'Hold to dictate' }).click();
+    await expect(page.getByRole('alert')).toContainText("Parley isn't allowed to use the microphone");
+    await context.close();
+  } finally {
+    await browser.close();
+  }
 });

@@ -80,7 +80,10 @@ export class Call {
     this.#createThread = createThread;
   }
 
+  /** The word the live region says. */
   get status() {
+    if (!connectivity.online && (this.phase === 'ready' || this.phase === 'starting')) return 'Offline';
+    if (this.problem && this.phase === 'ready') return 'Microphone unavailable';
     return PHASE_WORDS[this.phase];
   }
 
