@@ -335,3 +335,25 @@ test('a denied microphone says so plainly (dark theme)', async ({ baseURL }) => 
     await browser.close();
   }
 });
+
+test('without speech-to-text on the server: the browser recognizer where there is one, a clear explanation where not', async ({ page }) => {
+  // This server has both engines; the page is told it has neither.
+  await page.route('**/api/voice', async (route) => {
+    const res = await route.fetch();
+    await route.fulfill({ response: res, json: { ...(await res.json()), stt: null, tts: null } });
+  });
+  await page.goto('/call');
+  await expect(page.getByText("Using your browser's own speech recognition")).toBeVisible();
+  await expect(page.getByText('Replies are shown, not spoken')).toBeVisible();
+  await expect(page.getByRole('button', { name: 'Hold to talk' })).toBeEnabled();
+
+  // A browser without the Web Speech API.
+  await page.addInitScript(() => {
+    delete (window as { webkitSpeechRecognition?: unknown }).webkitSpeechRecognition;
+    delete (window as { SpeechRecognition?: unknown }).SpeechRecognition;
+  });
+  await page.reload();
+  await expect(page.getByRole('alert')).toContainText("Speech-to-text isn't set up on this server, and this browser has no speech recognition of its own");
+  await expect(page.getByRole('button', { name: 'Hold to talk' })).toBeDisabled();
+  await shoot(page, 'call-no-stt');
+});

@@ -12,7 +12,7 @@ import { api, ApiError } from '$lib/api';
 import type { MessageStatus } from '$lib/types';
 import { connectivity } from './connectivity.svelte';
 import { settings } from './settings.svelte';
-import { message as errorText } from './threads.svelte';
+import { message as errorText, threads } from './threads.svelte';
 import { setAudioSession, unlockAudio } from '$lib/voice/audio-context';
 import { MESSAGES, VoiceError, type VoiceProblem } from '$lib/voice/errors';
 import { voiceInfo } from '$lib/voice/info';
@@ -83,7 +83,7 @@ export class Call {
   /** The word the live region says. */
   get status() {
     if (!connectivity.online && (this.phase === 'ready' || this.phase === 'starting')) return 'Offline';
-    if (this.problem && this.phase === 'ready') return 'Microphone unavailable';
+    if (this.problem && this.phase === 'ready') return this.problem === 'no-stt' ? 'Voice input unavailable' : 'Microphone unavailable';
     return PHASE_WORDS[this.phase];
   }
 
@@ -277,7 +277,21 @@ export class Call {
       reply.done = true;
       if (caption && caption.status === 'streaming' && !reply.cancelled) caption.status = 'error';
       this.#settle(reply);
+      if (this.captions.length <= 2) this.#refreshTitle();
     }
+  }
+
+  /** The server titles a thread after its first exchange: show it in the call's header. */
+  #refreshTitle() {
+    const id = this.threadId;
+    if (!id) return;
+    setTimeout(() => {
+      if (this.#ended) return;
+      api.threads.get(id).then(
+        ({ thread }) => threads.upsert(thread),
+        () => {},
+      );
+    }, 2500);
   }
 
   #newSpeaker(reply: Reply) {
