@@ -5,11 +5,13 @@
  * - any other non-API GET (a deep link like /t/123): the app's index.html.
  * index.html's inline bootstrap script is allowed by its SHA-256 in the CSP,
  * so no page ever needs 'unsafe-inline' for scripts.
- * Text assets are gzipped once per file version and kept in memory: on a slow phone
+ * Text assets are compressed once per file version and kept in memory (gzip at once;
+ * brotli at its best level in the background, served once ready): on a slow phone
  * network the app's first load is mostly transfer time.
  */
 import { Elysia } from 'elysia';
 import { existsSync, readFileSync, statSync } from 'node:fs';
+import { brotliCompress, constants as zlib } from 'node:zlib';
 import { join, normalize, resolve, sep } from 'node:path';
 import type { Config } from './config';
 import { CSP } from './http/security';
@@ -53,7 +55,21 @@ function gzipped(path: string, mtime: number): Uint8Array<ArrayBuffer> {
   return body;
 }
 
+/** Brotli of a file once it is ready (computed off the request path), else null. */
+const brotliCache = new Map<string, { mtime: number; body: Uint8Array<ArrayBuffer> | null }>();
+function brotli(path: string, mtime: number): Uint8Array<ArrayBuffer> | null {
+  const hit = brotliCache.get(path);
+  if (hit && hit.mtime === mtime) return hit.body;
+  brotliCache.set(path, { mtime, body: null });
+  brotliCompress(readFileSync(path), { params: { [zlib.BROTLI_PARAM_QUALITY]: 11 } }, (error, out) => {
+    const entry = brotliCache.get(path);
+    if (entry && entry.mtime === mtime) entry.body = error ? null : (new Uint8Array(out) as Uint8Array<ArrayBuffer>);
+  });
+  return null;
+}
+
 const acceptsGzip = (request: Request) => /\bgzip\b/.test(request.headers.get('accept-encoding') ?? '');
+const acceptsBrotli = (request: Request) => /\bbr\b/.test(request.headers.get('accept-encoding') ?? '');
 
 export function htmlResponse(html: string, csp: string, status = 200, gzip?: Uint8Array<ArrayBuffer>) {
   return new Response(gzip ?? html, {
@@ -98,10 +114,13 @@ export function webRoutes(config: Config, root = WEB_BUILD) {
       const file = Bun.file(target);
       const ext = path.slice(path.lastIndexOf('.'));
       headers['content-type'] = TYPES[ext] ?? file.type;
-      if (gzip && COMPRESSIBLE.test(path) && stat.size > 512) {
-        headers['content-encoding'] = 'gzip';
-        headers.vary = 'accept-encoding';
-        return new Response(gzipped(target, stat.mtimeMs), { headers });
+      if (COMPRESSIBLE.test(path) && stat.size > 512) {
+        const br = acceptsBrotli(request) ? brotli(target, stat.mtimeMs) : null;
+        if (br || gzip) {
+          headers['content-encoding'] = br ? 'br' : 'gzip';
+          headers.vary = 'accept-encoding';
+          return new Response(br ?? gzipped(target, stat.mtimeMs), { headers });
+        }
       }
       return new Response(file, { headers });
     }

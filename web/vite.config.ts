@@ -1,6 +1,65 @@
 import { sveltekit } from '@sveltejs/kit/vite';
 import { SvelteKitPWA } from '@vite-pwa/sveltekit';
-import { defineConfig } from 'vite';
+import { defineConfig, type Plugin } from 'vite';
+
+/**
+ * Code kept out of the app chunk, loaded when needed: syntax highlighting (when a code block
+ * appears), the service worker helper (after load), voice (on first use, and the call
+ * screen), and the screens a thread view never needs (settings, sign-in, sign-up).
+ */
+const LAZY = [
+  /src\/routes\/\(app\)\/settings\//,
+  /src\/routes\/\(auth\)\//,
+  /src\/routes\/\(app\)\/call\//,
+  /src\/lib\/state\/call\.svelte/,
+  /node_modules\/highlight\.js\//,
+  /src\/lib\/markdown\/highlight/,
+  /node_modules\/workbox-window\//,
+  /src\/lib\/voice\//,
+  /src\/lib\/components\/voice\//,
+  /src\/routes\/\(app\)\/t\/\[id\]\/call\//,
+];
+
+/**
+ * One app chunk. kit.output.bundleStrategy 'single' gives the app one entry file, but under
+ * Vite 8 it also turns code splitting off, which would inline every lazy import. Splitting
+ * goes back on with a single group for everything but LAZY: a first visit downloads the
+ * entry, the app chunk and the CSS in one round of requests, since a round trip on a phone
+ * network costs more than the bytes a finer split would save.
+ */
+function oneAppChunk(): Plugin {
+  return {
+    name: 'parley:one-app-chunk',
+    enforce: 'post',
+    config(config) {
+      const output = config.build?.rollupOptions?.output;
+      if (output && !Array.isArray(output) && 'codeSplitting' in output) {
+        (output as { codeSplitting?: unknown }).codeSplitting = {
+          groups: [{ name: 'app', test: (id: string) => !LAZY.some((re) => re.test(id)) }],
+        };
+      }
+    },
+  };
+}
+
+/** `PARLEY_ANALYZE=1 bun run build`: the largest modules of each client chunk (for the JS budget). */
+function analyze(): Plugin {
+  return {
+    name: 'parley:analyze',
+    apply: 'build',
+    generateBundle(_, bundle) {
+      if (!process.env.PARLEY_ANALYZE) return;
+      for (const chunk of Object.values(bundle)) {
+        if (chunk.type !== 'chunk' || chunk.code.length < 20_000) continue;
+        const top = Object.entries(chunk.modules)
+          .map(([id, m]) => [id.replace(/^.*node_modules\//, '').replace(/^.*\/web\//, ''), m.renderedLength] as const)
+          .sort((a, b) => b[1] - a[1])
+          .slice(0, 25);
+        console.log(`\n${chunk.fileName} ${chunk.code.length}\n${top.map(([id, n]) => `  ${String(n).padStart(7)} ${id}`).join('\n')}`);
+      }
+    },
+  };
+}
 
 const BRAND = '#5046e5';
 const BACKGROUND = '#101124';
@@ -8,6 +67,8 @@ const BACKGROUND = '#101124';
 export default defineConfig({
   plugins: [
     sveltekit(),
+    oneAppChunk(),
+    analyze(),
     SvelteKitPWA({
       strategies: 'generateSW',
       // 'prompt': a new worker waits until the user accepts "Update available"

@@ -74,8 +74,26 @@ async function toError(res: Response): Promise<ApiError> {
   return new ApiError(res.status, e?.code ?? `http_${res.status}`, e?.message ?? res.statusText ?? 'Request failed', e?.fields ?? {});
 }
 
+/**
+ * GETs that index.html's inline script started before the app's code arrived (opening a
+ * thread). Each is used once, and only if it succeeded: a 401 goes the normal way, refresh
+ * included.
+ */
+async function prefetched(path: string): Promise<Response | null> {
+  const store = (globalThis as { __parleyPrefetch?: Record<string, Promise<Response | null>> }).__parleyPrefetch;
+  const pending = store?.[path];
+  if (!pending) return null;
+  delete store[path];
+  const res = await pending;
+  return res?.ok ? res : null;
+}
+
 /** The fetch wrapper: returns the Response once it is OK, or throws an ApiError. */
 export async function send(method: string, path: string, body?: Json | FormData, opts: Options = {}): Promise<Response> {
+  if (method === 'GET') {
+    const early = await prefetched(path);
+    if (early) return early;
+  }
   const headers: Record<string, string> = { ...opts.headers };
   let payload: BodyInit | undefined;
   if (body instanceof FormData) payload = body;
