@@ -51,3 +51,32 @@ test('sign in: a wrong password is refused, the right one lands in the app; sign
   await expect(page).toHaveURL(/\/login/);
   await expect(page.getByRole('link', { name: 'Create account' })).toBeVisible();
 });
+
+test('an expired access token is refreshed once for many concurrent requests, and the session goes on', async ({ page }) => {
+  await signUpByApi(page);
+  const { thread } = await (await page.request.post('/api/threads', { data: { title: 'Refresh me' } })).json();
+  // The short-lived access cookie is gone (as after 15 minutes); the refresh cookie remains.
+  const cookies = await page.context().cookies();
+  expect(cookies.map((c) => c.name).sort()).toEqual(['parley_access', 'parley_refresh']);
+  await page.context().clearCookies({ name: 'parley_access' });
+
+  const refreshes: number[] = [];
+  const unauthorized: string[] = [];
+  page.on('request', (r) => {
+    if (r.url().endsWith('/api/auth/refresh')) refreshes.push(Date.now());
+  });
+  page.on('response', (r) => {
+    if (r.status() === 401) unauthorized.push(new URL(r.url()).pathname);
+  });
+  // Opening a thread fires several API requests at once, all answered 401 at first.
+  await page.goto(`/t/${thread.id}`);
+  await expect(page.getByRole('heading', { name: 'No messages yet' })).toBeVisible();
+  await expect(page.getByRole('navigation', { name: 'Threads' }).getByRole('link', { name: 'Refresh me' })).toBeVisible();
+  expect(unauthorized.length).toBeGreaterThan(1);
+  expect(refreshes).toHaveLength(1);
+  // A rotated token reused would have revoked the whole login: the session is alive.
+  expect((await page.request.get('/api/auth/me')).status()).toBe(200);
+  await page.getByRole('textbox', { name: 'Message' }).fill('Still signed in?');
+  await page.keyboard.press('Enter');
+  await expect(page.locator('[data-role="assistant"]')).toContainText('Echo: Still signed in?');
+});

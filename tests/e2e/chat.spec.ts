@@ -118,6 +118,26 @@ test('Edit an earlier message into a branch and switch between branches', async 
   await expect(user(page).nth(2)).toContainText('Third question');
 });
 
+test('Edit the first message: a new root branch', async ({ page }) => {
+  await startChat(page, 'Original opening');
+  await waitForReply(page);
+  const first = user(page).first();
+  await first.hover();
+  await first.getByRole('button', { name: 'Edit message' }).click();
+  const editor = page.getByRole('textbox', { name: 'Edit message' });
+  await editor.fill('Better opening');
+  await page.getByRole('button', { name: 'Save and send' }).click();
+  await expect(user(page)).toHaveCount(1);
+  await expect(user(page)).toContainText('Better opening');
+  await waitForReply(page);
+  await expect(assistant(page)).toContainText('Echo: Better opening');
+  await expect(user(page).first().getByText('2 / 2')).toBeVisible();
+  await user(page).first().getByRole('button', { name: 'Previous version' }).click();
+  await expect(user(page)).toHaveCount(1);
+  await expect(user(page)).toContainText('Original opening');
+  await expect(assistant(page)).toContainText('Echo: Original opening');
+});
+
 test('Markdown: code block with copy button and lazy highlighting, table, list', async ({ page }) => {
   const scripts: string[] = [];
   page.on('request', (r) => {
