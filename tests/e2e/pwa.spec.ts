@@ -108,6 +108,14 @@ test('the service worker serves the app shell offline, with the Offline banner',
   await page.close();
 });
 
+test('where the browser offers it, an Install button appears', async () => {
+  const page = await context.newPage();
+  await signUpByApi(page);
+  await page.goto('/settings');
+  await expect(page.getByRole('region', { name: 'App' }).getByRole('button', { name: 'Install' })).toBeVisible({ timeout: 15_000 });
+  await page.close();
+});
+
 test('a new version waits for the user, and never while a reply streams', async () => {
   const page = await context.newPage();
   await signUpByApi(page);

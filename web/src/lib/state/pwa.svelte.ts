@@ -23,6 +23,9 @@ class Pwa {
     if (!browser) return;
     this.#installed =
       matchMedia('(display-mode: standalone)').matches || (navigator as { standalone?: boolean }).standalone === true;
+    // index.html keeps an early prompt; later ones (after an install is cancelled) come here.
+    const early = (window as { __parleyInstallPrompt?: BeforeInstallPromptEvent }).__parleyInstallPrompt;
+    if (early) this.#prompt = early;
     window.addEventListener('beforeinstallprompt', (event) => {
       event.preventDefault();
       this.#prompt = event as BeforeInstallPromptEvent;
