@@ -138,6 +138,26 @@ test('Edit the first message: a new root branch', async ({ page }) => {
   await expect(assistant(page)).toContainText('Echo: Original opening');
 });
 
+test('offline: the banner shows, a message that cannot be sent comes back to the composer', async ({ page, context }) => {
+  await startChat(page, 'Before the tunnel');
+  await waitForReply(page);
+  await context.setOffline(true);
+  try {
+    await expect(page.getByRole('status').filter({ hasText: 'Offline' })).toBeVisible();
+    const composer = page.getByRole('textbox', { name: 'Message' });
+    await composer.fill('Inside the tunnel');
+    await composer.press('Enter');
+    await expect(page.getByRole('alert')).toContainText('Cannot reach the server');
+    await expect(composer).toHaveValue('Inside the tunnel');
+    await expect(user(page)).toHaveCount(1);
+  } finally {
+    await context.setOffline(false);
+  }
+  await expect(page.getByRole('status').filter({ hasText: 'Offline' })).toHaveCount(0);
+  await page.getByRole('button', { name: 'Send' }).click();
+  await expect(assistant(page).last()).toContainText('Echo: Inside the tunnel');
+});
+
 test('Markdown: code block with copy button and lazy highlighting, table, list', async ({ page }) => {
   const scripts: string[] = [];
   page.on('request', (r) => {

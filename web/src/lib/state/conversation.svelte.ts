@@ -35,6 +35,8 @@ export class Conversation {
   #selected = $state<Record<string, string>>({});
   #abort: AbortController | null = null;
   #pending = new Map<string, string>();
+  /** Ids of the user's messages the server confirmed (its `user` event). */
+  #stored = new Set<string>();
   #frame = 0;
 
   constructor(id: string, thread?: Thread) {
@@ -187,7 +189,11 @@ export class Conversation {
     await this.#consume(api.threads.send(this.id, body, this.#abort!.signal), () =>
       api.threads.send(this.id, body, this.#abort!.signal),
     );
-    return true;
+    if (this.#stored.has(id)) return true;
+    // Never reached the server: take the message back so the composer can offer it again.
+    delete this.#messages[id];
+    if (this.#selected[parentKey(local)] === id) delete this.#selected[parentKey(local)];
+    return false;
   }
 
   #begin() {
@@ -264,6 +270,7 @@ export class Conversation {
         this.#flush();
         this.#messages[m.id] = { ...this.#messages[m.id], ...m };
         this.#selected[parentKey(m)] = m.id;
+        if (e.event === 'user') this.#stored.add(m.id);
         if (e.event === 'start') this.streamingId = m.id;
         this.#sending = false;
         break;
