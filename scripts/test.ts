@@ -2,7 +2,8 @@
  * The whole test suite, as the README's test command runs it:
  *   1. server tests on a real PostgreSQL (started by the harness from the system's binaries);
  *   2. the database-sensitive server tests again on the embedded PGlite;
- *   3. the Playwright end-to-end tests in Debian's Chromium against the built app.
+ *   3. unit tests of the web app's logic (bun:test, web/src/**.test.ts);
+ *   4. the Playwright end-to-end tests in Debian's Chromium against the built app.
  * Prints one closing line "N passed, N failed" with the totals.
  * Pass file filters to run a subset: `bun run test auth` (server only).
  */
@@ -65,6 +66,12 @@ if (serverFiles.length) {
     const emb = await run('server tests (embedded PGlite)', ['bun', 'test', ...embeddedFiles], { PARLEY_TEST_DB: 'embedded' });
     countBun('server tests (embedded PGlite)', emb.out, emb.code);
   }
+}
+
+// Unit tests of the web app's pure logic (sentence splitting, etc.) run under bun:test too.
+if (!filters.length) {
+  const webUnits = await run('web unit tests', ['bun', 'test', 'web/src']);
+  countBun('web unit tests', webUnits.out, webUnits.code);
 }
 
 const specs = existsSync(join(root, 'tests/e2e'))
