@@ -4,7 +4,7 @@
  * nothing of the account stays in the browser's caches or storage after sign-out.
  */
 import { expect, test, type Page } from '@playwright/test';
-import { assistant, signUpByApi, startChat, waitForReply } from './helpers';
+import { assistant, newAccount, signUpByApi, startChat, waitForReply } from './helpers';
 
 const PAYLOAD = [
   '<img src=x onerror="window.__xss=\'img\'">',
@@ -74,6 +74,25 @@ test('XSS in thread titles runs no script', async ({ page }) => {
   await expect(page.locator('header h1')).toHaveText(title);
   await expectNoScriptRan(page);
   expect(events).toEqual({ dialogs: 0, evil: 0 });
+});
+
+test("a session that expires leaves no draft for the next account on the device", async ({ page }) => {
+  await signUpByApi(page);
+  await page.goto('/?new=1');
+  await page.getByRole('textbox', { name: 'Message' }).fill('my private draft');
+  await page.waitForTimeout(400); // drafts are saved after a short pause
+  await page.context().clearCookies(); // expired, not signed out
+  await page.reload();
+  await expect(page).toHaveURL(/\/login/);
+  const other = newAccount('Someone Else');
+  await page.getByRole('link', { name: 'Create account' }).click();
+  await page.getByRole('textbox', { name: 'Name' }).fill(other.name);
+  await page.getByRole('textbox', { name: 'Email' }).fill(other.email);
+  await page.getByLabel('Password').fill(other.password);
+  await page.getByRole('button', { name: 'Create account' }).click();
+  await expect(page.getByRole('heading', { name: /Hi Someone/ })).toBeVisible();
+  await expect(page.getByRole('textbox', { name: 'Message' })).toHaveValue('');
+  expect(await page.evaluate(() => Object.keys(localStorage).filter((k) => k.startsWith('parley:draft:')))).toEqual([]);
 });
 
 test.describe('with the service worker', () => {

@@ -36,6 +36,8 @@ type Json = Record<string, unknown> | unknown[];
 interface Options {
   signal?: AbortSignal;
   headers?: Record<string, string>;
+  /** Outlives the page (a deletion committed as the user leaves). */
+  keepalive?: boolean;
 }
 
 /** Called when the session is gone for good (refresh refused): the app shows the sign-in page. */
@@ -102,7 +104,7 @@ export async function send(method: string, path: string, body?: Json | FormData,
     headers['content-type'] = 'application/json';
   }
   const attempt = () =>
-    fetch(path, { method, headers, body: payload, credentials: 'same-origin', signal: opts.signal }).catch((error: unknown) => {
+    fetch(path, { method, headers, body: payload, credentials: 'same-origin', signal: opts.signal, keepalive: opts.keepalive }).catch((error: unknown) => {
       if ((error as Error)?.name === 'AbortError') throw error;
       throw new ApiError(0, 'offline', 'Cannot reach the server. Check your connection.');
     });
@@ -213,7 +215,7 @@ export const api = {
       json<{ thread: Thread }>('POST', '/api/threads', body),
     update: (id: string, body: Partial<Pick<Thread, 'title' | 'model' | 'systemPrompt' | 'pinned'>>) =>
       json<{ thread: Thread }>('PATCH', `/api/threads/${enc(id)}`, body),
-    remove: (id: string) => json<void>('DELETE', `/api/threads/${enc(id)}`),
+    remove: (id: string, opts?: { keepalive?: boolean }) => json<void>('DELETE', `/api/threads/${enc(id)}`, undefined, opts),
     /** Every message of a thread (all pages), oldest first. */
     async messages(id: string, signal?: AbortSignal): Promise<Message[]> {
       const all: Message[] = [];

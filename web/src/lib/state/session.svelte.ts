@@ -71,11 +71,18 @@ class Session {
   }
 
   #signedIn(user: User) {
+    // Another account on this device (the last one's session expired rather than signed
+    // out): nothing of theirs may show, drafts included.
+    const last = readLastUser();
+    if (last && last !== user.id) void this.#clearStorage();
+    writeLastUser(user.id);
     this.#user = user;
     this.#status = 'signed-in';
   }
 
+  /** The session is over (signed out, deleted, or refused by the server): drop in-memory state. */
   #ended() {
+    if (this.#user) for (const cleanup of this.#onSignOut) void Promise.resolve(cleanup()).catch(() => {});
     this.#user = null;
     this.#status = 'signed-out';
   }
@@ -83,8 +90,15 @@ class Session {
   /** Security item 13: nothing of this account stays in the browser after sign-out. */
   async #clearLocalData() {
     for (const cleanup of this.#onSignOut) await Promise.resolve(cleanup()).catch(() => {});
+    await this.#clearStorage();
+  }
+
+  /** What this app keeps in the browser's storage for an account. */
+  async #clearStorage() {
     try {
-      for (const key of Object.keys(localStorage)) if (key.startsWith('parley:draft:')) localStorage.removeItem(key);
+      for (const key of Object.keys(localStorage)) {
+        if (key.startsWith('parley:draft:') || key === LAST_USER) localStorage.removeItem(key);
+      }
     } catch {
       /* storage unavailable */
     }
@@ -92,6 +106,22 @@ class Session {
     if ('caches' in globalThis) {
       for (const name of await caches.keys()) if (!name.startsWith('workbox-precache')) await caches.delete(name);
     }
+  }
+}
+
+const LAST_USER = 'parley:user';
+function readLastUser(): string | null {
+  try {
+    return localStorage.getItem(LAST_USER);
+  } catch {
+    return null;
+  }
+}
+function writeLastUser(id: string) {
+  try {
+    localStorage.setItem(LAST_USER, id);
+  } catch {
+    /* no storage */
   }
 }
 

@@ -160,7 +160,7 @@ class ThreadList {
     if (this.#undoable?.id === id) this.#undoable = null;
     if (keepalive) {
       // The page is going away: a keepalive request outlives it.
-      void fetch(`/api/threads/${encodeURIComponent(id)}`, { method: 'DELETE', credentials: 'same-origin', keepalive: true });
+      void api.threads.remove(id, { keepalive: true }).catch(() => {});
       return;
     }
     try {
