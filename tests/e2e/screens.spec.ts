@@ -72,6 +72,13 @@ for (const size of SIZES) {
       await check(page, 'thread-settings', size.name);
       await page.keyboard.press('Escape');
 
+      await page.getByRole('button', { name: 'Share' }).click();
+      const share = page.getByRole('dialog', { name: 'Share thread' });
+      await expect(share.getByRole('textbox', { name: 'Link' })).toHaveValue(/\/s\//);
+      await check(page, 'share', size.name);
+      await share.getByRole('button', { name: 'Stop sharing' }).click();
+      await expect(share).toBeHidden();
+
       await page.getByRole('textbox', { name: 'Message' }).fill('A long answer please #slow');
       await page.keyboard.press('Enter');
       await expect(page.locator('[data-role="assistant"]').last()).toContainText('word3');
