@@ -1,13 +1,22 @@
 /**
  * Unsent text per thread ('new' for a chat not created yet), kept in localStorage so a
  * draft survives switching threads and reloading. Cleared at sign-out (session.svelte.ts).
+ * Writes wait for a pause in typing; until then the text is answered from memory, and
+ * leaving the page writes it at once.
  */
 const PREFIX = 'parley:draft:';
 
 class Drafts {
   #timers = new Map<string, ReturnType<typeof setTimeout>>();
+  #unsaved = new Map<string, string>();
+
+  constructor() {
+    if (typeof window !== 'undefined') window.addEventListener('pagehide', () => this.flush());
+  }
 
   get(key: string): string {
+    const unsaved = this.#unsaved.get(key);
+    if (unsaved !== undefined) return unsaved;
     try {
       return localStorage.getItem(PREFIX + key) ?? '';
     } catch {
@@ -17,6 +26,7 @@ class Drafts {
 
   /** Saves after a short pause in typing. */
   set(key: string, text: string) {
+    this.#unsaved.set(key, text);
     clearTimeout(this.#timers.get(key));
     this.#timers.set(
       key,
@@ -25,18 +35,25 @@ class Drafts {
   }
 
   clear(key: string) {
-    clearTimeout(this.#timers.get(key));
     this.#write(key, '');
   }
 
-  /** Carries the new-chat draft over to the thread it created. */
-  move(from: string, to: string) {
-    const text = this.get(from);
-    this.clear(from);
-    if (text) this.#write(to, text);
+  /** Writes every pending draft now. */
+  flush() {
+    for (const [key, text] of this.#unsaved) this.#write(key, text);
+  }
+
+  /** Forgets everything (sign-out); localStorage is cleared by the session. */
+  reset() {
+    for (const timer of this.#timers.values()) clearTimeout(timer);
+    this.#timers.clear();
+    this.#unsaved.clear();
   }
 
   #write(key: string, text: string) {
+    clearTimeout(this.#timers.get(key));
+    this.#timers.delete(key);
+    this.#unsaved.delete(key);
     try {
       if (text.trim()) localStorage.setItem(PREFIX + key, text);
       else localStorage.removeItem(PREFIX + key);

@@ -4,6 +4,7 @@
  */
 import { api, ApiError, onSessionEnded } from '$lib/api';
 import type { User } from '$lib/types';
+import { drafts } from './drafts.svelte';
 
 export type SessionStatus = 'unknown' | 'signed-in' | 'signed-out';
 
@@ -95,6 +96,7 @@ class Session {
 
   /** What this app keeps in the browser's storage for an account. */
   async #clearStorage() {
+    drafts.reset();
     try {
       for (const key of Object.keys(localStorage)) {
         if (key.startsWith('parley:draft:') || key === LAST_USER) localStorage.removeItem(key);
