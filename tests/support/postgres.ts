@@ -63,6 +63,20 @@ export async function startCluster(): Promise<Cluster> {
     spawnSync(asRoot ? 'runuser' : cmd[0]!, asRoot ? ['-u', 'postgres', '--', ...cmd] : cmd.slice(1));
   };
   start();
+  // A watchdog outlives us in its own session: when this process is gone, however it
+  // ended (bun test does not run 'exit' handlers; a killed run runs nothing), it stops
+  // the cluster and removes its files, so no test run leaves a PostgreSQL behind.
+  const stopCmd = [join(bin, 'pg_ctl'), '-D', data, '-m', 'immediate', '-w', 'stop'].join(' ');
+  const watchdog = Bun.spawn(
+    [
+      'setsid',
+      'sh',
+      '-c',
+      `while kill -0 ${process.pid} 2>/dev/null; do sleep 1; done; ${asRoot ? `runuser -u postgres -- ${stopCmd}` : stopCmd}; rm -rf ${dir}`,
+    ],
+    { stdin: 'ignore', stdout: 'ignore', stderr: 'ignore' },
+  );
+  watchdog.unref();
   let destroyed = false;
   const destroy = () => {
     if (destroyed) return;
