@@ -94,24 +94,6 @@ export async function sharedFile(db: Db, code: string, fileId: string) {
   return row ?? null;
 }
 
-export interface ForkedThread {
-  id: string;
-  title: string;
-  model: string | null;
-  systemPrompt: string;
-  pinned: boolean;
-  createdAt: Date;
-  updatedAt: Date;
-}
-
-export async function insertThread(tx: Tx, userId: string, t: { title: string; model: string | null }) {
-  const seq = await nextSeq(tx, userId);
-  const [row] = await tx<ForkedThread[]>`
-    insert into threads (user_id, title, model, seq) values (${userId}, ${t.title}, ${t.model}, ${seq})
-    returning id, title, model, system_prompt, pinned, created_at, updated_at`;
-  return row!;
-}
-
 export async function insertMessage(
   tx: Tx,
   userId: string,

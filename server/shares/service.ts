@@ -23,6 +23,7 @@ import { copyFiles, readRow } from '../files/service';
 import { getFile, getFiles } from '../files/queries';
 import { CODE, CODE_BYTES, FORK_LIMIT, type Snapshot, type SnapshotMessage } from './model';
 import * as q from './queries';
+import * as threadQueries from '../threads/queries';
 
 export type ShareDeps = { sql: Sql; config: Config };
 
@@ -193,7 +194,12 @@ export async function forkShare(deps: ShareDeps, viewerId: string, code: string)
     const share = await q.getShare(tx, code);
     if (!share) throw notFound('Share');
     const { snapshot } = share;
-    const thread = await q.insertThread(tx, viewerId, { title: snapshot.thread.title, model: snapshot.thread.model });
+    // Snapshots leave the system prompt out, so the copy starts without one.
+    const thread = await threadQueries.insertThread(tx, viewerId, {
+      title: snapshot.thread.title,
+      model: snapshot.thread.model,
+      systemPrompt: '',
+    });
     const copies = await copyFiles(tx, share.userId, share.fileIds, viewerId, thread.id);
     const newId = new Map(snapshot.messages.map((m) => [m.id, crypto.randomUUID()]));
     const order = new Map(snapshot.messages.map((m, i) => [m.id, i]));
