@@ -428,6 +428,23 @@ describe("someone else's ids (security item 1)", () => {
     expect((await messages(mallory.client, malloryThread.id)).length).toBe(0);
   });
 
+  test('disabling the account mid-reply stops it and ends the open stream (item 12)', async () => {
+    const { client, user } = await signUp(server.url);
+    const thread = await newThread(client);
+    fake.chat.script({ text: Array.from({ length: 200 }, (_, i) => `y${i}`).join(' '), chunkDelayMs: 20 });
+    const stream = await post(client, thread.id, { content: 'long' });
+    const start = await stream.until('start');
+    await stream.until('delta');
+    const t0 = performance.now();
+    await server.db.sql`update users set disabled = true where id = ${user.id}`;
+    await stream.all();
+    expect(performance.now() - t0).toBeLessThan(2000);
+    expect(stream.events.at(-1)!.data.message.status).not.toBe('complete');
+    expect(stream.text().split(' ').length).toBeLessThan(200);
+    expect(generations().get(start.data.message.id)).toBeNull();
+    expect((await client.get(`/api/messages/${start.data.message.id}/stream`)).status).toBe(401);
+  });
+
   test('deleting the account mid-reply stops it and ends the open stream', async () => {
     const { client } = await signUp(server.url);
     const thread = await newThread(client);
