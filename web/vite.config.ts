@@ -5,7 +5,8 @@ import { defineConfig, type Plugin } from 'vite';
 /**
  * Code kept out of the app chunk, loaded when needed: syntax highlighting (when a code block
  * appears), the service worker helper (after load), voice (on first use, and the call
- * screen), and the screens a thread view never needs (settings, sign-in, sign-up).
+ * screen), image resizing and viewing, and the screens a thread view never needs
+ * (settings, sign-in, sign-up, shared conversations).
  */
 const LAZY = [
   /src\/routes\/\(app\)\/settings\//,
@@ -18,6 +19,12 @@ const LAZY = [
   /src\/lib\/voice\//,
   /src\/lib\/components\/voice\//,
   /src\/routes\/\(app\)\/t\/\[id\]\/call\//,
+  // Shared conversations (/s/:code), image resizing (on the first photo attached), the
+  // large image viewer, and the settings page's list of share links.
+  /src\/routes\/s\//,
+  /src\/lib\/images\/resize/,
+  /src\/lib\/components\/ImageView/,
+  /src\/lib\/components\/SharedLinks/,
 ];
 
 /**
@@ -70,9 +77,11 @@ export default defineConfig({
     oneAppChunk(),
     analyze(),
     SvelteKitPWA({
-      strategies: 'generateSW',
-      // 'prompt': a new worker waits until the user accepts "Update available"
-      // (never while a reply streams); see src/lib/state/pwa.svelte.ts.
+      // Our own worker (src/service-worker.ts, built by SvelteKit): the precached shell plus
+      // Background Sync for the offline outbox. Served as /sw.js. A new worker waits until
+      // the user accepts "Update available" (never while a reply streams): pwa.svelte.ts.
+      strategies: 'injectManifest',
+      filename: 'sw.js',
       registerType: 'prompt',
       injectRegister: false,
       manifestFilename: 'manifest.webmanifest',
@@ -114,14 +123,11 @@ export default defineConfig({
           },
         ],
       },
-      workbox: {
+      injectManifest: {
         // The app shell only. API responses are never cached by the worker: they hold one
         // account's data and a shared device may hold several accounts (security item 13).
+        // Navigations fall back to the shell except /api/ and /s/ (see the worker).
         globPatterns: ['client/**/*.{js,css,ico,png,svg,webmanifest}'],
-        navigateFallback: '/',
-        navigateFallbackDenylist: [/^\/api\//],
-        clientsClaim: true,
-        cleanupOutdatedCaches: true,
       },
       kit: { adapterFallback: 'index.html', spa: { fallbackMapping: '/' } },
       devOptions: { enabled: false },

@@ -1,9 +1,16 @@
 /**
  * Who is signed in. `status` is 'unknown' until the first /api/auth/me answers; the app
  * layout waits for it before choosing between the app and the sign-in page.
+ *
+ * Offline (no answer at all), the last account signed in on this device is taken as signed
+ * in, with the profile its offline mirror kept: the installed app opens on a plane. When the
+ * network returns it asks again, and a 401 then wipes everything local (security item 13).
+ * `accountId` names the account whose local data the app may open, before /api/auth/me
+ * answers too, so a start never waits on it.
  */
 import { api, ApiError, onSessionEnded } from '$lib/api';
 import type { User } from '$lib/types';
+import { dbName, deleteMirrorDBs, openExistingMirrorDB } from '$lib/offline/db';
 import { drafts } from './drafts.svelte';
 
 export type SessionStatus = 'unknown' | 'signed-in' | 'signed-out';
@@ -11,12 +18,23 @@ export type SessionStatus = 'unknown' | 'signed-in' | 'signed-out';
 class Session {
   #user = $state<User | null>(null);
   #status = $state<SessionStatus>('unknown');
+  /** The last account signed in on this device (localStorage, not secret). */
+  #lastId = $state<string | null>(readLastUser());
+  /** Signed in from the local copy while the server could not be asked. */
+  #unconfirmed = false;
   #checking: Promise<void> | null = null;
   /** Cleanups registered by other state (threads, drafts, offline mirror) to run at sign-out. */
   #onSignOut: (() => void | Promise<void>)[] = [];
+  /** Run when an account signs in after another one's state was dropped (reload what shows). */
+  #onSwitch: (() => void)[] = [];
 
   constructor() {
     onSessionEnded(() => this.#ended());
+    if (typeof window !== 'undefined') {
+      window.addEventListener('online', () => {
+        if (this.#unconfirmed || readPendingLogout()) void this.check().catch(() => {});
+      });
+    }
   }
 
   get user() {
@@ -25,29 +43,68 @@ class Session {
   get status() {
     return this.#status;
   }
+  /** Whose local data the app may show: the signed-in account, or before the server answers, the last one. */
+  get accountId(): string | null {
+    return this.#user?.id ?? (this.#status === 'signed-out' ? null : this.#lastId);
+  }
 
   /** Asks the server once (shared by concurrent callers). Network errors leave the status unknown. */
   check(): Promise<void> {
-    this.#checking ??= api.auth
-      .me()
-      .then(({ user }) => this.#signedIn(user))
-      .catch((error: unknown) => {
-        if (error instanceof ApiError && error.status === 401) this.#ended();
-        else throw error;
-      })
-      .finally(() => {
-        this.#checking = null;
-      });
+    this.#checking ??= this.#check().finally(() => {
+      this.#checking = null;
+    });
     return this.#checking;
+  }
+
+  async #check() {
+    // Signed out while offline: the server is told before anything else (its cookies still work).
+    if (readPendingLogout()) {
+      const told = await api.auth.logout().then(
+        () => true,
+        (error: unknown) => !(error instanceof ApiError && error.offline),
+      );
+      if (told) clearPendingLogout();
+      this.#status = 'signed-out';
+      return;
+    }
+    try {
+      const { user } = await api.auth.me();
+      this.#unconfirmed = false;
+      this.#signedIn(user);
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 401) {
+        this.#unconfirmed = false;
+        this.#ended();
+        return;
+      }
+      if (error instanceof ApiError && error.offline && (await this.#restoreOffline())) return;
+      throw error;
+    }
+  }
+
+  /** No network: the last account on this device, as its mirror remembers it. */
+  async #restoreOffline(): Promise<boolean> {
+    const id = this.#lastId;
+    if (!id || this.#user) return !!this.#user;
+    const db = await openExistingMirrorDB(dbName(id)).catch(() => null);
+    const user = (await db?.get('meta', 'user').catch(() => undefined)) as User | undefined;
+    db?.close();
+    if (!user || user.id !== id || this.#status === 'signed-out') return false;
+    this.#unconfirmed = true;
+    this.#user = user;
+    this.#status = 'signed-in';
+    return true;
   }
 
   async login(email: string, password: string) {
     const { user } = await api.auth.login({ email, password });
+    clearPendingLogout();
     this.#signedIn(user);
   }
 
   async register(email: string, password: string, name: string) {
     const { user } = await api.auth.register({ email, password, ...(name ? { name } : {}) });
+    clearPendingLogout();
     this.#signedIn(user);
   }
 
@@ -55,9 +112,14 @@ class Session {
     return api.auth.changePassword({ currentPassword, newPassword });
   }
 
+  /** Signs out. Without a network everything local is wiped anyway, and the server is told at the next start. */
   async logout() {
-    await api.auth.logout().catch(() => {});
+    const told = await api.auth.logout().then(
+      () => true,
+      (error: unknown) => !(error instanceof ApiError && error.offline),
+    );
     await this.#clearLocalData();
+    if (!told) setPendingLogout();
     this.#ended();
   }
 
@@ -71,21 +133,36 @@ class Session {
     this.#onSignOut.push(cleanup);
   }
 
+  /** `reload` runs when another account takes over a running app (its state was dropped). */
+  onAccountSwitch(reload: () => void) {
+    this.#onSwitch.push(reload);
+  }
+
   #signedIn(user: User) {
     // Another account on this device (the last one's session expired rather than signed
-    // out): nothing of theirs may show, drafts included.
+    // out): nothing of theirs may show, drafts and offline copy included. What the app
+    // already showed from that account's copy (an offline start) is dropped and reloaded.
     const last = readLastUser();
-    if (last && last !== user.id) void this.#clearStorage();
+    const switched = !!last && last !== user.id;
+    if (switched) {
+      for (const cleanup of this.#onSignOut) void Promise.resolve(cleanup()).catch(() => {});
+      void this.#clearStorage(user.id);
+    }
     writeLastUser(user.id);
+    this.#lastId = user.id;
     this.#user = user;
     this.#status = 'signed-in';
+    if (switched) for (const reload of this.#onSwitch) reload();
   }
 
   /** The session is over (signed out, deleted, or refused by the server): drop in-memory state. */
   #ended() {
+    const hadAccount = !!this.#user || !!this.#lastId;
     if (this.#user) for (const cleanup of this.#onSignOut) void Promise.resolve(cleanup()).catch(() => {});
     this.#user = null;
     this.#status = 'signed-out';
+    // Refused by the server (expired, revoked, deleted): nothing of the account stays here.
+    if (hadAccount) void this.#clearStorage();
   }
 
   /** Security item 13: nothing of this account stays in the browser after sign-out. */
@@ -94,20 +171,50 @@ class Session {
     await this.#clearStorage();
   }
 
-  /** What this app keeps in the browser's storage for an account. */
-  async #clearStorage() {
+  /**
+   * What this app keeps in the browser's storage for an account: drafts, the offline mirror
+   * (threads, messages, images, outbox: one IndexedDB database per account) and any cache
+   * but the app shell's. `keep` is an account signing in, whose own mirror may stay.
+   */
+  async #clearStorage(keep?: string) {
     drafts.reset();
+    if (!keep) this.#lastId = null;
     try {
       for (const key of Object.keys(localStorage)) {
-        if (key.startsWith('parley:draft:') || key === LAST_USER) localStorage.removeItem(key);
+        if (key.startsWith('parley:draft:') || (key === LAST_USER && !keep)) localStorage.removeItem(key);
       }
     } catch {
       /* storage unavailable */
     }
+    await deleteMirrorDBs(keep);
     // The worker precaches only the app shell, but drop any runtime cache a future version adds.
     if ('caches' in globalThis) {
       for (const name of await caches.keys()) if (!name.startsWith('workbox-precache')) await caches.delete(name);
     }
+  }
+}
+
+/** Set when signing out found no network: the next start tells the server first. */
+const PENDING_LOGOUT = 'parley:signed-out';
+function readPendingLogout(): boolean {
+  try {
+    return localStorage.getItem(PENDING_LOGOUT) === '1';
+  } catch {
+    return false;
+  }
+}
+function setPendingLogout() {
+  try {
+    localStorage.setItem(PENDING_LOGOUT, '1');
+  } catch {
+    /* no storage */
+  }
+}
+function clearPendingLogout() {
+  try {
+    localStorage.removeItem(PENDING_LOGOUT);
+  } catch {
+    /* no storage */
   }
 }
 

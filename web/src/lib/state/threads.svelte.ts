@@ -1,10 +1,16 @@
 /**
- * The thread list: pinned first, then newest activity. Every change goes through a method,
- * so a later offline mirror can answer `load` first and queue writes in its outbox.
+ * The thread list: pinned first, then newest activity. Every change goes through a method.
  * Deleting hides the thread at once and sends the DELETE only when the undo window closes.
+ *
+ * `load` answers from the offline mirror first (src/lib/offline/), so the list shows at once,
+ * online or not; a sync then brings it up to date, page by page. Until the mirror holds
+ * everything once (the first sync after sign-in), the server's list is asked for too.
+ * Without a network the mirror's list stays, with no error.
  */
 import { api, ApiError } from '$lib/api';
 import type { Thread } from '$lib/types';
+import { offline } from '$lib/offline/offline.svelte';
+import type { SyncPage } from '$lib/offline/mirror';
 import { session } from './session.svelte';
 
 const UNDO_MS = 6000;
@@ -22,9 +28,13 @@ class ThreadList {
   #undoable = $state<Thread | null>(null);
   #timers = new Map<string, ReturnType<typeof setTimeout>>();
   #hidden = $state<Set<string>>(new Set());
+  /** Bumped by reset(): a load that started for the account before ends quietly. */
+  #generation = 0;
 
   constructor() {
     session.onSignOut(() => this.reset());
+    session.onAccountSwitch(() => void this.load());
+    offline.onPage((page) => this.#synced(page));
     if (typeof window !== 'undefined') {
       // Leaving the page commits pending deletions instead of silently dropping them.
       window.addEventListener('pagehide', () => this.flushDeletes());
@@ -66,15 +76,50 @@ class ThreadList {
     if (this.#status === 'loading') return;
     this.#status = 'loading';
     this.#error = null;
+    const generation = this.#generation;
+    const mirror = offline.mirror();
+    const [local, complete] = mirror
+      ? await Promise.all([mirror.threads(), mirror.complete()]).catch(() => [[] as Thread[], false] as const)
+      : [[] as Thread[], false];
+    if (generation !== this.#generation) return; // reset meanwhile (sign-out)
+    if (local.length || complete) {
+      this.#items = [...local];
+      this.#nextCursor = null;
+      this.#status = 'ready';
+    }
+    if (complete) {
+      // The mirror holds everything: a sync brings the changes (see #synced).
+      void offline.sync();
+      return;
+    }
     try {
       const page = await api.threads.list();
-      this.#items = page.threads;
+      if (generation !== this.#generation) return;
+      const known = new Set(page.threads.map((t) => t.id));
+      // Threads the sync already brought that this first page does not reach stay.
+      this.#items = [...page.threads, ...this.#items.filter((t) => !known.has(t.id))];
       this.#nextCursor = page.nextCursor;
       this.#status = 'ready';
     } catch (error) {
-      this.#error = message(error);
+      if (generation !== this.#generation) return;
+      if (this.#status === 'ready' && error instanceof ApiError && error.offline) return;
+      this.#error =
+        error instanceof ApiError && error.offline
+          ? "You're offline, and this device has no copy of your threads yet."
+          : message(error);
       this.#status = 'error';
     }
+  }
+
+  /** A sync page: changed threads replace theirs, deleted ones go. */
+  #synced(page: SyncPage) {
+    if (this.#status === 'idle') return;
+    for (const thread of page.threads) this.upsert(thread);
+    if (page.deletedThreadIds.length) {
+      const gone = new Set(page.deletedThreadIds);
+      this.#items = this.#items.filter((t) => !gone.has(t.id));
+    }
+    if (!page.more && this.#status !== 'ready') this.#status = 'ready';
   }
 
   async loadMore() {
@@ -86,9 +131,18 @@ class ThreadList {
   }
 
   async create(data: { title?: string; model?: string; systemPrompt?: string } = {}): Promise<Thread> {
-    const { thread } = await api.threads.create(data);
-    this.upsert(thread);
-    return thread;
+    try {
+      const { thread } = await api.threads.create(data);
+      this.upsert(thread);
+      void offline.mirror()?.putThread(thread).catch(() => {});
+      return thread;
+    } catch (error) {
+      // Messages written offline wait in an existing thread; a new one is made by the server.
+      if (error instanceof ApiError && error.offline) {
+        throw new ApiError(0, 'offline', NEW_CHAT_OFFLINE);
+      }
+      throw error;
+    }
   }
 
   /** Adds or replaces a thread the app learned about elsewhere (a thread view, sync). */
@@ -111,6 +165,7 @@ class ThreadList {
     try {
       const { thread } = await api.threads.update(id, patch);
       this.upsert(thread);
+      void offline.mirror()?.putThread(thread).catch(() => {});
       return thread;
     } catch (error) {
       if (t && before) Object.assign(t, before);
@@ -166,9 +221,11 @@ class ThreadList {
     try {
       await api.threads.remove(id);
       this.#items = this.#items.filter((t) => t.id !== id);
+      void offline.mirror()?.deleteThread(id).catch(() => {});
     } catch (error) {
       if (error instanceof ApiError && error.status === 404) {
         this.#items = this.#items.filter((t) => t.id !== id);
+        void offline.mirror()?.deleteThread(id).catch(() => {});
       } else {
         this.#error = `Could not delete the thread: ${message(error)}`;
       }
@@ -184,6 +241,7 @@ class ThreadList {
   }
 
   reset() {
+    this.#generation++;
     for (const timer of this.#timers.values()) clearTimeout(timer);
     this.#timers.clear();
     this.#items = [];
@@ -194,6 +252,10 @@ class ThreadList {
     this.filter = '';
   }
 }
+
+/** What a new chat says without a network (messages to existing threads are kept and sent later). */
+export const NEW_CHAT_OFFLINE =
+  "You're offline. A new chat starts once you're back online; a message to an existing chat is kept and sent when the network returns.";
 
 export function displayTitle(thread: Pick<Thread, 'title'>): string {
   return thread.title.trim() || 'New chat';

@@ -1,0 +1,246 @@
+/**
+ * The page's side of offline use: the signed-in account's mirror, when it syncs, and the
+ * outbox as the screens see it.
+ *
+ * - `mirror()` opens the account's database on first use. The account is the one the
+ *   session knows, or (before /api/auth/me answers, or with no network) the last one signed
+ *   in on this device: an offline start never waits on a request that cannot succeed.
+ * - Sync runs on start (a first, full one a moment later, once the screen's own requests are
+ *   out), on focus and visibility, when the network returns, after each reply, and every
+ *   minute while the app is open and visible.
+ * - The outbox flushes at start, when the network returns, when the worker asks (Background
+ *   Sync) and after a message is queued while online.
+ * - Sign-out (session.onSignOut) closes everything; the session deletes the databases.
+ */
+import { SvelteSet } from 'svelte/reactivity';
+import { connectivity } from '$lib/state/connectivity.svelte';
+import { session } from '$lib/state/session.svelte';
+import type { OutboxEntry } from './db';
+import { fetchImages, forgetImages, setImageMirror } from './files.svelte';
+import { Mirror, type MirrorCounts, type SyncPage } from './mirror';
+import { flushOutbox, requestBackgroundSync, type Deliver, type OutboxStore } from './outbox';
+import { SyncEngine, type SyncOutcome } from './sync';
+
+const PERIOD_MS = 60_000;
+/** A first sync may be megabytes: it waits until the screen has what it needs. */
+const FIRST_SYNC_DELAY_MS = 1500;
+
+export interface StorageInfo extends MirrorCounts {
+  persisted: boolean | null;
+  usage: number | null;
+  quota: number | null;
+}
+
+class Offline {
+  /** Messages waiting to be sent, oldest first. */
+  outbox = $state<OutboxEntry[]>([]);
+  /** Ids of outbox entries being posted right now (they can no longer be removed). */
+  sending = new SvelteSet<string>();
+  /** A sync reached the end at least once: the mirror holds everything. */
+  complete = $state(false);
+  syncedAt = $state<number | null>(null);
+
+  #mirror: Mirror | null = null;
+  #engine: SyncEngine | null = null;
+  #listeners = new Set<(page: SyncPage) => void>();
+  #deliver: Deliver | null = null;
+  #flushing: Promise<void> | null = null;
+  #flushAgain = false;
+  #askedPersist = false;
+
+  constructor() {
+    if (typeof window === 'undefined') return;
+    session.onSignOut(() => this.reset());
+    window.addEventListener('online', () => this.wake());
+    window.addEventListener('focus', () => this.wake());
+    document.addEventListener('visibilitychange', () => {
+      if (document.visibilityState === 'visible') this.wake();
+    });
+    setInterval(() => {
+      if (document.visibilityState === 'visible') this.wake();
+    }, PERIOD_MS);
+    // The worker's Background Sync found a window open: the page sends, so replies stream in.
+    navigator.serviceWorker?.addEventListener('message', (event) => {
+      if ((event.data as { type?: string } | null)?.type === 'parley:outbox') void this.flush();
+    });
+  }
+
+  /** The current account's mirror (opened on first use), or null when no account is known. */
+  mirror(): Mirror | null {
+    const id = session.accountId;
+    if (!id || typeof indexedDB === 'undefined') return null;
+    if (this.#mirror?.userId !== id || this.#mirror.closed) this.#open(id);
+    return this.#mirror;
+  }
+
+  #open(userId: string) {
+    void this.#mirror?.close();
+    const mirror = new Mirror(userId);
+    this.#mirror = mirror;
+    this.#engine = new SyncEngine(mirror, (page) => {
+      for (const listener of this.#listeners) listener(page);
+    });
+    setImageMirror(mirror);
+    this.outbox = [];
+    this.complete = false;
+    void (async () => {
+      const [outbox, complete] = await Promise.all([mirror.outbox(), mirror.complete()]).catch(() => [[], false] as const);
+      if (this.#mirror !== mirror) return;
+      this.outbox = [...outbox];
+      this.complete = complete;
+      setTimeout(() => this.wake(), complete ? 0 : FIRST_SYNC_DELAY_MS);
+      this.#askPersist();
+    })();
+    this.rememberUser();
+  }
+
+  /** Keeps the profile in the mirror, so an offline start can say who is signed in. */
+  rememberUser() {
+    const user = session.user;
+    if (user && this.#mirror?.userId === user.id) void this.#mirror.setMeta('user', $state.snapshot(user)).catch(() => {});
+  }
+
+  /** Called with each sync page once it is in the mirror. */
+  onPage(listener: (page: SyncPage) => void) {
+    this.#listeners.add(listener);
+  }
+
+  /** How outbox entries are posted (conversation.svelte.ts: into an open thread, or directly). */
+  setDeliverer(deliver: Deliver) {
+    this.#deliver = deliver;
+  }
+
+  /** Sync and flush now (start, focus, network back, every minute). */
+  wake() {
+    if (!this.mirror() || !connectivity.online) return;
+    void this.sync();
+    void this.flush();
+  }
+
+  /** Brings the mirror up to date. Offline, it resolves at once: nothing waits on a request that cannot succeed. */
+  async sync(): Promise<SyncOutcome> {
+    const mirror = this.mirror();
+    const engine = this.#engine;
+    if (!mirror || !engine) return 'failed';
+    if (!connectivity.online) return 'offline';
+    const outcome = await engine.run();
+    if (outcome === 'done' && this.#mirror === mirror) {
+      this.syncedAt = Date.now();
+      this.complete = true;
+      void fetchImages(mirror);
+    }
+    return outcome;
+  }
+
+  // ---- outbox ----
+
+  /** Keeps a message to send when the network is back. */
+  async queue(entry: OutboxEntry) {
+    const mirror = this.mirror();
+    if (!mirror) throw new Error('This device cannot keep messages offline');
+    await mirror.queue(entry);
+    this.outbox = [...this.outbox.filter((e) => e.id !== entry.id), entry];
+    void requestBackgroundSync();
+    if (connectivity.online) void this.flush();
+  }
+
+  /** Takes a message out of the outbox (before it is sent: it never will be). */
+  async remove(id: string) {
+    this.outbox = this.outbox.filter((e) => e.id !== id);
+    await this.#mirror?.unqueue(id).catch(() => {});
+  }
+
+  /** Sends what waits, in order. Another flush in progress (this tab, another, the worker) is left to finish. */
+  flush(): Promise<void> {
+    if (this.#flushing) {
+      this.#flushAgain = true;
+      return this.#flushing;
+    }
+    this.#flushing = this.#flush().finally(() => {
+      this.#flushing = null;
+      // Something was queued while the last round was ending.
+      if (this.#flushAgain) {
+        this.#flushAgain = false;
+        void this.flush();
+      }
+    });
+    return this.#flushing;
+  }
+
+  async #flush() {
+    const mirror = this.mirror();
+    const deliver = this.#deliver;
+    if (!mirror || !deliver || !connectivity.online) return;
+    const store: OutboxStore = {
+      outbox: () => mirror.outbox(),
+      queue: async (entry) => {
+        await mirror.queue(entry);
+        if (this.#mirror === mirror) this.outbox = this.outbox.map((e) => (e.id === entry.id ? entry : e));
+      },
+      unqueue: (id) => this.remove(id),
+    };
+    const result = await flushOutbox(store, async (entry, stored) => {
+      this.sending.add(entry.id);
+      try {
+        return await deliver(entry, stored);
+      } finally {
+        this.sending.delete(entry.id);
+      }
+    }).catch(() => null);
+    if (this.#mirror !== mirror) return;
+    // The worker or another tab may have sent some: show the outbox as it is now.
+    this.outbox = await mirror.outbox().catch(() => this.outbox);
+    if (result?.sent) void this.sync();
+  }
+
+  // ---- storage (settings) ----
+
+  async storage(): Promise<StorageInfo> {
+    const counts = (await this.mirror()?.counts().catch(() => null)) ?? { threads: 0, messages: 0, files: 0, fileBytes: 0, outbox: 0 };
+    const storage = navigator.storage;
+    const [persisted, estimate] = await Promise.all([
+      storage?.persisted ? storage.persisted().catch(() => null) : null,
+      storage?.estimate ? storage.estimate().catch(() => null) : null,
+    ]);
+    return { ...counts, persisted, usage: estimate?.usage ?? null, quota: estimate?.quota ?? null };
+  }
+
+  /** Asks the browser not to evict the mirror under storage pressure (no prompt in Chromium; some browsers ask). */
+  async persist(): Promise<boolean> {
+    try {
+      return (await navigator.storage?.persist?.()) ?? false;
+    } catch {
+      return false;
+    }
+  }
+
+  #askPersist() {
+    if (this.#askedPersist) return;
+    this.#askedPersist = true;
+    void navigator.storage?.persisted?.().then((yes) => (yes ? true : this.persist())).catch(() => {});
+  }
+
+  /** "Remove offline copy": the threads, messages and images kept here (not the outbox); the next sync refills it. */
+  async removeCopy() {
+    const mirror = this.mirror();
+    if (!mirror) return;
+    await mirror.clearCopy();
+    forgetImages();
+    this.complete = false;
+    this.syncedAt = null;
+  }
+
+  /** Sign-out: let go of the database (the session deletes it) and forget everything in memory. */
+  reset() {
+    void this.#mirror?.close();
+    this.#mirror = null;
+    this.#engine = null;
+    setImageMirror(null);
+    this.outbox = [];
+    this.sending.clear();
+    this.complete = false;
+    this.syncedAt = null;
+  }
+}
+
+export const offline = new Offline();

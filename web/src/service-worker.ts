@@ -1,0 +1,119 @@
+/**
+ * Parley's service worker (built by SvelteKit, precache manifest injected by
+ * @vite-pwa/sveltekit, served as /sw.js with scope /):
+ *
+ * - Precaches the app shell (JS, CSS, icons, manifest, index.html as `/`) so the installed
+ *   app starts without a network, and answers navigations with that shell, except /api/ and
+ *   /s/ (share pages are the server's, with their own headers).
+ * - Caches nothing at run time: API answers hold one account's data, and a shared device may
+ *   hold several accounts (security item 13). User data offline lives in each account's
+ *   IndexedDB mirror, which sign-out deletes.
+ * - Background Sync ('parley-outbox'): with a window open, asks it to send its outbox (so
+ *   replies stream in where the user is); with none, sends the messages itself, in order,
+ *   each once (same client id; the server deduplicates).
+ * - Waits as an update until the page says so ("Update available", never mid-reply).
+ */
+import { clientsClaim } from 'workbox-core';
+import { cleanupOutdatedCaches, createHandlerBoundToURL, precacheAndRoute } from 'workbox-precaching';
+import { NavigationRoute, registerRoute } from 'workbox-routing';
+import { mirrorNames, openExistingMirrorDB } from '$lib/offline/db';
+import { flushOutbox, postBody, refusedForGood, sortOutbox, SYNC_TAG, type Delivery, type Deliver, type OutboxStore } from '$lib/offline/outbox';
+
+interface WorkerEvent extends Event {
+  waitUntil(work: Promise<unknown>): void;
+}
+interface SyncEvent extends WorkerEvent {
+  tag: string;
+}
+interface MessageEventLike extends Event {
+  data: unknown;
+}
+interface WindowClientLike {
+  postMessage(message: unknown): void;
+}
+interface WorkerScope {
+  __WB_MANIFEST: (string | { url: string; revision: string | null })[];
+  skipWaiting(): Promise<void>;
+  clients: { matchAll(options: { type: 'window'; includeUncontrolled: boolean }): Promise<WindowClientLike[]> };
+  addEventListener(type: 'sync', listener: (event: SyncEvent) => void): void;
+  addEventListener(type: 'message', listener: (event: MessageEventLike) => void): void;
+}
+
+const worker = self as unknown as WorkerScope;
+
+// `self.__WB_MANIFEST` is replaced with the list of files at build time (written as is).
+precacheAndRoute((self as unknown as WorkerScope).__WB_MANIFEST);
+cleanupOutdatedCaches();
+registerRoute(new NavigationRoute(createHandlerBoundToURL('/'), { denylist: [/^\/api\//, /^\/s\//] }));
+clientsClaim();
+
+worker.addEventListener('message', (event) => {
+  if ((event.data as { type?: string } | null)?.type === 'SKIP_WAITING') void worker.skipWaiting();
+});
+
+worker.addEventListener('sync', (event) => {
+  if (event.tag === SYNC_TAG) event.waitUntil(syncOutbox());
+});
+
+async function syncOutbox() {
+  const windows = await worker.clients.matchAll({ type: 'window', includeUncontrolled: true });
+  if (windows.length) {
+    for (const client of windows) client.postMessage({ type: 'parley:outbox' });
+    return;
+  }
+  let offline = false;
+  for (const name of await mirrorNames()) {
+    const db = await openExistingMirrorDB(name).catch(() => null);
+    if (!db) continue;
+    const store: OutboxStore = {
+      outbox: async () => sortOutbox(await db.getAll('outbox')),
+      queue: async (entry) => void (await db.put('outbox', entry)),
+      unqueue: (id) => db.delete('outbox', id),
+    };
+    try {
+      const result = await flushOutbox(store, deliver);
+      offline ||= result?.offline ?? false;
+    } finally {
+      db.close();
+    }
+  }
+  // Failing the event makes the browser try again later, with the network hopefully back.
+  if (offline) throw new Error('The network is still unavailable');
+}
+
+/** Posts one message and follows its reply to the end, so the thread's next message answers it. */
+const deliver: Deliver = async (entry, stored) => {
+  const post = () =>
+    fetch(`/api/threads/${encodeURIComponent(entry.threadId)}/messages`, {
+      method: 'POST',
+      credentials: 'same-origin',
+      headers: { 'content-type': 'application/json', accept: 'text/event-stream' },
+      body: JSON.stringify(postBody(entry)),
+    });
+  let res: Response;
+  try {
+    res = await post();
+    if (res.status === 401) {
+      // The access token lasts minutes; the refresh cookie (path /api/auth) renews it.
+      const renewed = await fetch('/api/auth/refresh', { method: 'POST', credentials: 'same-origin' });
+      if (!renewed.ok) return 'offline'; // signed out: the page wipes everything at its next start
+      res = await post();
+    }
+  } catch {
+    return 'offline';
+  }
+  if (!res.ok) return refusal(res);
+  await stored();
+  try {
+    await res.body?.pipeTo(new WritableStream());
+  } catch {
+    /* the connection dropped: the reply is finished and stored by the server anyway */
+  }
+  return 'sent';
+};
+
+async function refusal(res: Response): Promise<Delivery> {
+  if (!refusedForGood(res.status)) return 'offline';
+  const body = (await res.json().catch(() => null)) as { error?: { message?: string } } | null;
+  return { error: body?.error?.message ?? `The server refused it (${res.status})` };
+}
