@@ -148,7 +148,7 @@ describe('connections', () => {
     const { client } = await signUp(server.url);
     const thread = await newThread(client);
     const text = Array.from({ length: 30 }, (_, i) => `word${i}`).join(' ');
-    fake.chat.script({ text, chunkDelayMs: 15 });
+    fake.chat.script({ text, chunkDelayMs: 60 }); // ~1.8 s: several flush intervals
     const abort = new AbortController();
     const stream = await post(client, thread.id, { content: 'long one' }, abort.signal);
     const start = await stream.until('start');
@@ -160,6 +160,15 @@ describe('connections', () => {
     expect(g).not.toBeNull();
     await Bun.sleep(50);
     expect(g!.listenerCount).toBe(0); // the closed client was let go
+    // While it streams, the text is written to the row in batches (so another instance,
+    // or a crash, sees what arrived): a prefix of the reply, status still streaming.
+    await Bun.sleep(700);
+    const [mid] = await server.db.sql<{ content: string; status: string }[]>`
+      select content, status from messages where id = ${assistantId}`;
+    expect(mid!.status).toBe('streaming');
+    expect(mid!.content.length).toBeGreaterThan(0);
+    expect(mid!.content.length).toBeLessThan(text.length);
+    expect(text.startsWith(mid!.content)).toBe(true);
     await g!.settled;
     const stored = (await messages(client, thread.id)).find((m) => m.id === assistantId);
     expect(stored).toMatchObject({ status: 'complete', content: text });
