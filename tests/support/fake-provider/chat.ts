@@ -14,6 +14,11 @@
  *   fake.chat.models.mistral = [{ id: 'pixtral-large-latest', vision: true }];
  *   fake.chat.modelsDown.openai = true;                      // GET /v1/models → 503
  *   fake.chat.requests.at(-1)  // { sdk, model, messages, authorization, aborted, … }
+ *
+ * Over HTTP, for tests in another process (the browser specs):
+ *   GET /__fake/chat/requests   each chat request: sdk, model, and its messages, where image
+ *                               parts keep their SDK's shape with the data URL shortened and
+ *                               an `image` summary added (type, bytes, width, height).
  */
 import type { FakeModule, Recorded } from './index';
 
@@ -192,6 +197,46 @@ function createControl(): ChatControl {
     },
   };
   return control;
+}
+
+/** Type and size of an image's bytes (PNG and JPEG headers; others: type only). */
+export function imageInfo(bytes: Uint8Array): { mime: string; bytes: number; width: number | null; height: number | null } {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const base = { bytes: bytes.byteLength, width: null, height: null };
+  if (bytes[0] === 0x89 && bytes[1] === 0x50 && bytes.byteLength > 24) {
+    return { ...base, mime: 'image/png', width: view.getUint32(16), height: view.getUint32(20) };
+  }
+  if (bytes[0] === 0xff && bytes[1] === 0xd8) {
+    // Walk the JPEG segments to the first start-of-frame marker (SOF0…SOF15 but DHT, JPG, DAC).
+    let at = 2;
+    while (at + 9 < bytes.byteLength) {
+      if (bytes[at] !== 0xff) break;
+      const marker = bytes[at + 1]!;
+      const length = view.getUint16(at + 2);
+      if (marker >= 0xc0 && marker <= 0xcf && ![0xc4, 0xc8, 0xcc].includes(marker)) {
+        return { ...base, mime: 'image/jpeg', height: view.getUint16(at + 5), width: view.getUint16(at + 7) };
+      }
+      at += 2 + length;
+    }
+    return { ...base, mime: 'image/jpeg' };
+  }
+  if (new TextDecoder().decode(bytes.subarray(8, 12)) === 'WEBP') return { ...base, mime: 'image/webp' };
+  if (new TextDecoder().decode(bytes.subarray(0, 3)) === 'GIF') return { ...base, mime: 'image/gif' };
+  return { ...base, mime: 'application/octet-stream' };
+}
+
+/** A message part for the HTTP control: data URLs shortened, with what the image is. */
+function describePart(part: unknown): unknown {
+  if (!part || typeof part !== 'object') return part;
+  const p = part as { type?: string; image_url?: unknown; imageUrl?: unknown };
+  if (p.type !== 'image_url') return part;
+  const raw = p.image_url ?? p.imageUrl;
+  const url = typeof raw === 'string' ? raw : typeof (raw as { url?: unknown })?.url === 'string' ? (raw as { url: string }).url : '';
+  const data = url.match(/^data:([^;,]+);base64,(.*)$/);
+  const image = data ? { declared: data[1], ...imageInfo(new Uint8Array(Buffer.from(data[2]!, 'base64'))) } : null;
+  const short = url.length > 80 ? `${url.slice(0, 60)}…(${url.length} chars)` : url;
+  const shape = typeof raw === 'string' ? short : { ...(raw as object), url: short };
+  return { ...part, ...(p.image_url !== undefined ? { image_url: shape } : { imageUrl: shape }), image };
 }
 
 export function createChatModule(): FakeModule<ChatControl> {
@@ -380,8 +425,23 @@ export function createChatModule(): FakeModule<ChatControl> {
     });
   }
 
+  function describeRequests(): Response {
+    return Response.json(
+      control.requests.map((r) => ({
+        sdk: r.sdk,
+        model: r.model,
+        stream: r.stream,
+        messages: r.messages.map((m) => ({
+          role: m.role,
+          content: Array.isArray(m.content) ? m.content.map(describePart) : m.content,
+        })),
+      })),
+    );
+  }
+
   return {
     async handle(req, url, recorded) {
+      if (url.pathname === '/__fake/chat/requests' && req.method === 'GET') return describeRequests();
       if (url.pathname === '/v1/models' && req.method === 'GET') return listModels(detectSdk(recorded.headers));
       if (url.pathname === '/v1/chat/completions' && req.method === 'POST') return chat(req, recorded);
       return null;

@@ -5,7 +5,10 @@
  * - Mistral: POST /v1/conversations with the `image_generation` tool → a
  *   conversation.response whose message.output carries a `tool_file` chunk;
  *   GET /v1/files/<id>/content → the bytes.
- * Tests script it through `control` and read what arrived there.
+ * Tests script it through `control` and read what arrived there; over HTTP (browser specs):
+ *   POST /__fake/images/mode    {mode: 'b64_json' | 'url'}: how OpenAI's endpoint answers
+ *   GET  /__fake/images/state   {mode, prompts, downloads}
+ *   POST /__fake/images/reset   back to the defaults
  */
 import { deflateSync } from 'node:zlib';
 import type { FakeModule } from './index';
@@ -124,10 +127,28 @@ export function createImagesModule(): FakeModule<ImagesControl> {
     return new Response(control.image, { headers: { 'content-type': type } });
   };
 
+  /** The HTTP face of `control`, for tests in another process. */
+  function controlRoute(req: Request, url: URL, body: Record<string, unknown>): Response | null {
+    switch (`${req.method} ${url.pathname.slice('/__fake/images'.length)}`) {
+      case 'POST /mode':
+        if (body.mode !== 'b64_json' && body.mode !== 'url') return Response.json({ error: 'mode must be b64_json or url' }, { status: 400 });
+        control.mode = body.mode;
+        return new Response(null, { status: 204 });
+      case 'GET /state':
+        return Response.json({ mode: control.mode, prompts: control.prompts, downloads: control.downloads });
+      case 'POST /reset':
+        control.reset();
+        return new Response(null, { status: 204 });
+      default:
+        return null;
+    }
+  }
+
   return {
     control,
     async handle(req, url, recorded) {
       const body = (recorded.body ?? {}) as Record<string, unknown>;
+      if (url.pathname.startsWith('/__fake/images/')) return controlRoute(req, url, body);
 
       if (req.method === 'POST' && url.pathname === '/v1/images/generations') {
         control.bodies.push(body);

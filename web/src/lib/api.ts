@@ -8,11 +8,15 @@
  * Replies arrive as server-sent events, parsed by `parseSSE`.
  */
 import type {
+  GeneratedImage,
   Message,
   Model,
   ReplyEvent,
   SettingsBody,
   SettingsUpdate,
+  ShareLink,
+  SharedThread,
+  StoredFile,
   Thread,
   User,
   VoiceInfo,
@@ -38,6 +42,8 @@ interface Options {
   headers?: Record<string, string>;
   /** Outlives the page (a deletion committed as the user leaves). */
   keepalive?: boolean;
+  /** The browser's HTTP cache mode (e.g. 'no-store' for a share, which may be revoked any time). */
+  cache?: RequestCache;
 }
 
 /** Called when the session is gone for good (refresh refused): the app shows the sign-in page. */
@@ -104,7 +110,15 @@ export async function send(method: string, path: string, body?: Json | FormData,
     headers['content-type'] = 'application/json';
   }
   const attempt = () =>
-    fetch(path, { method, headers, body: payload, credentials: 'same-origin', signal: opts.signal, keepalive: opts.keepalive }).catch((error: unknown) => {
+    fetch(path, {
+      method,
+      headers,
+      body: payload,
+      credentials: 'same-origin',
+      signal: opts.signal,
+      keepalive: opts.keepalive,
+      ...(opts.cache ? { cache: opts.cache } : {}),
+    }).catch((error: unknown) => {
       if ((error as Error)?.name === 'AbortError') throw error;
       throw new ApiError(0, 'offline', 'Cannot reach the server. Check your connection.');
     });
@@ -188,6 +202,44 @@ async function* replyEvents(method: string, path: string, body: Json | undefined
   }
 }
 
+/**
+ * A multipart POST through XMLHttpRequest, the one browser API that reports upload progress.
+ * Same rules as `send`: one refresh on a 401 (shared with everything else), ApiError on failure.
+ */
+async function upload<T>(path: string, form: FormData, onProgress?: (fraction: number) => void, signal?: AbortSignal): Promise<T> {
+  const attempt = () =>
+    new Promise<{ status: number; text: string }>((resolve, reject) => {
+      const xhr = new XMLHttpRequest();
+      xhr.open('POST', path);
+      xhr.withCredentials = true;
+      xhr.upload.onprogress = (e) => {
+        if (e.lengthComputable && e.total) onProgress?.(e.loaded / e.total);
+      };
+      xhr.onload = () => resolve({ status: xhr.status, text: xhr.responseText });
+      xhr.onerror = () => reject(new ApiError(0, 'offline', 'Cannot reach the server. Check your connection.'));
+      xhr.onabort = () => reject(new DOMException('Upload cancelled', 'AbortError'));
+      signal?.addEventListener('abort', () => xhr.abort(), { once: true });
+      if (signal?.aborted) return xhr.abort();
+      xhr.send(form);
+    });
+  const asResponse = (r: { status: number; text: string }) =>
+    new Response(r.text || null, { status: r.status, headers: { 'content-type': 'application/json' } });
+
+  if (refreshing) await refreshing;
+  const sentAt = epoch;
+  let res = await attempt();
+  if (res.status === 401) {
+    const ok = epoch !== sentAt || (await refreshSession());
+    if (ok) res = await attempt();
+    if (res.status === 401) {
+      sessionEnded();
+      throw await toError(asResponse(res));
+    }
+  }
+  if (res.status < 200 || res.status >= 300) throw await toError(asResponse(res));
+  return JSON.parse(res.text) as T;
+}
+
 const enc = encodeURIComponent;
 
 export const api = {
@@ -235,7 +287,7 @@ export const api = {
     },
     send: (
       id: string,
-      body: { id: string; content: string; parentId?: string | null; model?: string },
+      body: { id: string; content: string; parentId?: string | null; model?: string; attachments?: { id: string }[] },
       signal?: AbortSignal,
     ) =>
       replyEvents('POST', `/api/threads/${enc(id)}/messages`, body, signal),
@@ -247,6 +299,34 @@ export const api = {
     cancel: (id: string) => json<unknown>('POST', `/api/messages/${enc(id)}/cancel`),
     regenerate: (id: string, signal?: AbortSignal) =>
       replyEvents('POST', `/api/messages/${enc(id)}/regenerate`, undefined, signal),
+  },
+  files: {
+    /** An image (already resized on the device) → the stored file; `onProgress` gets 0…1. */
+    upload(file: Blob, opts: { name?: string; threadId?: string; onProgress?: (fraction: number) => void; signal?: AbortSignal } = {}) {
+      const form = new FormData();
+      form.append('file', file, opts.name ?? (file instanceof File ? file.name : 'image'));
+      if (opts.threadId) form.append('threadId', opts.threadId);
+      return upload<{ file: StoredFile }>('/api/files', form, opts.onProgress, opts.signal);
+    },
+  },
+  images: {
+    /** Generates an image; with a threadId it is added to that thread as an assistant message. */
+    generate: (body: { prompt: string; threadId?: string; size?: string }, signal?: AbortSignal) =>
+      json<GeneratedImage>('POST', '/api/images', body, { signal }),
+  },
+  shares: {
+    /** The signed-in user's active share links, newest first. */
+    list: (before?: string | null, limit = 50) =>
+      json<{ shares: ShareLink[]; nextCursor: string | null }>(
+        'GET',
+        `/api/shares?limit=${limit}${before ? `&before=${enc(before)}` : ''}`,
+      ),
+    revoke: (code: string) => json<void>('DELETE', `/api/shares/${enc(code)}`),
+    /** The public snapshot. Never from the HTTP cache: a revoked link must stop working at once. */
+    get: (code: string, signal?: AbortSignal) =>
+      json<SharedThread>('GET', `/api/shares/${enc(code)}`, undefined, { signal, cache: 'no-store' }),
+    /** "Continue this conversation": a copy in the signed-in user's account. */
+    fork: (code: string) => json<{ thread: Thread }>('POST', `/api/shares/${enc(code)}/fork`),
   },
   settings: {
     get: () => json<SettingsBody>('GET', '/api/settings'),

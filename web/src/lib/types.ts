@@ -24,6 +24,16 @@ export interface Attachment {
   url?: string;
   mime?: string;
   name?: string;
+  size?: number;
+}
+
+/** A stored file as POST /api/files and POST /api/images answer it. */
+export interface StoredFile {
+  id: string;
+  mime: string;
+  name: string;
+  size: number;
+  url: string;
 }
 
 export interface Message {
@@ -38,6 +48,8 @@ export interface Message {
   attachments: Attachment[];
   /** Set by the server on a failed reply (when it sends one). */
   error?: string | null;
+  /** Client-only: a placeholder while an image is generated for this thread. */
+  pending?: 'image';
 }
 
 export interface Model {
@@ -96,4 +108,30 @@ export interface VoiceInfo {
   maxUploadBytes: number;
   maxTextChars: number;
   uploadTypes: string[];
+}
+
+/** POST /api/images. With a threadId, `message` is the assistant message holding the image. */
+export interface GeneratedImage {
+  file: StoredFile;
+  message?: Message;
+}
+
+/** One of the user's active share links (GET /api/shares). */
+export interface ShareLink {
+  code: string;
+  url: string;
+  threadId: string;
+  title: string;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** A message of a share's snapshot: fresh ids, no thread id. */
+export type SharedMessage = Pick<Message, 'id' | 'parentId' | 'role' | 'content' | 'status' | 'model' | 'createdAt' | 'attachments'>;
+
+/** GET /api/shares/:code: the public, read-only snapshot. */
+export interface SharedThread {
+  thread: { title: string; model: string | null; createdAt: string };
+  messages: SharedMessage[];
+  sharedAt: string;
 }

@@ -10,7 +10,7 @@
  */
 import { SvelteMap } from 'svelte/reactivity';
 import { api, ApiError } from '$lib/api';
-import type { Message, ReplyEvent, Thread } from '$lib/types';
+import type { Attachment, Message, ReplyEvent, Thread } from '$lib/types';
 import { session } from './session.svelte';
 import { message as errorText, threads } from './threads.svelte';
 
@@ -29,6 +29,8 @@ export class Conversation {
   /** The assistant message being written, if any. */
   streamingId = $state<string | null>(null);
   #sending = $state(false);
+  /** An image is being generated for this thread (POST /api/images). */
+  generatingImage = $state(false);
 
   #messages = $state<Record<string, Message>>({});
   /** parentId (or ROOT) → the child the user picked. */
@@ -46,7 +48,7 @@ export class Conversation {
 
   /** True from the moment a message is sent until its reply ends. */
   get busy() {
-    return this.#sending || this.streamingId !== null;
+    return this.#sending || this.streamingId !== null || this.generatingImage;
   }
 
   /** Children of each parent, oldest first. */
@@ -115,16 +117,58 @@ export class Conversation {
     }
   }
 
-  /** Sends a message after the last one shown (a new turn). */
-  send(content: string) {
+  /** Sends a message (text, uploaded images or both) after the last one shown (a new turn). */
+  send(content: string, attachments: Attachment[] = []) {
     const last = this.path[this.path.length - 1];
-    return this.#post(content, last?.id);
+    return this.#post(content, last?.id, attachments);
   }
 
-  /** Edits an earlier user message: a new sibling branch with its own reply. */
+  /** Edits an earlier user message: a new sibling branch with its own reply (same images). */
   edit(original: Message, content: string) {
     // null: a new first message (the thread's root); omitting it would mean "after the latest".
-    return this.#post(content, original.parentId);
+    return this.#post(content, original.parentId, original.attachments ?? []);
+  }
+
+  /**
+   * "Image" mode: the server generates the image and adds it to the thread as an assistant
+   * message under the latest one. A placeholder of the image's size shows meanwhile.
+   */
+  async generateImage(prompt: string): Promise<boolean> {
+    const text = prompt.trim();
+    if (!text || this.busy) return false;
+    const last = this.path[this.path.length - 1];
+    const placeholder: Message = {
+      id: `pending-${crypto.randomUUID()}`,
+      threadId: this.id,
+      parentId: last?.id ?? null,
+      role: 'assistant',
+      content: text,
+      status: 'complete',
+      model: null,
+      createdAt: new Date().toISOString(),
+      attachments: [],
+      pending: 'image',
+    };
+    this.sendError = null;
+    this.generatingImage = true;
+    this.#messages[placeholder.id] = placeholder;
+    this.#selected[parentKey(placeholder)] = placeholder.id;
+    try {
+      const { message } = await api.images.generate({ prompt: text, threadId: this.id });
+      if (message) {
+        this.#messages[message.id] = message;
+        this.#selected[parentKey(message)] = message.id;
+      }
+      threads.touch(this.id);
+      return true;
+    } catch (error) {
+      this.sendError = imageErrorText(error);
+      return false;
+    } finally {
+      delete this.#messages[placeholder.id];
+      if (this.#selected[parentKey(placeholder)] === placeholder.id) delete this.#selected[parentKey(placeholder)];
+      this.generatingImage = false;
+    }
   }
 
   /** A new reply beside an assistant message (same parent). */
@@ -164,9 +208,9 @@ export class Conversation {
     }, 2500);
   }
 
-  async #post(content: string, parentId: string | null | undefined) {
+  async #post(content: string, parentId: string | null | undefined, attachments: Attachment[] = []) {
     const text = content.trim();
-    if (!text || this.busy) return false;
+    if ((!text && !attachments.length) || this.busy) return false;
     const id = crypto.randomUUID();
     const local: Message = {
       id,
@@ -177,13 +221,18 @@ export class Conversation {
       status: 'complete',
       model: null,
       createdAt: new Date().toISOString(),
-      attachments: [],
+      attachments,
     };
     this.#messages[id] = local;
     this.#selected[parentKey(local)] = id;
     threads.touch(this.id);
     this.#begin();
-    const body = { id, content: text, ...(parentId !== undefined ? { parentId } : {}) };
+    const body = {
+      id,
+      content: text,
+      ...(parentId !== undefined ? { parentId } : {}),
+      ...(attachments.length ? { attachments: attachments.flatMap((a) => (a.id ? [{ id: a.id }] : [])) } : {}),
+    };
     // Sending the same id again attaches to the same reply (the server deduplicates), so one
     // retry after a dropped connection is safe.
     await this.#consume(api.threads.send(this.id, body, this.#abort!.signal), () =>
@@ -303,6 +352,18 @@ export class Conversation {
     }
     this.#pending.clear();
   }
+}
+
+/** What went wrong making an image, in plain words. */
+function imageErrorText(error: unknown): string {
+  if (error instanceof ApiError) {
+    if (error.code === 'images_disabled' || error.status === 503) {
+      return 'This server cannot make images: no image provider is set up. Whoever runs it can enable one (an OpenAI-compatible key).';
+    }
+    if (error.status === 504) return 'The image took too long to make. Try again, perhaps with a simpler prompt.';
+    if (error.status === 502) return `The image provider failed: ${error.message}`;
+  }
+  return `Could not make the image: ${errorText(error)}`;
 }
 
 function describeProviderError(error: unknown): string {
