@@ -138,7 +138,7 @@ test('Edit the first message: a new root branch', async ({ page }) => {
   await expect(assistant(page)).toContainText('Echo: Original opening');
 });
 
-test('offline: the banner shows, a message that cannot be sent comes back to the composer', async ({ page, context }) => {
+test('offline: the banner shows, a message written meanwhile waits and is sent once when the network returns', async ({ page, context }) => {
   await startChat(page, 'Before the tunnel');
   await waitForReply(page);
   await context.setOffline(true);
@@ -147,15 +147,17 @@ test('offline: the banner shows, a message that cannot be sent comes back to the
     const composer = page.getByRole('textbox', { name: 'Message' });
     await composer.fill('Inside the tunnel');
     await composer.press('Enter');
-    await expect(page.getByRole('alert')).toContainText('Cannot reach the server');
-    await expect(composer).toHaveValue('Inside the tunnel');
-    await expect(user(page)).toHaveCount(1);
+    const waiting = page.locator('[data-role="user"][data-status="queued"]');
+    await expect(waiting).toContainText('Inside the tunnel');
+    await expect(waiting).toContainText('Waiting to send');
+    await expect(composer).toHaveValue('');
   } finally {
     await context.setOffline(false);
   }
   await expect(page.getByRole('status').filter({ hasText: 'Offline' })).toHaveCount(0);
-  await page.getByRole('button', { name: 'Send' }).click();
   await expect(assistant(page).last()).toContainText('Echo: Inside the tunnel');
+  await expect(user(page).filter({ hasText: 'Inside the tunnel' })).toHaveCount(1);
+  await expect(page.locator('[data-status="queued"]')).toHaveCount(0);
 });
 
 test('Markdown: code block with copy button and lazy highlighting, table, list', async ({ page }) => {

@@ -49,21 +49,33 @@ export type MirrorDB = IDBPDatabase<MirrorSchema>;
 
 export const dbName = (userId: string) => `${DB_PREFIX}${userId}`;
 
-/** Opens (creating on first use) an account's database. */
-export function openMirrorDB(userId: string): Promise<MirrorDB> {
-  return openDB<MirrorSchema>(dbName(userId), VERSION, {
-    upgrade(db) {
-      db.createObjectStore('threads', { keyPath: 'id' });
-      db.createObjectStore('messages', { keyPath: 'id' }).createIndex('threadId', 'threadId');
-      db.createObjectStore('outbox', { keyPath: 'id' });
-      db.createObjectStore('files', { keyPath: 'id' }).createIndex('threadId', 'threadId');
-      db.createObjectStore('meta');
-    },
-    // Another tab (or the worker) wants to delete it (sign-out): let go at once.
-    blocking(_current, _next, event) {
-      (event.target as IDBDatabase).close();
-    },
-  });
+/**
+ * Opens (creating on first use) an account's database. `onClose` hears when it had to let go
+ * (another tab or the worker deletes it at sign-out).
+ */
+export async function openMirrorDB(userId: string, onClose?: () => void): Promise<MirrorDB> {
+  const open = () =>
+    openDB<MirrorSchema>(dbName(userId), VERSION, {
+      upgrade(db) {
+        const has = (name: string) => db.objectStoreNames.contains(name as never);
+        if (!has('threads')) db.createObjectStore('threads', { keyPath: 'id' });
+        if (!has('messages')) db.createObjectStore('messages', { keyPath: 'id' }).createIndex('threadId', 'threadId');
+        if (!has('outbox')) db.createObjectStore('outbox', { keyPath: 'id' });
+        if (!has('files')) db.createObjectStore('files', { keyPath: 'id' }).createIndex('threadId', 'threadId');
+        if (!has('meta')) db.createObjectStore('meta');
+      },
+      blocking(_current, _next, event) {
+        (event.target as IDBDatabase).close();
+        onClose?.();
+      },
+      terminated: () => onClose?.(),
+    });
+  const db = await open();
+  if (db.objectStoreNames.contains('meta')) return db;
+  // Made empty by someone who only meant to look (at this version, without our stores): start over.
+  db.close();
+  await deleteDB(dbName(userId));
+  return open();
 }
 
 /**
@@ -71,6 +83,7 @@ export function openMirrorDB(userId: string): Promise<MirrorDB> {
  * a database made after sign-out would outlive the wipe).
  */
 export async function openExistingMirrorDB(name: string): Promise<MirrorDB | null> {
+  if (!(await mirrorNames()).includes(name)) return null;
   const db = await openDB<MirrorSchema>(name, undefined, {
     blocking(_current, _next, event) {
       (event.target as IDBDatabase).close();
@@ -91,14 +104,17 @@ export async function mirrorNames(): Promise<string[]> {
   return all.map((d) => d.name ?? '').filter((n) => n.startsWith(DB_PREFIX));
 }
 
-/** Deletes mirror databases (all of them, or all but one account's). Resolves once gone. */
+/**
+ * Deletes mirror databases (all of them, or all but one account's). Resolves once gone, or
+ * after a few seconds if another tab holds one open: its deletion then completes as soon as
+ * that tab lets go (every connection closes when asked, see `blocking`).
+ */
 export async function deleteMirrorDBs(keepUserId?: string): Promise<void> {
   const names = await mirrorNames().catch(() => [] as string[]);
-  await Promise.all(
-    names
-      .filter((n) => !keepUserId || n !== dbName(keepUserId))
-      .map((n) => deleteDB(n, { blocked: () => {} }).catch(() => {})),
+  const deletions = Promise.all(
+    names.filter((n) => !keepUserId || n !== dbName(keepUserId)).map((n) => deleteDB(n).catch(() => {})),
   );
+  await Promise.race([deletions, new Promise((resolve) => setTimeout(resolve, 3000))]);
 }
 
 /** Image attachments are what the mirror keeps bytes for. */

@@ -6,7 +6,7 @@
  *
  * `fileUrl(attachment)` is what message rendering uses for an image's `src`.
  */
-import { SvelteMap } from 'svelte/reactivity';
+import { SvelteMap, SvelteSet } from 'svelte/reactivity';
 import { send } from '$lib/api';
 import type { Attachment } from '$lib/types';
 import { connectivity } from '$lib/state/connectivity.svelte';
@@ -19,23 +19,25 @@ let mirror: Mirror | null = null;
 /** File id → object URL of its mirrored bytes (made on first use offline). */
 const objectUrls = new SvelteMap<string, string>();
 /** Looked up and not in the mirror: not asked again until the mirror changes. */
-const absent = new Set<string>();
+const absent = new SvelteSet<string>();
 const looking = new Set<string>();
 let fetching: Promise<void> | null = null;
 
 /**
  * The URL to show an attachment with: the network URL online; offline, an object URL of the
- * bytes kept in the mirror, or `undefined` while it is being read or when this image was not
- * kept (too large, or never downloaded): show a placeholder then. Reactive: a component that
- * renders `src={fileUrl(a)}` updates when the network comes or goes, or the bytes are read.
+ * bytes kept in the mirror. `undefined` only for the moment the bytes are read from
+ * IndexedDB; an image the mirror did not keep (too large, not downloaded yet) gets its
+ * network URL, which fails to load offline like any other (show "unavailable" on `error`).
+ * Reactive: `src={fileUrl(a)}` updates when the network comes or goes and when the bytes are read.
  */
 export function fileUrl(attachment: Pick<Attachment, 'id' | 'url'>): string | undefined {
   const id = attachment.id;
-  const network = attachment.url ?? (id ? `/api/files/${id}` : undefined);
-  if (!id || connectivity.online) return network;
+  const network = attachment.url ?? (id ? `/api/files/${encodeURIComponent(id)}` : undefined);
+  if (!id || connectivity.online || !mirror) return network;
   const local = objectUrls.get(id);
   if (local) return local;
-  if (mirror && !absent.has(id) && !looking.has(id)) void readLocal(mirror, id);
+  if (absent.has(id)) return network;
+  if (!looking.has(id)) void readLocal(mirror, id);
   return undefined;
 }
 

@@ -37,7 +37,9 @@ export class Mirror {
 
   constructor(userId: string) {
     this.userId = userId;
-    this.#db = openMirrorDB(userId).catch(() => null);
+    this.#db = openMirrorDB(userId, () => {
+      this.#closed = true;
+    }).catch(() => null);
   }
 
   get closed() {

@@ -12,6 +12,7 @@
  *   Sync) and after a message is queued while online.
  * - Sign-out (session.onSignOut) closes everything; the session deletes the databases.
  */
+import { untrack } from 'svelte';
 import { SvelteSet } from 'svelte/reactivity';
 import { connectivity } from '$lib/state/connectivity.svelte';
 import { session } from '$lib/state/session.svelte';
@@ -51,6 +52,18 @@ class Offline {
   constructor() {
     if (typeof window === 'undefined') return;
     session.onSignOut(() => this.reset());
+    // An account becomes known (sign-in, /api/auth/me): its mirror opens and syncs; the
+    // profile is kept in it for offline starts.
+    $effect.root(() => {
+      $effect(() => {
+        const user = session.user;
+        if (!session.accountId) return;
+        untrack(() => {
+          this.mirror();
+          if (user) this.rememberUser();
+        });
+      });
+    });
     window.addEventListener('online', () => this.wake());
     window.addEventListener('focus', () => this.wake());
     document.addEventListener('visibilitychange', () => {

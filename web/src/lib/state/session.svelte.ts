@@ -22,6 +22,8 @@ class Session {
   #lastId = $state<string | null>(readLastUser());
   /** Signed in from the local copy while the server could not be asked. */
   #unconfirmed = false;
+  /** Signing out or deleting the account: no local data of it may be opened (or re-created) meanwhile. */
+  #leaving = $state(false);
   #checking: Promise<void> | null = null;
   /** Cleanups registered by other state (threads, drafts, offline mirror) to run at sign-out. */
   #onSignOut: (() => void | Promise<void>)[] = [];
@@ -34,6 +36,15 @@ class Session {
       window.addEventListener('online', () => {
         if (this.#unconfirmed || readPendingLogout()) void this.check().catch(() => {});
       });
+      // Signed out (or another account signed in) in another tab: this one lets go too.
+      window.addEventListener('storage', (event) => {
+        if (event.key !== LAST_USER || !this.#user || event.newValue === this.#user.id) return;
+        for (const cleanup of this.#onSignOut) void Promise.resolve(cleanup()).catch(() => {});
+        this.#user = null;
+        this.#lastId = event.newValue;
+        this.#status = 'signed-out';
+        if (event.newValue) void this.check().catch(() => {});
+      });
     }
   }
 
@@ -45,6 +56,7 @@ class Session {
   }
   /** Whose local data the app may show: the signed-in account, or before the server answers, the last one. */
   get accountId(): string | null {
+    if (this.#leaving) return null;
     return this.#user?.id ?? (this.#status === 'signed-out' ? null : this.#lastId);
   }
 
@@ -114,6 +126,7 @@ class Session {
 
   /** Signs out. Without a network everything local is wiped anyway, and the server is told at the next start. */
   async logout() {
+    this.#leaving = true;
     const told = await api.auth.logout().then(
       () => true,
       (error: unknown) => !(error instanceof ApiError && error.offline),
@@ -124,7 +137,13 @@ class Session {
   }
 
   async deleteAccount() {
-    await api.auth.deleteAccount();
+    this.#leaving = true;
+    try {
+      await api.auth.deleteAccount();
+    } catch (error) {
+      this.#leaving = false;
+      throw error;
+    }
     await this.#clearLocalData();
     this.#ended();
   }
@@ -149,6 +168,7 @@ class Session {
       void this.#clearStorage(user.id);
     }
     writeLastUser(user.id);
+    this.#leaving = false;
     this.#lastId = user.id;
     this.#user = user;
     this.#status = 'signed-in';
