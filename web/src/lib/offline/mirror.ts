@@ -117,7 +117,8 @@ export class Mirror {
   async apply(page: SyncPage) {
     const db = await this.db();
     if (!db) return;
-    const tx = db.transaction(['threads', 'messages', 'files', 'meta'], 'readwrite');
+    // Relaxed: a page lost to a crash before it reached the disk is fetched again (its cursor went with it).
+    const tx = db.transaction(['threads', 'messages', 'files', 'meta'], 'readwrite', { durability: 'relaxed' });
     const threads = tx.objectStore('threads');
     const messages = tx.objectStore('messages');
     const files = tx.objectStore('files');

@@ -119,7 +119,11 @@ class ThreadList {
       const gone = new Set(page.deletedThreadIds);
       this.#items = this.#items.filter((t) => !gone.has(t.id));
     }
-    if (!page.more && this.#status !== 'ready') this.#status = 'ready';
+    if (!page.more) {
+      // A sync that reached the end leaves every thread in the list: nothing older to page in.
+      this.#nextCursor = null;
+      if (this.#status !== 'ready') this.#status = 'ready';
+    }
   }
 
   async loadMore() {
