@@ -233,6 +233,52 @@ test('offline: the installed app lists and opens every thread, queues what is wr
   await context.setOffline(false);
 });
 
+test('signing out without a network wipes this device at once, and the server is told when it returns', async ({ page, context }) => {
+  await signUpByApi(page);
+  const me = await userId(page);
+  await threadByApi(page.request, 'Private notes', ['My secret plan']);
+  await page.goto('/');
+  await installed(page);
+  await synced(page, me, { threads: 1, messages: 2 });
+  await context.setOffline(true);
+  await page.goto('/settings');
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await expect(page).toHaveURL(/\/login/);
+  expect(await page.evaluate(async () => (await indexedDB.databases()).map((d) => d.name))).toEqual([]);
+  // An offline start now shows the sign-in page, not the account's threads.
+  await page.goto('/');
+  await expect(page).toHaveURL(/\/login/);
+  await expect(page.getByRole('button', { name: 'Sign in' })).toBeVisible();
+
+  // The session cookies are httpOnly: only the server can end them, as soon as it is reachable.
+  await context.setOffline(false);
+  await expect.poll(async () => (await page.request.get('/api/auth/me')).status(), { timeout: 15_000 }).toBe(401);
+  await page.reload();
+  await expect(page.getByRole('button', { name: 'Sign in' })).toBeVisible();
+  expect(await page.evaluate(() => localStorage.getItem('parley:signed-out'))).toBeNull();
+  expect(await page.evaluate(async () => (await indexedDB.databases()).map((d) => d.name))).toEqual([]);
+});
+
+test('Settings › Storage: what is kept here, and Remove offline copy (it refills at the next sync)', async ({ page }) => {
+  await signUpByApi(page);
+  const me = await userId(page);
+  await threadByApi(page.request, 'Garden plans', ['Tomatoes or peppers', 'How much water']);
+  await page.goto('/settings');
+  await installed(page);
+  await synced(page, me, { threads: 1, messages: 4 });
+  await page.reload();
+  const storage = page.getByRole('region', { name: 'Storage' });
+  await expect(storage).toContainText('1 thread, 4 messages');
+  await expect(storage).toContainText(/Space used here\s*\d/);
+  await storage.scrollIntoViewIfNeeded();
+  await page.screenshot({ path: join(shots, 'settings-storage.png') });
+  await storage.getByRole('button', { name: 'Remove offline copy' }).click();
+  await expect(storage).toContainText('0 threads, 0 messages');
+  await expect(storage.getByRole('status')).toContainText('Offline copy removed');
+  await page.evaluate(() => window.dispatchEvent(new Event('focus')));
+  await synced(page, me, { threads: 1, messages: 4 });
+});
+
 test('a reply cut off by going offline is picked up again when the network returns', async ({ page, context }) => {
   await signUpByApi(page);
   await page.goto('/');

@@ -76,9 +76,10 @@ async function run(store: OutboxStore, deliver: Deliver): Promise<FlushResult> {
   let offline = false;
   const attempted = new Set<string>();
   for (;;) {
-    const entries = (await store.outbox()).filter((e) => !attempted.has(e.id));
+    const all = await store.outbox();
     // A refused entry holds back the rest of its thread: order matters more than speed.
-    const blocked = new Set(entries.filter((e) => e.error).map((e) => e.threadId));
+    const blocked = new Set(all.filter((e) => e.error).map((e) => e.threadId));
+    const entries = all.filter((e) => !attempted.has(e.id));
     const chains = new Map<string, OutboxEntry[]>();
     for (const e of entries) {
       if (e.error || blocked.has(e.threadId)) continue;
@@ -104,7 +105,8 @@ async function run(store: OutboxStore, deliver: Deliver): Promise<FlushResult> {
           } catch (error) {
             result = { error: error instanceof Error ? error.message : 'Could not send' };
           }
-          if (result === 'sent') {
+          // Once the server has it, it is sent, whatever happened to the reply afterwards.
+          if (result === 'sent' || unqueued) {
             await stored();
             sent++;
           } else if (result === 'offline') {

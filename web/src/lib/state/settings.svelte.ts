@@ -3,6 +3,7 @@
  * settings page and the thread's quick settings share it); `update` saves and adopts
  * the server's answer. Provider keys only ever come back as their last four characters.
  */
+import { untrack } from 'svelte';
 import { api } from '$lib/api';
 import type { Model, ProviderKeys, Settings, SettingsUpdate } from '$lib/types';
 import { session } from './session.svelte';
@@ -30,6 +31,13 @@ class SettingsState {
       this.models = [];
       this.modelsStatus = 'idle';
     });
+    // Without a network they fail once and say so; they load again when it returns.
+    if (typeof window !== 'undefined') {
+      window.addEventListener('online', () => {
+        if (this.status === 'error') void this.load();
+        if (this.modelsStatus === 'error') void this.loadModels();
+      });
+    }
   }
 
   /** The model a new thread uses: the user's default, else the server's. */
@@ -37,7 +45,12 @@ class SettingsState {
     return this.settings?.defaultModel ?? this.serverDefaultModel;
   }
 
+  /** Untracked: a screen's effect that calls it must not run again (and ask again) when the status changes. */
   load(): Promise<void> {
+    return untrack(() => this.#load());
+  }
+
+  #load(): Promise<void> {
     if (this.status === 'ready') return Promise.resolve();
     this.#loading ??= (async () => {
       this.status = 'loading';
@@ -58,7 +71,11 @@ class SettingsState {
     return this.#loading;
   }
 
-  async loadModels(force = false) {
+  loadModels(force = false): Promise<void> {
+    return untrack(() => this.#loadModels(force));
+  }
+
+  async #loadModels(force: boolean) {
     if (this.modelsStatus === 'loading' || (this.modelsStatus === 'ready' && !force)) return;
     this.modelsStatus = 'loading';
     this.modelsError = null;
