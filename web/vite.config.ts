@@ -21,7 +21,8 @@ const LAZY = [
   /src\/routes\/\(app\)\/t\/\[id\]\/call\//,
   // Shared conversations (/s/:code), image resizing (on the first photo attached), the
   // large image viewer, and the settings page's list of share links.
-  /src\/routes\/s\//,
+  // (A route's +page.svelte is always in the first load: lazy screens import() their body.)
+  /src\/routes\/s\/\[code\]\/SharePage/,
   /src\/lib\/images\/resize/,
   /src\/lib\/components\/ImageView/,
   /src\/lib\/components\/SharedLinks/,

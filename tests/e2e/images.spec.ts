@@ -11,6 +11,7 @@
  * Screenshots (390×844 and 1280×800) of the composer with attachments and of a generated
  * image land in tests/e2e/.artifacts/screens/.
  */
+import AxeBuilder from '@axe-core/playwright';
 import { expect, test, type Page } from '@playwright/test';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -23,6 +24,17 @@ const SIZES = [
   { name: 'phone', width: 390, height: 844 },
   { name: 'desktop', width: 1280, height: 800 },
 ] as const;
+
+/** A screenshot for people to look at, and axe-core finding no serious or critical violation. */
+async function shoot(page: Page, name: string) {
+  await page.waitForTimeout(300);
+  await page.screenshot({ path: join(SHOTS, `${name}.png`) });
+  const results = await new AxeBuilder({ page }).withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice']).analyze();
+  const bad = results.violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+  expect(bad, name).toEqual([]);
+}
 const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 
 /** A photo-sized PNG: 3000×2000, over the 2048 px resize limit. */
@@ -301,11 +313,32 @@ for (const size of SIZES) {
     await signUpByApi(page);
     await startChat(page, 'Show me what you can do with pictures');
     await waitForReply(page);
-    await page.getByRole('textbox', { name: 'Message' }).fill('/image a lighthouse on a cliff');
+    await page.getByRole('button', { name: 'Add photos or create an image' }).click();
+    await shoot(page, `composer-menu-${size.name}`);
+    await page.getByRole('button', { name: 'Create an image', exact: true }).click();
+    await page.getByRole('textbox', { name: 'Message' }).fill('a lighthouse on a cliff');
+    await shoot(page, `composer-image-mode-${size.name}`);
+
+    // Held for a moment, so the placeholder can be seen.
+    let release = () => {};
+    const held = new Promise<void>((resolve) => (release = resolve));
+    await page.route('**/api/images', async (route) => {
+      await held;
+      await route.continue();
+    });
     await page.getByRole('textbox', { name: 'Message' }).press('Enter');
+    await expect(page.getByRole('status', { name: 'Creating image' })).toBeVisible();
+    await shoot(page, `image-pending-${size.name}`);
+    release();
     await expectLoaded(page, assistant(page).last().getByRole('img', { name: 'a lighthouse on a cliff' }));
-    await page.waitForTimeout(300);
-    await page.screenshot({ path: join(SHOTS, `generated-image-${size.name}.png`) });
+    await page.unroute('**/api/images');
+    await page.locator('.composer').getByRole('button', { name: 'Leave image mode' }).click();
+    await shoot(page, `generated-image-${size.name}`);
+
+    await assistant(page).last().getByRole('button', { name: 'View image: a lighthouse on a cliff' }).click();
+    await expect(page.getByRole('dialog', { name: 'a lighthouse on a cliff' })).toBeVisible();
+    await shoot(page, `image-viewer-${size.name}`);
+    await page.keyboard.press('Escape');
 
     await attachThroughPicker(page, [
       { name: 'beach.png', mimeType: 'image/png', buffer: Buffer.from(makePng(800, 600, [230, 190, 90])) },
@@ -313,13 +346,11 @@ for (const size of SIZES) {
     ]);
     await uploadsSettled(page);
     await page.getByRole('textbox', { name: 'Message' }).fill('Which of these two would make a better poster?');
-    await page.waitForTimeout(300);
-    await page.screenshot({ path: join(SHOTS, `composer-attachments-${size.name}.png`) });
+    await shoot(page, `composer-attachments-${size.name}`);
 
     await page.getByRole('button', { name: 'Send' }).click();
     await expect(assistant(page)).toHaveCount(3);
     await waitForReply(page);
-    await page.waitForTimeout(300);
-    await page.screenshot({ path: join(SHOTS, `thread-images-${size.name}.png`) });
+    await shoot(page, `thread-images-${size.name}`);
   });
 }

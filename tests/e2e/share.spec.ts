@@ -12,6 +12,7 @@
  * Screenshots (390×844 and 1280×800) of the share page and the share dialog land in
  * tests/e2e/.artifacts/screens/.
  */
+import AxeBuilder from '@axe-core/playwright';
 import { expect, test, type APIRequestContext, type Browser, type Page } from '@playwright/test';
 import { join } from 'node:path';
 import { makePng } from '../support/fake-provider/images';
@@ -22,6 +23,17 @@ const SIZES = [
   { name: 'phone', width: 390, height: 844 },
   { name: 'desktop', width: 1280, height: 800 },
 ] as const;
+
+/** A screenshot for people to look at, and axe-core finding no serious or critical violation. */
+async function shoot(page: Page, name: string) {
+  await page.waitForTimeout(300);
+  await page.screenshot({ path: join(SHOTS, `${name}.png`) });
+  const results = await new AxeBuilder({ page }).withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice']).analyze();
+  const bad = results.violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+  expect(bad, name).toEqual([]);
+}
 
 const XSS_TITLE = `Plans "><script>window.__xss='title'</script><img src=x onerror="window.__xss='title-img'">`;
 const XSS_PROMPT = `a lighthouse <img src=x onerror="window.__xss='alt'">`;
@@ -168,6 +180,8 @@ test('revoking in Settings makes the link 404 at once: API, files, and a browser
   const section = page.locator('section', { has: page.getByRole('heading', { name: 'Shared links' }) });
   await expect(section.getByRole('link', { name: 'A recipe for bread' })).toBeVisible();
   await expect(section.getByRole('link', { name: new RegExp(code) })).toBeVisible();
+  await section.scrollIntoViewIfNeeded();
+  await shoot(page, 'settings-shared-links-desktop');
   await section.getByRole('button', { name: 'Revoke link to A recipe for bread' }).click();
   await expect(section.getByText('You are not sharing any threads.')).toBeVisible();
   await expect(section.getByRole('status')).toHaveText('Stopped sharing “A recipe for bread”');
@@ -303,23 +317,20 @@ for (const size of SIZES) {
     const dialog = page.getByRole('dialog', { name: 'Share thread' });
     await expect(dialog.getByRole('textbox', { name: 'Link' })).toHaveValue(/\/s\//);
     const url = await dialog.getByRole('textbox', { name: 'Link' }).inputValue();
-    await page.waitForTimeout(300);
-    await page.screenshot({ path: join(SHOTS, `share-dialog-${size.name}.png`) });
+    await shoot(page, `share-dialog-${size.name}`);
 
     const viewer = await freshViewer(browser, size);
     await viewer.page.goto(new URL(url).pathname);
     await expect(viewer.page.getByRole('heading', { name: 'Greeting function in TypeScript' })).toBeVisible();
     await expect(viewer.page.locator('.hljs-keyword').first()).toBeVisible();
-    await viewer.page.waitForTimeout(300);
-    await viewer.page.screenshot({ path: join(SHOTS, `share-page-${size.name}.png`) });
+    await shoot(viewer.page, `share-page-${size.name}`);
     await viewer.page.locator('main').evaluate((el) => el.scrollTo(0, el.scrollHeight));
-    await viewer.page.waitForTimeout(300);
-    await viewer.page.screenshot({ path: join(SHOTS, `share-page-end-${size.name}.png`) });
+    await shoot(viewer.page, `share-page-end-${size.name}`);
 
     await dialog.getByRole('button', { name: 'Stop sharing' }).click();
     await viewer.page.reload();
     await expect(viewer.page.getByRole('heading', { name: 'This link was revoked or never existed' })).toBeVisible();
-    await viewer.page.screenshot({ path: join(SHOTS, `share-revoked-${size.name}.png`) });
+    await shoot(viewer.page, `share-revoked-${size.name}`);
     await viewer.context.close();
   });
 }

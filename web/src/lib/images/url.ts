@@ -1,12 +1,14 @@
 /**
- * Where an attachment's bytes are read from. The one place image display asks, so an
- * offline copy (src/lib/offline/, a blob URL from IndexedDB) can answer here later.
- * A share's attachments already point at `/api/shares/:code/files/:id`.
+ * Where an attachment's bytes are read from: the one place image display asks. Online, the
+ * network URL; offline, the copy kept in the account's mirror (src/lib/offline/files, an
+ * object URL), or `undefined` for the moment it is read. A share's attachments point at
+ * `/api/shares/:code/files/:id` and are always read from there (they are not the viewer's).
  */
+import { fileUrl } from '$lib/offline/files.svelte';
 import type { Attachment } from '$lib/types';
 
-export function attachmentUrl(a: Attachment, opts: { download?: boolean } = {}): string {
-  const url = a.url ?? (a.id ? `/api/files/${encodeURIComponent(a.id)}` : '');
+export function attachmentUrl(a: Attachment, opts: { download?: boolean } = {}): string | undefined {
+  const url = a.url?.startsWith('/api/shares/') ? a.url : fileUrl(a);
   if (!opts.download || !url || url.startsWith('blob:') || url.startsWith('data:')) return url;
   return `${url}${url.includes('?') ? '&' : '?'}download=1`;
 }
