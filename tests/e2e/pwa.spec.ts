@@ -137,8 +137,10 @@ test('a new version waits for the user, and never while a reply streams', async 
     await page.getByRole('button', { name: 'Stop' }).click();
     await expect(page.locator('[data-role="assistant"]')).toHaveAttribute('data-status', 'cancelled');
     await expect(toast.getByRole('button', { name: 'Reload' })).toBeEnabled();
+    // Waiting for the reload before clicking: the new worker takes over and reloads quickly.
+    const reloaded = page.waitForEvent('load');
     await toast.getByRole('button', { name: 'Reload' }).click();
-    await page.waitForEvent('load');
+    await reloaded;
     await expect(page.locator('[data-role="assistant"]')).toHaveAttribute('data-status', 'cancelled');
     await expect(page.getByRole('status').filter({ hasText: 'Update available' })).toHaveCount(0);
   } finally {

@@ -106,15 +106,16 @@ export async function mirrorNames(): Promise<string[]> {
 
 /**
  * Deletes mirror databases (all of them, or all but one account's). Resolves once gone, or
- * after a few seconds if another tab holds one open: its deletion then completes as soon as
- * that tab lets go (every connection closes when asked, see `blocking`).
+ * after a few seconds at most: another tab may hold one open (its deletion then completes as
+ * soon as that tab lets go, as every connection does when asked, see `blocking`), and while
+ * the browser applies the server's Clear-Site-Data even listing databases can wait.
  */
 export async function deleteMirrorDBs(keepUserId?: string): Promise<void> {
-  const names = await mirrorNames().catch(() => [] as string[]);
-  const deletions = Promise.all(
-    names.filter((n) => !keepUserId || n !== dbName(keepUserId)).map((n) => deleteDB(n).catch(() => {})),
-  );
-  await Promise.race([deletions, new Promise((resolve) => setTimeout(resolve, 3000))]);
+  const work = (async () => {
+    const names = await mirrorNames().catch(() => [] as string[]);
+    await Promise.all(names.filter((n) => !keepUserId || n !== dbName(keepUserId)).map((n) => deleteDB(n).catch(() => {})));
+  })();
+  await Promise.race([work, new Promise((resolve) => setTimeout(resolve, 3000))]);
 }
 
 /** Image attachments are what the mirror keeps bytes for. */

@@ -91,6 +91,7 @@ class Offline {
     const mirror = new Mirror(userId);
     this.#mirror = mirror;
     this.#engine = new SyncEngine(mirror, (page) => {
+      if (page.deletedThreadIds.length) void this.#dropOutboxOf(new Set(page.deletedThreadIds));
       for (const listener of this.#listeners) listener(page);
     });
     setImageMirror(mirror);
@@ -161,6 +162,13 @@ class Offline {
   async remove(id: string) {
     this.outbox = this.outbox.filter((e) => e.id !== id);
     await this.#mirror?.unqueue(id).catch(() => {});
+  }
+
+  /** Messages waiting for a thread that was deleted (here or elsewhere) have nowhere to go. */
+  async #dropOutboxOf(threadIds: Set<string>) {
+    for (const entry of this.outbox) {
+      if (threadIds.has(entry.threadId) && !this.sending.has(entry.id)) await this.remove(entry.id);
+    }
   }
 
   /** Sends what waits, in order. Another flush in progress (this tab, another, the worker) is left to finish. */

@@ -208,8 +208,12 @@ class Session {
     }
     await deleteMirrorDBs(keep);
     // The worker precaches only the app shell, but drop any runtime cache a future version adds.
+    // Bounded: while the browser applies the server's Clear-Site-Data, CacheStorage can wait.
     if ('caches' in globalThis) {
-      for (const name of await caches.keys()) if (!name.startsWith('workbox-precache')) await caches.delete(name);
+      const drop = (async () => {
+        for (const name of await caches.keys()) if (!name.startsWith('workbox-precache')) await caches.delete(name);
+      })().catch(() => {});
+      await Promise.race([drop, new Promise((resolve) => setTimeout(resolve, 3000))]);
     }
   }
 }
