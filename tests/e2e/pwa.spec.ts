@@ -121,7 +121,7 @@ test('a new version waits for the user, and never while a reply streams', async 
   await signUpByApi(page);
   await page.goto('/');
   await page.evaluate(() => navigator.serviceWorker.ready);
-  await startChat(page, 'Keep talking #slow');
+  await startChat(page, 'Keep talking #long');
   await expect(page.locator('[data-role="assistant"]')).toContainText('word2');
 
   // A deploy: the worker's bytes change on the server (restored right after).

@@ -9,6 +9,8 @@ import { join } from 'node:path';
 import { signUpByApi, startChat, waitForReply } from './helpers';
 
 const SHOTS = join(import.meta.dirname, '.artifacts', 'screens');
+// Each test walks many screens with an axe audit on each: give them room on a loaded machine.
+test.describe.configure({ timeout: 120_000 });
 const SIZES = [
   { name: 'phone', width: 390, height: 844 },
   { name: 'desktop', width: 1280, height: 800 },
@@ -79,7 +81,7 @@ for (const size of SIZES) {
       await share.getByRole('button', { name: 'Stop sharing' }).click();
       await expect(share).toBeHidden();
 
-      await page.getByRole('textbox', { name: 'Message' }).fill('A long answer please #slow');
+      await page.getByRole('textbox', { name: 'Message' }).fill('A long answer please #long');
       await page.keyboard.press('Enter');
       await expect(page.locator('[data-role="assistant"]').last()).toContainText('word3');
       await check(page, 'thread-streaming', size.name);

@@ -5,7 +5,8 @@
  *   - the fake provider, in this process, replying with a word-by-word echo at a readable pace;
  *   - in front of it, a thin "directive" layer so a browser test can steer a reply through
  *     the message it types (Playwright cannot reach the fake's in-process `control`):
- *       #slow  a long reply, streamed slowly (for Stop)
+ *       #slow  a long reply, streamed slowly (~10 s)
+ *       #long  a much longer one (~50 s), for tests that act while it streams and then Stop
  *       #code  Markdown with a code block, a table and a list
  *       #fail  a few words, then a provider error mid-stream; only the first time (for Retry)
  *       #xss   a reply full of script-injection attempts
@@ -68,6 +69,9 @@ const CODE_REPLY = [
 
 // One word per line, so the reply outgrows a phone's screen while it streams.
 const SLOW_REPLY = Array.from({ length: 80 }, (_, i) => `word${i + 1}`).join('\n\n');
+// For tests that act while a reply is still streaming (and then press Stop): long enough
+// that a slow, loaded machine never sees it end first.
+const LONG_REPLY = Array.from({ length: 400 }, (_, i) => `word${i + 1}`).join('\n\n');
 
 function chunked(pieces: string[], delayMs: number, failAfter?: number): Response {
   const encoder = new TextEncoder();
@@ -148,6 +152,7 @@ const directives = Bun.serve({
       return chunked([title], 10);
     }
     const text = lastUserText(messages);
+    if (text.includes('#long')) return chunked(words(LONG_REPLY), 120);
     if (text.includes('#slow')) return chunked(words(SLOW_REPLY), 120);
     if (text.includes('#code')) return chunked(words(CODE_REPLY), 15);
     if (text.includes('#xss')) return chunked(words(XSS_REPLY), 5);
