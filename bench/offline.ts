@@ -21,12 +21,11 @@
  * Options (env): THREADS (500), PER_THREAD (20), RUNS (5), BENCH_NO_BUILD=1.
  */
 import { chromium, type Page } from '@playwright/test';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import postgres from 'postgres';
-import { startCluster } from '../tests/support/postgres';
-import { startFakeProvider } from '../tests/support/fake-provider';
+import { ensureWebBuild, median, root, startBenchStack } from './support';
 import { chromiumArgs } from '../tests/e2e/playwright.config';
 
 const THREADS = Number(process.env.THREADS ?? 500);
@@ -35,62 +34,22 @@ const RUNS = Number(process.env.RUNS ?? 5);
 const PAGE_LIMIT = 2000; // web/src/lib/offline/sync.ts
 const INCREMENTAL_TARGET = 5 * 1024;
 const COLD_START_TARGET_MS = 1000;
-const root = join(import.meta.dir, '..');
 
-if (process.env.BENCH_NO_BUILD !== '1' || !existsSync(join(root, 'web', 'build', 'index.html'))) {
-  console.error('building the web app…');
-  const build = Bun.spawnSync(['bun', 'run', 'build'], { cwd: root, stdout: 'ignore', stderr: 'inherit' });
-  if (build.exitCode !== 0) process.exit(build.exitCode ?? 1);
-}
 
-async function freePort() {
-  const s = Bun.listen({ hostname: '127.0.0.1', port: 0, socket: { data() {} } });
-  const p = s.port;
-  s.stop(true);
-  return p;
-}
+ensureWebBuild();
 
 console.error('starting PostgreSQL, the fake provider and the server…');
-const cluster = await startCluster();
-const fake = await startFakeProvider();
-fake.chat.defaults.firstTokenDelayMs = 20;
-fake.chat.defaults.chunkDelayMs = 5;
-const dataDir = mkdtempSync(join(tmpdir(), 'parley-bench-offline-'));
-const profile = mkdtempSync(join(tmpdir(), 'parley-bench-profile-'));
-const port = await freePort();
-const base = `http://127.0.0.1:${port}`;
-const server = Bun.spawn(['bun', join(root, 'server/index.ts')], {
-  cwd: root,
-  env: {
-    ...process.env,
-    PORT: String(port),
-    HOST: '127.0.0.1',
-    PUBLIC_URL: base,
-    DATA_DIR: dataDir,
-    DATABASE_URL: cluster.url,
-    OPENAI_BASE_URL: fake.openaiBaseUrl,
-    OPENAI_API_KEY: 'bench',
-    DEFAULT_MODEL: 'openai:gpt-4o-mini',
-    AUTH_IP_LIMIT: '1000000',
-    LOG_LEVEL: 'warn',
-    NODE_ENV: 'production',
-  },
-  stdout: 'ignore',
-  stderr: 'inherit',
+const stack = await startBenchStack({}, (fake) => {
+  fake.chat.defaults.firstTokenDelayMs = 20;
+  fake.chat.defaults.chunkDelayMs = 5;
 });
-const cleanup = () => {
-  server.kill();
-  fake.stop();
-  cluster.destroy();
-  rmSync(dataDir, { recursive: true, force: true });
+const { base, cluster } = stack;
+const profile = mkdtempSync(join(tmpdir(), 'parley-bench-profile-'));
+const cleanup = async () => {
+  await stack.stop();
   rmSync(profile, { recursive: true, force: true });
 };
-process.on('SIGINT', () => (cleanup(), process.exit(130)));
-for (let i = 0; ; i++) {
-  if (await fetch(`${base}/api/health`).then((r) => r.ok, () => false)) break;
-  if (i > 200) throw new Error('server did not start');
-  await Bun.sleep(50);
-}
+process.on('SIGINT', () => void cleanup().then(() => process.exit(130)));
 
 // ---- a user with THREADS × PER_THREAD messages ----
 
@@ -187,7 +146,7 @@ async function syncOverWire(since: string, encoding: 'gzip' | 'identity'): Promi
   const started = performance.now();
   for (;;) {
     const path = `/api/sync?since=${encodeURIComponent(out.cursor)}&limit=${PAGE_LIMIT}`;
-    const headers = { host: `127.0.0.1:${port}`, accept: '*/*', 'accept-encoding': encoding, cookie: cookieHeader() };
+    const headers = { host: new URL(base).host, accept: '*/*', 'accept-encoding': encoding, cookie: cookieHeader() };
     const res = await fetch(base + path, { headers, decompress: false } as RequestInit);
     if (res.status !== 200) throw new Error(`sync: ${res.status} ${await res.text()}`);
     const body = new Uint8Array(await res.arrayBuffer());
@@ -373,11 +332,10 @@ for (let run = 0; run < RUNS; run++) {
   await p.close();
 }
 await context.close();
-cleanup();
+await cleanup();
 
 // ---- report ----
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const kb = (n: number) => `${(n / 1024).toFixed(1)} KB`;
 const mb = (n: number) => `${(n / 1024 / 1024).toFixed(2)} MB`;
 const coldMs = median(coldStarts);

@@ -15,13 +15,9 @@
  * Prints a Markdown table. Options: --levels 1,50,200  --first-token 300  --chunks 40 --chunk-delay 50
  */
 import { readFileSync } from 'node:fs';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { startCluster } from '../tests/support/postgres';
-import { startFakeProvider } from '../tests/support/fake-provider';
 import { Client } from '../tests/support/client';
 import { SseReader } from '../tests/support/sse';
+import { percentile as pct, startBenchStack } from './support';
 
 const arg = (name: string, fallback: string) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -32,12 +28,7 @@ const FIRST_TOKEN_MS = Number(arg('first-token', '300'));
 const CHUNKS = Number(arg('chunks', '40'));
 const CHUNK_DELAY_MS = Number(arg('chunk-delay', '50'));
 const PACING_MS = FIRST_TOKEN_MS + (CHUNKS - 1) * CHUNK_DELAY_MS;
-const root = join(import.meta.dir, '..');
 
-const pct = (xs: number[], p: number) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN;
-};
 const f1 = (x: number) => x.toFixed(1);
 
 function rssKb(pid: number, field: 'VmRSS' | 'VmHWM') {
@@ -45,53 +36,13 @@ function rssKb(pid: number, field: 'VmRSS' | 'VmHWM') {
   return Number(status.match(new RegExp(`${field}:\\s+(\\d+)`))?.[1] ?? 0);
 }
 
-async function freePort() {
-  const s = Bun.listen({ hostname: '127.0.0.1', port: 0, socket: { data() {} } });
-  const p = s.port;
-  s.stop(true);
-  return p;
-}
-
 console.error('starting PostgreSQL, the fake provider and the server…');
-const cluster = await startCluster();
-const fake = await startFakeProvider();
-fake.chat.defaults.firstTokenDelayMs = FIRST_TOKEN_MS;
-fake.chat.defaults.chunkDelayMs = CHUNK_DELAY_MS;
-const dataDir = mkdtempSync(join(tmpdir(), 'parley-bench-'));
-const port = await freePort();
-const base = `http://127.0.0.1:${port}`;
-const server = Bun.spawn(['bun', join(root, 'server/index.ts')], {
-  cwd: root,
-  env: {
-    ...process.env,
-    PORT: String(port),
-    HOST: '127.0.0.1',
-    DATA_DIR: dataDir,
-    DATABASE_URL: cluster.url,
-    OPENAI_BASE_URL: fake.openaiBaseUrl,
-    OPENAI_API_KEY: 'bench',
-    DEFAULT_MODEL: 'openai:gpt-4o-mini',
-    AUTH_IP_LIMIT: '1000000',
-    LOG_LEVEL: 'warn',
-    NODE_ENV: 'production',
-  },
-  stdout: 'ignore',
-  stderr: 'inherit',
+const stack = await startBenchStack({}, (fake) => {
+  fake.chat.defaults.firstTokenDelayMs = FIRST_TOKEN_MS;
+  fake.chat.defaults.chunkDelayMs = CHUNK_DELAY_MS;
 });
-for (let i = 0; ; i++) {
-  const ok = await fetch(`${base}/api/health`).then((r) => r.ok).catch(() => false);
-  if (ok) break;
-  if (i > 200) throw new Error('server did not start');
-  await Bun.sleep(50);
-}
-
-const cleanup = () => {
-  server.kill();
-  fake.stop();
-  cluster.destroy();
-  rmSync(dataDir, { recursive: true, force: true });
-};
-process.on('SIGINT', () => (cleanup(), process.exit(130)));
+const { base, cluster, fake, server } = stack;
+process.on('SIGINT', () => void stack.stop().then(() => process.exit(130)));
 
 // A pool of users, each with a few threads, so per-user locks are realistic but not the bottleneck.
 const USERS = 40;
@@ -222,5 +173,5 @@ console.log(
     `${(againKb / 1024).toFixed(0)} MB 3 s after the largest level ran again; assistant messages stored: ${total}, not complete: ${streaming}.`,
 );
 console.log(`GET /api/threads (10,000 threads, limit 50, ${CONCURRENCY} concurrent clients, ${DURATION_MS / 1000} s): ${rps.toFixed(0)} requests/s, ${failures} failures.`);
-cleanup();
+await stack.stop();
 process.exit(0);

@@ -23,12 +23,12 @@
  * Options: --turns 20 --warmup 2 --hold 1500 --stt 250 --first-token 300 --per-word 25 --tts 200
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from '@playwright/test';
-import { startCluster } from '../tests/support/postgres';
-import { startFakeProvider } from '../tests/support/fake-provider';
+import { chromiumArgs } from '../tests/e2e/playwright.config';
+import { ensureWebBuild, root, startBenchStack } from './support';
 
 const arg = (name: string, fallback: number) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -43,7 +43,6 @@ const PER_WORD_MS = arg('per-word', 25);
 const TTS_MS = arg('tts', 200);
 const OWN_TARGET_MS = 150;
 const RATIO_TARGET = 0.2;
-const root = join(import.meta.dir, '..');
 
 const SENTENCES = [
   'The sea covers most of the surface of our planet.',
@@ -60,86 +59,36 @@ const SENTENCES = [
 const TRANSCRIPT = SENTENCES.join(' ');
 
 // ---------------------------------------------------------------------------------------
-if (process.env.BENCH_NO_BUILD !== '1' || !existsSync(join(root, 'web', 'build', 'index.html'))) {
-  console.error('building the web app…');
-  const build = Bun.spawnSync(['bun', 'run', 'build'], { cwd: root, stdout: 'ignore', stderr: 'inherit' });
-  if (build.exitCode !== 0) process.exit(build.exitCode ?? 1);
-}
-
-async function freePort() {
-  const s = Bun.listen({ hostname: '127.0.0.1', port: 0, socket: { data() {} } });
-  const p = s.port;
-  s.stop(true);
-  return p;
-}
+ensureWebBuild();
 
 console.error('starting PostgreSQL, the fake provider, the server and Chromium…');
 const work = mkdtempSync(join(tmpdir(), 'parley-bench-voice-'));
 const wav = join(work, 'microphone.wav');
 execFileSync('espeak-ng', ['-w', wav, 'Hello Parley. Tell me about the sea, please. What lives down there?']);
 
-const cluster = await startCluster();
-const fake = await startFakeProvider();
-fake.chat.defaults.firstTokenDelayMs = FIRST_TOKEN_MS;
-fake.chat.defaults.chunkDelayMs = PER_WORD_MS;
-fake.audio.setDelay(STT_MS, 'transcription');
-fake.audio.setDelay(TTS_MS, 'speech');
-fake.audio.setSpeechChunks(2, 10);
-fake.audio.setSpeechSeconds(1.5);
-fake.audio.setTranscript(TRANSCRIPT);
-
-const port = await freePort();
-const base = `http://127.0.0.1:${port}`;
-const server = Bun.spawn(['bun', join(root, 'server/index.ts')], {
-  cwd: root,
-  env: {
-    ...process.env,
-    PORT: String(port),
-    HOST: '127.0.0.1',
-    PUBLIC_URL: base,
-    DATA_DIR: join(work, 'data'),
-    DATABASE_URL: cluster.url,
-    OPENAI_BASE_URL: fake.openaiBaseUrl,
-    OPENAI_API_KEY: 'bench',
-    DEFAULT_MODEL: 'openai:gpt-4o-mini',
-    AUTH_IP_LIMIT: '1000000',
-    LOG_LEVEL: 'error',
-    NODE_ENV: 'production',
-  },
-  stdout: 'ignore',
-  stderr: 'inherit',
+const stack = await startBenchStack({ DATA_DIR: join(work, 'data'), LOG_LEVEL: 'error' }, (fake) => {
+  fake.chat.defaults.firstTokenDelayMs = FIRST_TOKEN_MS;
+  fake.chat.defaults.chunkDelayMs = PER_WORD_MS;
+  fake.audio.setDelay(STT_MS, 'transcription');
+  fake.audio.setDelay(TTS_MS, 'speech');
+  fake.audio.setSpeechChunks(2, 10);
+  fake.audio.setSpeechSeconds(1.5);
+  fake.audio.setTranscript(TRANSCRIPT);
 });
+const { base, fake } = stack;
 
 let browser: Awaited<ReturnType<typeof chromium.launch>> | null = null;
 async function cleanup() {
   await browser?.close().catch(() => {});
-  server.kill('SIGTERM');
-  await server.exited;
-  fake.stop();
-  await cluster.destroy();
+  await stack.stop();
   rmSync(work, { recursive: true, force: true });
 }
 process.on('SIGINT', () => void cleanup().then(() => process.exit(130)));
 
-for (let i = 0; ; i++) {
-  try {
-    if ((await fetch(`${base}/api/health`)).ok) break;
-  } catch {
-    /* not up yet */
-  }
-  if (i > 300) throw new Error('the server did not start');
-  await Bun.sleep(100);
-}
-
 browser = await chromium.launch({
   executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
   args: [
-    '--no-sandbox',
-    '--disable-gpu',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-    '--no-first-run',
+    ...chromiumArgs,
     '--use-fake-ui-for-media-stream',
     '--use-fake-device-for-media-stream',
     `--use-file-for-fake-audio-capture=${wav}`,
