@@ -147,6 +147,27 @@ test('a large photo is resized on the device, uploaded, shown, and reaches OpenA
   await expect(viewer).toBeHidden();
 });
 
+test('a new chat can start with a photo, or with an image prompt', async ({ page }) => {
+  await signUpByApi(page);
+  await page.goto('/?new=1');
+  await attachThroughPicker(page, [{ name: 'first.png', mimeType: 'image/png', buffer: Buffer.from(makePng(64, 48, [200, 60, 40])) }]);
+  await expect(page.getByRole('img', { name: 'Attached: first.png' })).toBeVisible();
+  await uploadsSettled(page);
+  await page.getByRole('textbox', { name: 'Message' }).fill('Describe my first photo');
+  await page.getByRole('button', { name: 'Send' }).click();
+  await expect(page).toHaveURL(/\/t\/[0-9a-f-]{36}$/);
+  await waitForReply(page);
+  await expect(assistant(page).last()).toContainText('Echo: Describe my first photo (with 1 image)');
+  await expectLoaded(page, user(page).last().getByRole('img', { name: 'Image: first.png' }));
+
+  await page.goto('/?new=1');
+  const composer = page.getByRole('textbox', { name: 'Message' });
+  await composer.fill('/image a paper boat on a pond');
+  await composer.press('Enter');
+  await expect(page).toHaveURL(/\/t\/[0-9a-f-]{36}$/);
+  await expectLoaded(page, assistant(page).last().getByRole('img', { name: 'a paper boat on a pond' }));
+});
+
 test('pasted and dropped photos reach Mistral in its own format', async ({ page }) => {
   await signUpByApi(page);
   const threadId = await startChat(page, 'Start');
