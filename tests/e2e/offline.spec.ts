@@ -363,10 +363,15 @@ test('with no window open, the worker sends the outbox itself (Background Sync)'
   const origin = new URL(page.url()).origin;
   await page.goto('about:blank');
   await context.setOffline(false);
-  await cdp.send('ServiceWorker.dispatchSyncEvent', { origin, registrationId, tag: 'parley-outbox', lastChance: false });
-  await expect
-    .poll(async () => (await serverMessages(page.request, id)).filter((m) => m.content === 'Delivered by the worker').length, { timeout: 20_000 })
-    .toBe(1);
+  // A failed sync (the worker can still see the network as down for a moment) is retried
+  // by the browser later; through DevTools we fire the retries ourselves.
+  const delivered = async () =>
+    (await serverMessages(page.request, id)).filter((m) => m.content === 'Delivered by the worker').length;
+  for (let attempt = 0; attempt < 4 && (await delivered()) === 0; attempt++) {
+    await cdp.send('ServiceWorker.dispatchSyncEvent', { origin, registrationId, tag: 'parley-outbox', lastChance: attempt === 3 });
+    await expect.poll(delivered, { timeout: 5_000 }).toBe(1).catch(() => {});
+  }
+  await expect.poll(delivered, { timeout: 10_000 }).toBe(1);
   await expect
     .poll(async () => (await serverMessages(page.request, id)).filter((m) => m.role === 'assistant' && m.status === 'complete').length, { timeout: 20_000 })
     .toBe(2);
