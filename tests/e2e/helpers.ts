@@ -1,5 +1,7 @@
 /** Shared steps for the e2e specs. */
+import AxeBuilder from '@axe-core/playwright';
 import { expect, type Page } from '@playwright/test';
+import { join } from 'node:path';
 
 let counter = 0;
 
@@ -38,4 +40,27 @@ export const user = (page: Page) => page.locator('[data-role="user"]');
 /** Waits for the last assistant message to be final (status other than streaming). */
 export async function waitForReply(page: Page) {
   await expect(assistant(page).last()).toHaveAttribute('data-status', /complete|cancelled|error/, { timeout: 20_000 });
+}
+
+/** The two sizes every screen is looked at in. */
+export const SIZES = [
+  { name: 'phone', width: 390, height: 844 },
+  { name: 'desktop', width: 1280, height: 800 },
+] as const;
+
+const SHOTS = join(import.meta.dirname, '.artifacts', 'screens');
+
+/**
+ * A screenshot for people to look at (tests/e2e/.artifacts/screens/<name>.png), and
+ * axe-core finding no serious or critical violation on the screen.
+ */
+export async function shoot(page: Page, name: string) {
+  // Let transitions settle before judging contrast and taking the picture.
+  await page.waitForTimeout(300);
+  await page.screenshot({ path: join(SHOTS, `${name}.png`) });
+  const results = await new AxeBuilder({ page }).withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice']).analyze();
+  const bad = results.violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+  expect(bad, name).toEqual([]);
 }

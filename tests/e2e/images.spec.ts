@@ -11,30 +11,12 @@
  * Screenshots (390×844 and 1280×800) of the composer with attachments and of a generated
  * image land in tests/e2e/.artifacts/screens/.
  */
-import AxeBuilder from '@axe-core/playwright';
 import { expect, test, type Page } from '@playwright/test';
 import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { makePng } from '../support/fake-provider/images';
-import { assistant, signUpByApi, startChat, user, waitForReply } from './helpers';
+import { assistant, signUpByApi, startChat, user, waitForReply, shoot, SIZES } from './helpers';
 
-const SHOTS = join(import.meta.dirname, '.artifacts', 'screens');
 const FAKE = `http://127.0.0.1:${Number(process.env.E2E_FAKE_PORT ?? Number(process.env.E2E_PORT ?? 4321) + 1)}`;
-const SIZES = [
-  { name: 'phone', width: 390, height: 844 },
-  { name: 'desktop', width: 1280, height: 800 },
-] as const;
-
-/** A screenshot for people to look at, and axe-core finding no serious or critical violation. */
-async function shoot(page: Page, name: string) {
-  await page.waitForTimeout(300);
-  await page.screenshot({ path: join(SHOTS, `${name}.png`) });
-  const results = await new AxeBuilder({ page }).withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice']).analyze();
-  const bad = results.violations
-    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-    .map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
-  expect(bad, name).toEqual([]);
-}
 const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 
 /** A photo-sized PNG: 3000×2000, over the 2048 px resize limit. */

@@ -3,29 +3,13 @@
  * serious or critical violations, and a screenshot of each is saved to
  * tests/e2e/.artifacts/screens/ for people to look at.
  */
-import AxeBuilder from '@axe-core/playwright';
 import { expect, test, type Page } from '@playwright/test';
-import { join } from 'node:path';
-import { signUpByApi, startChat, waitForReply } from './helpers';
+import { signUpByApi, startChat, waitForReply, shoot, SIZES } from './helpers';
 
-const SHOTS = join(import.meta.dirname, '.artifacts', 'screens');
 // Each test walks many screens with an axe audit on each: give them room on a loaded machine.
 test.describe.configure({ timeout: 120_000 });
-const SIZES = [
-  { name: 'phone', width: 390, height: 844 },
-  { name: 'desktop', width: 1280, height: 800 },
-] as const;
 
-async function check(page: Page, screen: string, size: string) {
-  // Let transitions settle before judging contrast and taking the picture.
-  await page.waitForTimeout(300);
-  await page.screenshot({ path: join(SHOTS, `${screen}-${size}.png`) });
-  const results = await new AxeBuilder({ page }).withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice']).analyze();
-  const bad = results.violations
-    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-    .map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
-  expect(bad, `${screen} at ${size}`).toEqual([]);
-}
+const check = (page: Page, screen: string, size: string) => shoot(page, `${screen}-${size}`);
 
 for (const size of SIZES) {
   test.describe(`${size.name} ${size.width}×${size.height}`, () => {

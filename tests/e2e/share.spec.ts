@@ -12,28 +12,10 @@
  * Screenshots (390×844 and 1280×800) of the share page and the share dialog land in
  * tests/e2e/.artifacts/screens/.
  */
-import AxeBuilder from '@axe-core/playwright';
 import { expect, test, type APIRequestContext, type Browser, type Page } from '@playwright/test';
-import { join } from 'node:path';
 import { makePng } from '../support/fake-provider/images';
-import { assistant, newAccount, signUpByApi, startChat, waitForReply } from './helpers';
+import { assistant, newAccount, signUpByApi, startChat, waitForReply, shoot, SIZES } from './helpers';
 
-const SHOTS = join(import.meta.dirname, '.artifacts', 'screens');
-const SIZES = [
-  { name: 'phone', width: 390, height: 844 },
-  { name: 'desktop', width: 1280, height: 800 },
-] as const;
-
-/** A screenshot for people to look at, and axe-core finding no serious or critical violation. */
-async function shoot(page: Page, name: string) {
-  await page.waitForTimeout(300);
-  await page.screenshot({ path: join(SHOTS, `${name}.png`) });
-  const results = await new AxeBuilder({ page }).withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice']).analyze();
-  const bad = results.violations
-    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-    .map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
-  expect(bad, name).toEqual([]);
-}
 
 const XSS_TITLE = `Plans "><script>window.__xss='title'</script><img src=x onerror="window.__xss='title-img'">`;
 const XSS_PROMPT = `a lighthouse <img src=x onerror="window.__xss='alt'">`;
