@@ -4,7 +4,7 @@ import { openDatabase } from './db';
 import { migrate } from './migrate';
 import { createApp } from './app';
 import { log, setLogLevel } from './log';
-import { sweep } from './auth/rate-limit';
+import { sweep } from './infra/rate-limit';
 import { failOrphans } from './replies/service';
 
 let config;

@@ -7,7 +7,7 @@ import type { Config } from '../config';
 import type { Sql } from '../db';
 import { sha256, randomToken } from '../crypto';
 import { badRequest, forbidden, HttpError, unauthorized } from '../errors';
-import { enforce, reset } from './rate-limit';
+import { enforce, reset } from '../infra/rate-limit';
 import { hashPassword, passwordProblem, timingDummyHash, verifyPassword } from './passwords';
 import * as q from './queries';
 import type { LoginBody, RegisterBody, User } from './model';

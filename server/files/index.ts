@@ -6,7 +6,7 @@
 import { Elysia } from 'elysia';
 import type { AppDeps } from '../deps';
 import { badRequest, notFound } from '../errors';
-import { enforce } from '../auth/rate-limit';
+import { enforce } from '../infra/rate-limit';
 import { FileParams, FileQuery, UPLOAD_LIMIT, UUID } from './model';
 import { readImageUpload } from './upload';
 import { fileResponse, wantsDownload } from './respond';

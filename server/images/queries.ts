@@ -1,6 +1,6 @@
 /** The SQL for adding a generated image to a thread. */
 import type { Sql, Tx } from '../db';
-import { nextSeq } from '../sync/seq';
+import { nextSeq } from '../infra/seq';
 import type { Attachment } from '../files/service';
 
 export interface ImageMessage {

@@ -7,7 +7,7 @@
 import type { Config } from '../config';
 import type { Sql } from '../db';
 import { HttpError, badGateway, gatewayTimeout, notFound } from '../errors';
-import { enforce } from '../auth/rate-limit';
+import { enforce } from '../infra/rate-limit';
 import { log } from '../log';
 import { saveFile, toAttachment } from '../files/service';
 import { safeFileName, sniffImage } from '../files/sniff';

@@ -5,7 +5,7 @@
  */
 import { log } from '../log';
 import type { ChatMessage, ContentPart } from '../providers/types';
-import { nextSeq } from '../sync/seq';
+import { nextSeq } from '../infra/seq';
 import type { Attachment, Message, Thread } from '../threads/model';
 import * as q from '../threads/queries';
 import type { Generation } from './generations';

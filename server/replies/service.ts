@@ -7,7 +7,7 @@
  */
 import type { AppDeps } from '../deps';
 import { badRequest, conflict, notFound } from '../errors';
-import { nextSeq } from '../sync/seq';
+import { nextSeq } from '../infra/seq';
 import type { Attachment, Message } from '../threads/model';
 import * as q from '../threads/queries';
 import { requireThread } from '../threads/service';

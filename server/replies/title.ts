@@ -4,7 +4,7 @@
  * is asked for a short one, which replaces the provisional title unless the user
  * renamed the thread meanwhile.
  */
-import { nextSeq } from '../sync/seq';
+import { nextSeq } from '../infra/seq';
 import type { Thread } from '../threads/model';
 import type { ReplyDeps } from './service';
 

@@ -1,6 +1,6 @@
 /** The SQL of share links. Owner-side queries carry the owner in their WHERE. */
 import type { Sql, Tx } from '../db';
-import { nextSeq } from '../sync/seq';
+import { nextSeq } from '../infra/seq';
 import type { Snapshot } from './model';
 
 type Db = Sql | Tx;

@@ -18,7 +18,7 @@ import type { Config } from '../config';
 import type { Sql } from '../db';
 import { badRequest, notFound } from '../errors';
 import { randomToken } from '../crypto';
-import { enforce } from '../auth/rate-limit';
+import { enforce } from '../infra/rate-limit';
 import { copyFiles, readRow } from '../files/service';
 import { getFile, getFiles } from '../files/queries';
 import { CODE, CODE_BYTES, FORK_LIMIT, type Snapshot, type SnapshotMessage } from './model';

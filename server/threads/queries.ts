@@ -1,6 +1,6 @@
 /** The SQL of threads and messages. Every query on user data carries the owner. */
 import type { Sql, Tx } from '../db';
-import { nextSeq } from '../sync/seq';
+import { nextSeq } from '../infra/seq';
 import type { Message, Thread } from './model';
 
 type Db = Sql | Tx;

@@ -5,7 +5,7 @@
 import type { Config } from '../config';
 import type { Sql } from '../db';
 import { badRequest } from '../errors';
-import { enforce } from '../auth/rate-limit';
+import { enforce } from '../infra/rate-limit';
 import { ACCEPTED_TYPES } from './formats';
 import {
   MAX_SPEECH_CHARS,

@@ -5,7 +5,7 @@ import { Client, signUp } from '../support/client';
 import { startServer, type TestServer } from '../support/server';
 import { makePng } from '../support/fake-provider/images';
 import { pieces, rawRequest } from '../support/raw-http';
-import { nextSeq } from '../../server/sync/seq';
+import { nextSeq } from '../../server/infra/seq';
 import { deleteOrphanBlobs, readFileForUser } from '../../server/files';
 import { MAX_UPLOAD_BYTES } from '../../server/files/upload';
 

@@ -3,7 +3,7 @@ import { Client, signUp } from '../support/client';
 import { startServer, type TestServer } from '../support/server';
 import { startFakeProvider, type FakeProvider } from '../support/fake-provider';
 import { makePng } from '../support/fake-provider/images';
-import { nextSeq } from '../../server/sync/seq';
+import { nextSeq } from '../../server/infra/seq';
 
 let server: TestServer;
 let fake: FakeProvider;

@@ -1,3 +1,8 @@
+/**
+ * Users' change counters (users.sync_seq), the cursor of GET /api/sync.
+ * Only server/conversations/writes.ts stamps threads and messages with them;
+ * anything else that must show in a sync (tombstones, tests) calls nextSeq too.
+ */
 import type { Tx } from '../db';
 
 /**
@@ -12,13 +17,4 @@ export async function nextSeq(tx: Tx, userId: string): Promise<string> {
     update users set sync_seq = sync_seq + 1 where id = ${userId} returning sync_seq`;
   if (!row) throw new Error('user not found for sync sequence');
   return row.syncSeq;
-}
-
-/** `count` consecutive values in one statement, for a transaction that writes several rows. */
-export async function nextSeqs(tx: Tx, userId: string, count: number): Promise<string[]> {
-  const [row] = await tx<{ syncSeq: string }[]>`
-    update users set sync_seq = sync_seq + ${count} where id = ${userId} returning sync_seq`;
-  if (!row) throw new Error('user not found for sync sequence');
-  const last = BigInt(row.syncSeq);
-  return Array.from({ length: count }, (_, i) => (last - BigInt(count - 1 - i)).toString());
 }

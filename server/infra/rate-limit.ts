@@ -1,6 +1,7 @@
 /**
  * Fixed-window counters kept in PostgreSQL, so every instance sees the same counts.
  * One upsert per hit: it either increments the current window or starts a new one.
+ * Shared by every feature that limits (sign-in, uploads, voice, images, forks).
  */
 import type { Sql } from '../db';
 import { tooManyRequests } from '../errors';
