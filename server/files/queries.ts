@@ -72,11 +72,6 @@ export async function copyFile(tx: Tx, fromUserId: string, fileId: string, toUse
   return row ?? null;
 }
 
-export async function threadOwned(db: Db, userId: string, threadId: string) {
-  const [row] = await db`select 1 from threads where id = ${threadId} and user_id = ${userId}`;
-  return Boolean(row);
-}
-
 /** Blobs no file refers to any more (bounded batch). */
 export async function orphanBlobs(db: Db, limit = 500) {
   const rows = await db<{ sha256: string }[]>`

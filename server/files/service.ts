@@ -9,6 +9,7 @@ import type { Sql, Tx } from '../db';
 import { log } from '../log';
 import { notFound } from '../errors';
 import { blobStore, sha256Hex } from './blob-store';
+import { ownsThread } from '../conversations/queries';
 import * as q from './queries';
 import type { FileRow, FileSource } from './queries';
 import type { ImageMime } from './sniff';
@@ -122,7 +123,7 @@ export async function describeFile(deps: FileDeps, userId: string, fileId: strin
   return file ? toAttachment(file) : null;
 }
 
-/** The replies feature's view of files (server/replies/service.ts FileReader). */
+/** The replies feature's view of files (server/replies/types.ts FileReader). */
 export function fileReader(deps: FileDeps) {
   return {
     read: async (userId: string, fileId: string) => {
@@ -135,7 +136,7 @@ export function fileReader(deps: FileDeps) {
 
 /** 404 unless the thread is the user's. */
 export async function requireOwnThread(deps: FileDeps, userId: string, threadId: string) {
-  if (!(await q.threadOwned(deps.sql, userId, threadId))) throw notFound('Thread');
+  if (!(await ownsThread(deps.sql, userId, threadId))) throw notFound('Thread');
 }
 
 /**

@@ -14,7 +14,8 @@ import { safeFileName, sniffImage } from '../files/sniff';
 import { ResponseTooLargeError, UnsafeUrlError, UpstreamStatusError } from '../http/safe-fetch';
 import { IMAGE_LIMIT, MAX_GENERATED_BYTES, type ImageBody } from './model';
 import { ProviderAnswerError, generateWithMistral, generateWithOpenAI, type Generated } from './providers';
-import { insertImageMessage, threadOwned } from './queries';
+import { ownsThread } from '../conversations/queries';
+import { addImageMessage } from '../conversations/writes';
 
 export type ImageDeps = { sql: Sql; config: Config };
 
@@ -76,7 +77,7 @@ export async function createImage(deps: ImageDeps, userId: string, body: ImageBo
   pickGenerator(deps.config); // refuse at once when turned off, before counting a hit
   const prompt = body.prompt.trim();
   if (!prompt) throw new HttpError(400, 'invalid_input', 'Invalid body', { prompt: 'must not be empty' });
-  if (body.threadId && !(await threadOwned(deps.sql, userId, body.threadId))) throw notFound('Thread');
+  if (body.threadId && !(await ownsThread(deps.sql, userId, body.threadId))) throw notFound('Thread');
   await enforce(deps.sql, [{ key: `images:user:${userId}`, ...IMAGE_LIMIT }]);
 
   const generated = await generate(deps.config, { ...body, prompt });
@@ -96,7 +97,7 @@ export async function createImage(deps: ImageDeps, userId: string, body: ImageBo
     },
     async (tx, saved) => {
       if (!body.threadId) return undefined;
-      const inserted = await insertImageMessage(tx, userId, body.threadId, {
+      const inserted = await addImageMessage(tx, userId, body.threadId, {
         // The prompt doubles as the image's caption and alt text.
         content: prompt,
         model: generated.model,

@@ -1,6 +1,6 @@
 /** The SQL of share links. Owner-side queries carry the owner in their WHERE. */
 import type { Sql, Tx } from '../db';
-import { nextSeq } from '../infra/seq';
+import { keyset, takePage } from '../infra/paging';
 import type { Snapshot } from './model';
 
 type Db = Sql | Tx;
@@ -13,30 +13,6 @@ export interface ShareRow {
   fileIds: string[];
   createdAt: Date;
   updatedAt: Date;
-}
-
-export interface SourceMessage {
-  id: string;
-  parentId: string | null;
-  role: 'user' | 'assistant' | 'system';
-  content: string;
-  status: 'complete' | 'streaming' | 'cancelled' | 'error';
-  model: string | null;
-  createdAt: Date;
-  attachments: { id?: unknown }[];
-}
-
-export async function getOwnThread(db: Db, userId: string, threadId: string) {
-  const [row] = await db<{ title: string; model: string | null; createdAt: Date }[]>`
-    select title, model, created_at from threads where id = ${threadId} and user_id = ${userId}`;
-  return row ?? null;
-}
-
-export async function threadMessages(db: Db, userId: string, threadId: string) {
-  return db<SourceMessage[]>`
-    select id, parent_id, role, content, status, model, created_at, attachments
-    from messages where thread_id = ${threadId} and user_id = ${userId}
-    order by created_at, id`;
 }
 
 /** Creates the thread's share, or refreshes its snapshot keeping the code. */
@@ -69,20 +45,14 @@ export async function getShare(db: Db, code: string) {
   return row ?? null;
 }
 
-const cursorOf = (db: Db) =>
-  db`((extract(epoch from created_at) * 1000000)::bigint)::text || '_' || thread_id::text as cursor`;
-
 export async function listShares(db: Db, userId: string, limit: number, before: [string, string] | null) {
-  const where = before
-    ? db`and (created_at, thread_id) < ('epoch'::timestamptz + ${before[0]}::bigint * interval '1 microsecond', ${before[1]}::uuid)`
-    : db``;
+  const keys = keyset(db, 'created_at', 'thread_id');
   const rows = await db<{ code: string; threadId: string; title: string; createdAt: Date; updatedAt: Date; cursor: string }[]>`
-    select code, thread_id, snapshot->'thread'->>'title' as title, created_at, updated_at, ${cursorOf(db)}
-    from shares where user_id = ${userId} ${where}
+    select code, thread_id, snapshot->'thread'->>'title' as title, created_at, updated_at, ${keys.cursor}
+    from shares where user_id = ${userId} ${keys.after(before)}
     order by created_at desc, thread_id desc
     limit ${limit + 1}`;
-  const page = rows.slice(0, limit);
-  return { page, nextCursor: rows.length > limit ? page[page.length - 1]!.cursor : null };
+  return takePage(rows, limit);
 }
 
 /** The file of a share's owner, if the share shows it. */
@@ -92,30 +62,4 @@ export async function sharedFile(db: Db, code: string, fileId: string) {
     join files f on f.id = ${fileId} and f.user_id = s.user_id
     where s.code = ${code} and ${fileId}::uuid = any(s.file_ids)`;
   return row ?? null;
-}
-
-export async function insertMessage(
-  tx: Tx,
-  userId: string,
-  m: {
-    id: string;
-    threadId: string;
-    parentId: string | null;
-    role: string;
-    content: string;
-    status: string;
-    model: string | null;
-    attachments: unknown[];
-    /** The original message's time, and its place in the snapshot (see forkShare). */
-    createdAt: string;
-    order: number;
-  },
-) {
-  const seq = await nextSeq(tx, userId);
-  await tx`
-    insert into messages (id, thread_id, user_id, parent_id, role, content, status, model, attachments, seq, created_at, updated_at)
-    values (${m.id}, ${m.threadId}, ${userId}, ${m.parentId}, ${m.role}, ${m.content}, ${m.status}, ${m.model},
-            ${tx.json(m.attachments as never)}, ${seq},
-            ${m.createdAt}::timestamptz + ${m.order} * interval '1 microsecond',
-            ${m.createdAt}::timestamptz + ${m.order} * interval '1 microsecond')`;
 }

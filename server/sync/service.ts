@@ -10,7 +10,7 @@
  */
 import type { Sql } from '../db';
 import type { Message, Thread } from '../threads/model';
-import { messageColumns, threadColumns } from '../threads/queries';
+import { messageColumns, threadColumns } from '../conversations/queries';
 
 export interface SyncPage {
   threads: Thread[];

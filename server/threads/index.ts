@@ -1,7 +1,7 @@
 import { Elysia } from 'elysia';
 import type { AppDeps } from '../deps';
 import { CreateThreadBody, IdParams, PageQuery, UpdateThreadBody } from './model';
-import * as q from './queries';
+import * as q from '../conversations/queries';
 import * as threads from './service';
 
 export function threadsRoutes(deps: AppDeps) {

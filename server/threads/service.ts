@@ -1,7 +1,8 @@
 import type { AppDeps } from '../deps';
 import { badRequest, notFound } from '../errors';
 import type { CreateThreadBody, UpdateThreadBody } from './model';
-import * as q from './queries';
+import { getThread } from '../conversations/queries';
+import * as writes from '../conversations/writes';
 
 type Deps = Pick<AppDeps, 'sql' | 'providers'>;
 
@@ -22,7 +23,7 @@ export async function checkModel(deps: Deps, userId: string, model: string | nul
 export async function createThread(deps: Deps, userId: string, body: CreateThreadBody) {
   await checkModel(deps, userId, body.model);
   return deps.sql.begin((tx) =>
-    q.insertThread(tx, userId, {
+    writes.insertThread(tx, userId, {
       title: (body.title ?? '').trim(),
       model: body.model ?? null,
       systemPrompt: body.systemPrompt ?? '',
@@ -31,7 +32,7 @@ export async function createThread(deps: Deps, userId: string, body: CreateThrea
 }
 
 export async function requireThread(deps: Pick<Deps, 'sql'>, userId: string, id: string) {
-  const thread = await q.getThread(deps.sql, userId, id);
+  const thread = await getThread(deps.sql, userId, id);
   if (!thread) throw notFound('Thread');
   return thread;
 }
@@ -40,13 +41,13 @@ export async function updateThread(deps: Deps, userId: string, id: string, body:
   if (Object.keys(body).length === 0) throw badRequest({ body: 'must change at least one of title, model, systemPrompt, pinned' });
   await checkModel(deps, userId, body.model);
   const thread = await deps.sql.begin((tx) =>
-    q.updateThread(tx, userId, id, { ...body, title: body.title?.trim() }),
+    writes.patchThread(tx, userId, id, { ...body, title: body.title?.trim() }),
   );
   if (!thread) throw notFound('Thread');
   return thread;
 }
 
 export async function deleteThread(deps: Pick<Deps, 'sql'>, userId: string, id: string) {
-  const deleted = await deps.sql.begin((tx) => q.deleteThread(tx, userId, id));
+  const deleted = await deps.sql.begin((tx) => writes.deleteThread(tx, userId, id));
   if (!deleted) throw notFound('Thread');
 }

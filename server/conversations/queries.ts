@@ -1,0 +1,134 @@
+/**
+ * Reading threads and messages. Every query on user data carries the owner in its WHERE.
+ * (Writing them is writes.ts's alone.)
+ */
+import type { Sql, Tx } from '../db';
+import { keyset, parseCursor, takePage } from '../infra/paging';
+import type { Message, Thread } from '../threads/model';
+
+type Db = Sql | Tx;
+
+export const threadColumns = (sql: Db) => sql`id, title, model, system_prompt, pinned, created_at, updated_at`;
+export const messageColumns = (sql: Db) =>
+  sql`id, thread_id, parent_id, role, content, status, model, error, created_at, attachments, tokens_in, tokens_out`;
+
+/** The one ownership check: whether the thread exists and is the user's. */
+export async function ownsThread(sql: Db, userId: string, threadId: string) {
+  const [row] = await sql`select 1 from threads where id = ${threadId} and user_id = ${userId}`;
+  return Boolean(row);
+}
+
+export async function getThread(sql: Db, userId: string, id: string) {
+  const [row] = await sql<Thread[]>`select ${threadColumns(sql)} from threads where id = ${id} and user_id = ${userId}`;
+  return row ?? null;
+}
+
+/** The user's threads, most recently active first. `before` is a cursor from a previous page. */
+export async function listThreads(sql: Db, userId: string, limit: number, before?: string) {
+  const keys = keyset(sql, 'updated_at', 'id');
+  const rows = await sql<(Thread & { cursor: string })[]>`
+    select ${threadColumns(sql)}, ${keys.cursor}
+    from threads where user_id = ${userId} ${keys.after(before ? parseCursor(before) : null)}
+    order by updated_at desc, id desc
+    limit ${limit + 1}`;
+  const { page, nextCursor } = takePage(rows, limit);
+  return { threads: page as Thread[], nextCursor };
+}
+
+/** A page of a thread's messages: newest first to page backwards, oldest first within the page. */
+export async function listMessages(sql: Db, userId: string, threadId: string, limit: number, before?: string) {
+  const keys = keyset(sql, 'created_at', 'id');
+  const rows = await sql<(Message & { cursor: string })[]>`
+    select ${messageColumns(sql)}, ${keys.cursor}
+    from messages where thread_id = ${threadId} and user_id = ${userId} ${keys.after(before ? parseCursor(before) : null)}
+    order by created_at desc, id desc
+    limit ${limit + 1}`;
+  const { page, nextCursor } = takePage(rows, limit);
+  return { messages: (page as Message[]).reverse(), nextCursor };
+}
+
+export async function getMessage(sql: Db, userId: string, id: string) {
+  const [row] = await sql<Message[]>`select ${messageColumns(sql)} from messages where id = ${id} and user_id = ${userId}`;
+  return row ?? null;
+}
+
+/** Any owner: used to tell "your retry" from "someone else's id" without revealing it. */
+export async function messageOwner(sql: Db, id: string) {
+  const [row] = await sql<{ userId: string; threadId: string; role: string }[]>`
+    select user_id, thread_id, role from messages where id = ${id}`;
+  return row ?? null;
+}
+
+export async function latestChild(sql: Db, userId: string, parentId: string, role: 'assistant' | 'user') {
+  const [row] = await sql<Message[]>`
+    select ${messageColumns(sql)} from messages
+    where parent_id = ${parentId} and user_id = ${userId} and role = ${role}
+    order by created_at desc, id desc limit 1`;
+  return row ?? null;
+}
+
+/** The branch ending at `leafId`, root first. */
+export async function branch(sql: Db, userId: string, leafId: string) {
+  return sql<Pick<Message, 'id' | 'role' | 'content' | 'status' | 'attachments'>[]>`
+    with recursive path as (
+      select id, parent_id, role, content, status, attachments, 0 as depth
+      from messages where id = ${leafId} and user_id = ${userId}
+      union all
+      select m.id, m.parent_id, m.role, m.content, m.status, m.attachments, p.depth + 1
+      from messages m join path p on m.id = p.parent_id
+      where m.user_id = ${userId}
+    )
+    select id, role, content, status, attachments from path order by depth desc`;
+}
+
+/** Every message of a thread, oldest first, as a share snapshot reads them. */
+export async function threadMessages(sql: Db, userId: string, threadId: string) {
+  return sql<ThreadMessage[]>`
+    select id, parent_id, role, content, status, model, created_at, attachments
+    from messages where thread_id = ${threadId} and user_id = ${userId}
+    order by created_at, id`;
+}
+
+export interface ThreadMessage {
+  id: string;
+  parentId: string | null;
+  role: 'user' | 'assistant' | 'system';
+  content: string;
+  status: 'complete' | 'streaming' | 'cancelled' | 'error';
+  model: string | null;
+  createdAt: Date;
+  /** As stored (jsonb): read defensively. */
+  attachments: { id?: unknown }[];
+}
+
+/**
+ * Everything POST /messages must know before writing, in one round trip: the
+ * thread (owner-checked), who owns the client's message id if it exists, the
+ * thread of the requested parent, and the latest message (the default parent).
+ */
+export async function postLookup(sql: Db, userId: string, threadId: string, messageId: string, parentId: string | null) {
+  const [row] = await sql<
+    (Thread & {
+      existingUserId: string | null;
+      existingThreadId: string | null;
+      existingRole: string | null;
+      parentThreadId: string | null;
+      latestId: string | null;
+    })[]
+  >`
+    select t.id, t.title, t.model, t.system_prompt, t.pinned, t.created_at, t.updated_at,
+      e.user_id as existing_user_id, e.thread_id as existing_thread_id, e.role as existing_role,
+      (select p.thread_id from messages p where p.id = ${parentId}::uuid and p.user_id = ${userId}) as parent_thread_id,
+      (select l.id from messages l where l.thread_id = t.id and l.user_id = ${userId}
+        order by l.created_at desc, l.id desc limit 1) as latest_id
+    from threads t left join messages e on e.id = ${messageId}
+    where t.id = ${threadId} and t.user_id = ${userId}`;
+  if (!row) return null;
+  const { existingUserId, existingThreadId, existingRole, parentThreadId, latestId, ...thread } = row;
+  return {
+    thread: thread as Thread,
+    existing: existingUserId ? { userId: existingUserId, threadId: existingThreadId!, role: existingRole! } : null,
+    parentThreadId,
+    latestId,
+  };
+}

@@ -1,0 +1,309 @@
+/**
+ * The conversation store's write side: the ONLY code that inserts, updates or deletes
+ * `threads` and `messages` rows. Threads, replies, images and shares call it.
+ *
+ * The sync discipline lives here, once. GET /api/sync returns the rows whose `seq`
+ * passed the client's cursor, so:
+ * - every change a client must see takes a new `seq` from the user's counter
+ *   (infra/seq.ts), inside the write's transaction, so changes commit in `seq` order;
+ * - a new message, or a reply that ends, also "touches" its thread (updated_at moves
+ *   it up the list, and the thread takes a `seq` too).
+ * One deliberate exception: appendReplyText writes a streaming reply's text without a
+ * `seq` (every 500 ms; readers in other instances follow the row). A streaming reply
+ * always ends through finishReply, cancelStreaming or failOrphans, which stamp it.
+ */
+import type { Sql, Tx } from '../db';
+import { nextSeq } from '../infra/seq';
+import type { Attachment, Message, Thread } from '../threads/model';
+import { messageColumns, threadColumns } from './queries';
+import { parentsFirst } from './tree';
+
+/** New activity: moves the thread up the list and into the next sync. */
+async function touchThread(tx: Tx, userId: string, threadId: string) {
+  const seq = await nextSeq(tx, userId);
+  await tx`update threads set updated_at = now(), seq = ${seq} where id = ${threadId} and user_id = ${userId}`;
+}
+
+// ── Threads ────────────────────────────────────────────────────────────────────
+
+export async function insertThread(
+  tx: Tx,
+  userId: string,
+  input: { title: string; model: string | null; systemPrompt: string },
+) {
+  const seq = await nextSeq(tx, userId);
+  const [row] = await tx<Thread[]>`
+    insert into threads (user_id, title, model, system_prompt, seq)
+    values (${userId}, ${input.title}, ${input.model}, ${input.systemPrompt}, ${seq})
+    returning ${threadColumns(tx)}`;
+  return row!;
+}
+
+/** The user's edit (title, model, system prompt, pinned); null when not the user's thread. */
+export async function patchThread(
+  tx: Tx,
+  userId: string,
+  id: string,
+  patch: { title?: string; model?: string | null; systemPrompt?: string; pinned?: boolean },
+) {
+  const seq = await nextSeq(tx, userId);
+  const set: Record<string, unknown> = { seq };
+  if (patch.title !== undefined) set.title = patch.title;
+  if (patch.model !== undefined) set.model = patch.model;
+  if (patch.systemPrompt !== undefined) set.system_prompt = patch.systemPrompt;
+  if (patch.pinned !== undefined) set.pinned = patch.pinned;
+  const [row] = await tx<Thread[]>`
+    update threads set ${tx(set)}
+    where id = ${id} and user_id = ${userId}
+    returning ${threadColumns(tx)}`;
+  return row ?? null;
+}
+
+/** The model's title, unless the thread lost its provisional title meanwhile (a rename by the user wins). */
+export async function setGeneratedTitle(sql: Sql, userId: string, threadId: string, title: string, provisional: string) {
+  return sql.begin(async (tx) => {
+    const seq = await nextSeq(tx, userId);
+    const rows = await tx`
+      update threads set title = ${title}, seq = ${seq}
+      where id = ${threadId} and user_id = ${userId} and title = ${provisional}
+      returning 1`;
+    return rows.length > 0;
+  });
+}
+
+/** Deletes the thread (its messages cascade) and leaves a tombstone for sync; false when not the user's. */
+export async function deleteThread(tx: Tx, userId: string, id: string) {
+  const [row] = await tx<{ id: string }[]>`delete from threads where id = ${id} and user_id = ${userId} returning id`;
+  if (!row) return false;
+  const seq = await nextSeq(tx, userId);
+  await tx`
+    insert into deleted_threads (thread_id, user_id, seq) values (${id}, ${userId}, ${seq})
+    on conflict (thread_id) do update set seq = excluded.seq`;
+  return true;
+}
+
+// ── An exchange: the user's message and its reply ─────────────────────────────
+
+/** Namespace of the advisory locks on client message ids (files use 7261012 for blobs). */
+const MESSAGE_ID_LOCK = 7261013;
+
+/**
+ * The user's message, its assistant reply (streaming) and the thread's activity in
+ * one statement: atomic, and the user row's lock (sync_seq) keeps the three seq
+ * values in commit order. Returns null when the user message id already exists.
+ *
+ * The statement runs under a transaction-scoped lock on the client's message id, so
+ * two posts of the same id (a retry racing the original, here or in another
+ * instance) are taken one at a time: the second finds the first's committed rows
+ * and replays them, with no waiting loop. No other lock is taken before it, so the
+ * lock order (message id → user → thread) cannot deadlock with other writers.
+ */
+export async function insertExchange(
+  sql: Sql,
+  userId: string,
+  x: {
+    threadId: string;
+    userMessageId: string;
+    assistantId: string;
+    parentId: string | null;
+    content: string;
+    attachments: Attachment[];
+    model: string | null;
+    provisionalTitle: string;
+  },
+) {
+  type Row = Message & { kind: 'user' | 'assistant'; threadTitle: string };
+  const rows = await sql.begin(async (tx): Promise<Row[]> => {
+    await tx`select pg_advisory_xact_lock(${MESSAGE_ID_LOCK}, hashtext(${x.userMessageId}))`;
+    const [taken] = await tx`select 1 from messages where id = ${x.userMessageId}`;
+    if (taken) return [];
+    return tx<Row[]>`
+      with s as (
+        update users set sync_seq = sync_seq + 3 where id = ${userId} returning sync_seq
+      ), u as (
+        insert into messages (id, thread_id, user_id, parent_id, role, content, status, model, attachments, seq)
+        select ${x.userMessageId}, ${x.threadId}, ${userId}, ${x.parentId}, 'user', ${x.content}, 'complete', null,
+               ${tx.json(x.attachments as never)}, s.sync_seq - 2
+        from s
+        on conflict (id) do nothing
+        returning ${messageColumns(tx)}
+      ), a as (
+        insert into messages (id, thread_id, user_id, parent_id, role, content, status, model, seq, created_at)
+        select ${x.assistantId}, ${x.threadId}, ${userId}, u.id, 'assistant', '', 'streaming', ${x.model}, s.sync_seq - 1,
+               u.created_at + interval '1 microsecond'
+        from u, s
+        returning ${messageColumns(tx)}
+      ), t as (
+        update threads set updated_at = now(), seq = s.sync_seq,
+          title = case when threads.title = '' then ${x.provisionalTitle} else threads.title end
+        from s
+        where threads.id = ${x.threadId} and threads.user_id = ${userId} and exists (select 1 from u)
+        returning threads.title
+      )
+      select 'user' as kind, u.*, (select title from t) as thread_title from u
+      union all
+      select 'assistant' as kind, a.*, (select title from t) as thread_title from a`;
+  });
+  const user = rows.find((r) => r.kind === 'user');
+  const assistant = rows.find((r) => r.kind === 'assistant');
+  if (!user || !assistant) return null;
+  const strip = ({ kind: _, threadTitle: __, ...m }: Row) => m as Message;
+  return { user: strip(user), assistant: strip(assistant), threadTitle: user.threadTitle };
+}
+
+/** Another reply to an existing message (regenerate): an empty streaming row; the thread is touched. */
+export async function insertReply(sql: Sql, userId: string, r: { threadId: string; parentId: string; model: string | null }) {
+  return sql.begin(async (tx) => {
+    const seq = await nextSeq(tx, userId);
+    const [row] = await tx<Message[]>`
+      insert into messages (id, thread_id, user_id, parent_id, role, content, status, model, attachments, seq)
+      values (${crypto.randomUUID()}, ${r.threadId}, ${userId}, ${r.parentId}, 'assistant', '', 'streaming', ${r.model},
+              ${tx.json([] as never)}, ${seq})
+      returning ${messageColumns(tx)}`;
+    await touchThread(tx, userId, r.threadId);
+    return row!;
+  });
+}
+
+// ── A reply's life: streamed text, then one final state ───────────────────────
+
+/**
+ * Appends streamed text to a reply still streaming (no `seq`: see the header).
+ * 'gone' when the row is no longer streaming, or the message, thread or account
+ * was deleted or the account disabled: the generation should stop.
+ */
+export async function appendReplyText(sql: Sql, messageId: string, piece: string): Promise<'stored' | 'gone'> {
+  const rows = await sql`
+    update messages m set content = m.content || ${piece}, updated_at = now()
+    from users u
+    where m.id = ${messageId} and m.status = 'streaming' and u.id = m.user_id and not u.disabled
+    returning m.id`;
+  return rows.length ? 'stored' : 'gone';
+}
+
+/** A reply's final state (complete, cancelled or error), usage included; touches the thread. Null when gone. */
+export async function finishReply(
+  sql: Sql,
+  userId: string,
+  r: {
+    messageId: string;
+    threadId: string;
+    content: string;
+    status: Message['status'];
+    error: string | null;
+    usage: { inputTokens: number; outputTokens: number } | null;
+  },
+) {
+  return sql.begin(async (tx) => {
+    const seq = await nextSeq(tx, userId);
+    const [row] = await tx<Message[]>`
+      update messages set content = ${r.content}, status = ${r.status}, error = ${r.error},
+        tokens_in = ${r.usage?.inputTokens ?? null}, tokens_out = ${r.usage?.outputTokens ?? null},
+        updated_at = now(), seq = ${seq}
+      where id = ${r.messageId} and user_id = ${userId}
+      returning ${messageColumns(tx)}`;
+    if (row) await touchThread(tx, userId, r.threadId);
+    return row ?? null;
+  });
+}
+
+/** A streaming reply no process here is generating (another instance's, or orphaned): cancelled. */
+export async function cancelStreaming(sql: Sql, userId: string, messageId: string) {
+  const [row] = await sql.begin(async (tx) => {
+    const seq = await nextSeq(tx, userId);
+    return tx<Message[]>`
+      update messages set status = 'cancelled', updated_at = now(), seq = ${seq}
+      where id = ${messageId} and user_id = ${userId} and status = 'streaming'
+      returning ${messageColumns(tx)}`;
+  });
+  return row ?? null;
+}
+
+/** Streaming rows left behind by a process that stopped (no write for a while): no one will finish them. */
+export async function failOrphans(sql: Sql, olderThanSeconds: number) {
+  const rows = await sql<{ id: string; userId: string }[]>`
+    select id, user_id from messages
+    where status = 'streaming' and updated_at < now() - make_interval(secs => ${olderThanSeconds})`;
+  for (const row of rows) {
+    await sql.begin(async (tx) => {
+      const seq = await nextSeq(tx, row.userId);
+      await tx`
+        update messages set status = 'error', error = 'Interrupted: the server restarted', seq = ${seq}
+        where id = ${row.id} and status = 'streaming'`;
+    });
+  }
+  return rows.length;
+}
+
+// ── Messages made elsewhere: generated images, forks ──────────────────────────
+
+export interface ImageMessage {
+  id: string;
+  threadId: string;
+  parentId: string | null;
+  role: 'assistant';
+  content: string;
+  status: 'complete';
+  model: string | null;
+  createdAt: Date;
+  attachments: Attachment[];
+}
+
+/**
+ * An assistant message carrying a generated image, under the thread's latest message;
+ * the thread is touched. Runs in the caller's transaction (the file is saved in it).
+ * Null when the thread is gone (or not the user's).
+ */
+export async function addImageMessage(
+  tx: Tx,
+  userId: string,
+  threadId: string,
+  m: { content: string; model: string; attachment: Attachment },
+): Promise<ImageMessage | null> {
+  const [thread] = await tx`select id from threads where id = ${threadId} and user_id = ${userId} for update`;
+  if (!thread) return null;
+  const [latest] = await tx<{ id: string }[]>`
+    select id from messages where thread_id = ${threadId} and user_id = ${userId}
+    order by created_at desc, id desc limit 1`;
+  const seq = await nextSeq(tx, userId);
+  const [message] = await tx<ImageMessage[]>`
+    insert into messages (id, thread_id, user_id, parent_id, role, content, status, model, attachments, seq)
+    values (${crypto.randomUUID()}, ${threadId}, ${userId}, ${latest?.id ?? null}, 'assistant', ${m.content},
+            'complete', ${m.model}, ${tx.json([m.attachment] as never)}, ${seq})
+    returning id, thread_id, parent_id, role, content, status, model, created_at, attachments`;
+  await touchThread(tx, userId, threadId);
+  return message!;
+}
+
+export interface CopiedMessage {
+  id: string;
+  parentId: string | null;
+  role: 'user' | 'assistant';
+  content: string;
+  status: Message['status'];
+  model: string | null;
+  attachments: Attachment[];
+  /** The original's time (ISO), kept by the copy. */
+  createdAt: string;
+}
+
+/**
+ * Copies messages, given in conversation order, into a (new) thread of the user's.
+ * Parents are written before their children (parent_id is a foreign key). They keep
+ * their times; the snapshot's are milliseconds (and the embedded database's clock is
+ * too), so a microsecond per position keeps the order strict: messages list by
+ * (created_at, id) and ids are random.
+ */
+export async function copyMessages(tx: Tx, userId: string, threadId: string, messages: CopiedMessage[]) {
+  const position = new Map(messages.map((m, i) => [m.id, i]));
+  for (const m of parentsFirst(messages)) {
+    const order = position.get(m.id)!;
+    const seq = await nextSeq(tx, userId);
+    await tx`
+      insert into messages (id, thread_id, user_id, parent_id, role, content, status, model, attachments, seq, created_at, updated_at)
+      values (${m.id}, ${threadId}, ${userId}, ${m.parentId}, ${m.role}, ${m.content}, ${m.status}, ${m.model},
+              ${tx.json(m.attachments as never)}, ${seq},
+              ${m.createdAt}::timestamptz + ${order} * interval '1 microsecond',
+              ${m.createdAt}::timestamptz + ${order} * interval '1 microsecond')`;
+  }
+}
