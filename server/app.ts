@@ -22,7 +22,7 @@ import { imagesRoutes } from './images';
 import { sharesRoutes } from './shares';
 import { webRoutes } from './web';
 import { Generations } from './replies/generations';
-import type { FileReader } from './replies/service';
+import type { FileReader } from './replies/types';
 
 export interface AppInput {
   config: Config;

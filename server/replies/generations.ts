@@ -1,66 +1,151 @@
 /**
  * Replies in flight in this process. A Generation runs independently of any HTTP
- * connection: it reads the provider's stream, keeps the text, persists it in
- * batches, and fans events out to whoever is attached (zero or more SSE clients).
+ * connection: the runner feeds it (append, finish, note, end) and it fans events
+ * out to whoever is attached (zero or more SSE clients), replaying what they missed.
+ * Its state is private: other modules read it through getters and change it through
+ * these methods only.
  */
 import type { Message } from '../threads/model';
+import type { FinalEvent, ReplyEvent, Send } from './types';
 
-export type ReplyEvent =
-  | { event: 'user'; data: { message: Message } }
-  | { event: 'start'; data: { message: Message } }
-  | { event: 'delta'; data: { id: string; text: string } }
-  | { event: 'done'; data: { message: Message } }
-  | { event: 'error'; data: { message: Message; error: { code: string; message: string } } };
-
-type Listener = (event: ReplyEvent) => void;
+interface Subscriber {
+  onEvent: Send;
+  onEnd: () => void;
+}
 
 export class Generation {
-  text = '';
-  finished = false;
-  /** The final event, once there is one (for late attachers). */
-  final: ReplyEvent | null = null;
-  readonly abort = new AbortController();
-  cancelled = false;
-  #listeners = new Set<Listener>();
-  #done: PromiseWithResolvers<void> = Promise.withResolvers<void>();
+  readonly messageId: string;
+  readonly threadId: string;
+  readonly userId: string;
+  #message: Message;
+  #text = '';
+  #final: FinalEvent | null = null;
+  /** Events after the final one (e.g. `title`), for late attachers. */
+  #after: ReplyEvent[] = [];
+  #ended = false;
+  #cancelled = false;
+  readonly #abort = new AbortController();
+  #subscribers = new Set<Subscriber>();
+  readonly #finished = Promise.withResolvers<void>();
+  readonly #settled = Promise.withResolvers<void>();
 
-  constructor(
-    readonly messageId: string,
-    readonly threadId: string,
-    readonly userId: string,
-    public message: Message,
-  ) {}
+  constructor(userId: string, draft: Message) {
+    this.messageId = draft.id;
+    this.threadId = draft.threadId;
+    this.userId = userId;
+    this.#message = draft;
+  }
+
+  /** The assistant message: the draft, the stored row, then its final state. */
+  get message() {
+    return this.#message;
+  }
+
+  /** The text streamed so far. */
+  get text() {
+    return this.#text;
+  }
+
+  /** Aborted when the reply must stop (cancel, timeout, thread or account gone). */
+  get signal() {
+    return this.#abort.signal;
+  }
+
+  /** Whether the user stopped it. */
+  get cancelled() {
+    return this.#cancelled;
+  }
+
+  get isFinished() {
+    return this.#final !== null;
+  }
 
   get listenerCount() {
-    return this.#listeners.size;
+    return this.#subscribers.size;
   }
 
+  /** Resolves once the final state is known (done or error). */
+  get finished() {
+    return this.#finished.promise;
+  }
+
+  /** Resolves once everything is over, completion steps included. */
   get settled() {
-    return this.#done.promise;
+    return this.#settled.promise;
   }
 
-  /** Attach: you get `onEvent` calls for everything after this moment; returns the detacher. */
-  subscribe(onEvent: Listener): () => void {
-    this.#listeners.add(onEvent);
-    return () => this.#listeners.delete(onEvent);
+  /** The row as written (same id and fields as the draft, the database's time). */
+  stored(row: Message) {
+    this.#message = row;
   }
 
-  emit(event: ReplyEvent) {
-    if (event.event === 'delta') this.text += event.data.text;
-    if (event.event === 'done' || event.event === 'error') {
-      this.finished = true;
-      this.final = event;
+  append(text: string) {
+    this.#text += text;
+    this.#emit({ event: 'delta', data: { id: this.messageId, text } });
+  }
+
+  /** The final state; after it, only `note` and `end`. */
+  finish(event: FinalEvent) {
+    if (this.#final) return;
+    this.#message = event.data.message;
+    this.#final = event;
+    this.#emit(event);
+    this.#finished.resolve();
+  }
+
+  /** An event after the final one, before the stream ends (e.g. the thread's new title). */
+  note(event: ReplyEvent) {
+    if (this.#ended) return;
+    this.#after.push(event);
+    this.#emit(event);
+  }
+
+  /** Nothing more will come: attached streams close, and the registry lets go. */
+  end() {
+    if (this.#ended) return;
+    this.#ended = true;
+    const subscribers = [...this.#subscribers];
+    this.#subscribers.clear();
+    for (const s of subscribers) s.onEnd();
+    this.#settled.resolve();
+  }
+
+  /** The user's stop: the reply ends as cancelled with what arrived. */
+  cancel() {
+    this.#cancelled = true;
+    this.#abort.abort('cancelled');
+  }
+
+  /** Stop for another reason (thread or account deleted, duplicate post, timeout...). */
+  stop(reason: string) {
+    this.#abort.abort(reason);
+  }
+
+  /**
+   * Attach a client: it gets `start`, one `delta` with the text so far, the final
+   * event and what followed it, then live events until the end. Returns the detacher.
+   */
+  attach(onEvent: Send, onEnd: () => void): () => void {
+    onEvent({ event: 'start', data: { message: { ...this.#message, content: '' } } });
+    if (this.#text) onEvent({ event: 'delta', data: { id: this.messageId, text: this.#text } });
+    if (this.#final) onEvent(this.#final);
+    for (const event of this.#after) onEvent(event);
+    if (this.#ended) {
+      onEnd();
+      return () => {};
     }
-    for (const listener of [...this.#listeners]) {
+    const subscriber = { onEvent, onEnd };
+    this.#subscribers.add(subscriber);
+    return () => this.#subscribers.delete(subscriber);
+  }
+
+  #emit(event: ReplyEvent) {
+    for (const s of [...this.#subscribers]) {
       try {
-        listener(event);
+        s.onEvent(event);
       } catch {
-        this.#listeners.delete(listener);
+        this.#subscribers.delete(s);
       }
-    }
-    if (this.finished) {
-      this.#listeners.clear();
-      this.#done.resolve();
     }
   }
 }
@@ -83,11 +168,11 @@ export class Generations {
 
   /** Stop every reply of a thread (it is being deleted). */
   cancelThread(threadId: string) {
-    for (const g of this.#active.values()) if (g.threadId === threadId) g.abort.abort('thread deleted');
+    for (const g of this.#active.values()) if (g.threadId === threadId) g.stop('thread deleted');
   }
 
   cancelUser(userId: string) {
-    for (const g of this.#active.values()) if (g.userId === userId) g.abort.abort('account deleted');
+    for (const g of this.#active.values()) if (g.userId === userId) g.stop('account deleted');
   }
 
   /** Wait for every reply in flight (graceful shutdown, tests). */

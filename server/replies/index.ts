@@ -1,8 +1,13 @@
+/**
+ * The replies routes; each makes one service call. Replies stream as server-sent events:
+ *   POST /api/threads/:id/messages     → user, start, delta…, done | error, [title]
+ *   GET  /api/messages/:id/stream      → start, delta (so far), delta…, done | error, [title]
+ *   POST /api/messages/:id/cancel      → {message}
+ *   POST /api/messages/:id/regenerate  → start, delta…, done | error
+ */
 import { Elysia } from 'elysia';
 import type { AppDeps } from '../deps';
-import { notFound } from '../errors';
 import { IdParams } from '../threads/model';
-import * as q from '../threads/queries';
 import { PostMessageBody, RegenerateBody } from './model';
 import * as replies from './service';
 import { eventStream } from './sse';
@@ -12,26 +17,13 @@ export function repliesRoutes(deps: AppDeps & Pick<replies.ReplyDeps, 'generatio
     .use(deps.auth)
     .post(
       '/api/threads/:id/messages',
-      async ({ user, params, body, request }) => {
-        const { user: message, source } = await replies.postMessage(deps, user.id, params.id, body);
-        return eventStream(request.signal, (send) => {
-          send({ event: 'user', data: { message } });
-          return replies.attach(deps, user.id, source, send);
-        });
-      },
+      async ({ user, params, body, request }) =>
+        eventStream(request.signal, await replies.postMessage(deps, user.id, params.id, body)),
       { auth: true, params: IdParams, body: PostMessageBody },
     )
     .get(
       '/api/messages/:id/stream',
-      async ({ user, params, request }) => {
-        const message = await q.getMessage(deps.sql, user.id, params.id);
-        if (!message) throw notFound('Message');
-        // A user message's stream is its latest reply's.
-        const target = message.role === 'user' ? await q.latestChild(deps.sql, user.id, message.id, 'assistant') : message;
-        if (!target) throw notFound('Reply');
-        const source = await replies.sourceFor(deps, target);
-        return eventStream(request.signal, (send) => replies.attach(deps, user.id, source, send));
-      },
+      async ({ user, params, request }) => eventStream(request.signal, await replies.follow(deps, user.id, params.id)),
       { auth: true, params: IdParams },
     )
     .post(
@@ -41,12 +33,8 @@ export function repliesRoutes(deps: AppDeps & Pick<replies.ReplyDeps, 'generatio
     )
     .post(
       '/api/messages/:id/regenerate',
-      async ({ user, params, body, request }) => {
-        const generation = await replies.regenerate(deps, user.id, params.id, body?.model);
-        return eventStream(request.signal, (send) =>
-          replies.attach(deps, user.id, { kind: 'live', generation }, send),
-        );
-      },
+      async ({ user, params, body, request }) =>
+        eventStream(request.signal, await replies.regenerate(deps, user.id, params.id, body?.model)),
       { auth: true, params: IdParams, body: RegenerateBody },
     );
 }

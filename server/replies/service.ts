@@ -1,35 +1,37 @@
 /**
  * Replies: store the user's message, create the assistant message, and generate
- * it in the background. Persistence happens here, never in the route, so a reply
- * survives its connection: deltas are written in batches while streaming, the
- * final state once, and anyone can re-attach through the Generations registry
- * (or, for a reply running in another instance, by polling the row).
+ * it in the background. Persistence happens in the runner, never in the route, so a
+ * reply survives its connection; anyone can re-attach through the Generations
+ * registry (or, for a reply running in another instance, by polling the row).
+ *
+ * The feature's modules, each depending only on those listed before it:
+ *   types.ts        shared types (a leaf)
+ *   model.ts        request schemas
+ *   sse.ts          a Feed as a text/event-stream Response
+ *   generations.ts  Generation (one reply in flight) and the registry
+ *   context.ts      the conversation given to the provider
+ *   title.ts        provisional titles and the naming completion step
+ *   runner.ts       generating one reply (a ReplyJob)
+ *   attach.ts       feeding a client from a live, final or remote reply
+ *   service.ts      what the routes call (this file)
+ *   index.ts        the routes
+ * The SQL is the conversation store's (server/conversations/), the only writer of
+ * threads and messages.
  */
+import { getMessage, latestChild, messageOwner, postLookup } from '../conversations/queries';
+import { cancelStreaming, failOrphans as failOrphanRows, insertExchange, insertReply } from '../conversations/writes';
 import type { AppDeps } from '../deps';
 import { badRequest, conflict, notFound } from '../errors';
-import { nextSeq } from '../infra/seq';
 import type { Attachment, Message } from '../threads/model';
-import * as q from '../threads/queries';
 import { requireThread } from '../threads/service';
-import { buildContext, crashed, run } from './generate';
+import { feedOf, sourceFor, type Source } from './attach';
+import { buildContext } from './context';
 import { Generation, type Generations } from './generations';
-import { sourceFor, type Source } from './stream';
-import { provisionalTitle } from './title';
+import { startReply } from './runner';
+import { nameThread, provisionalTitle } from './title';
+import type { Feed, FileReader, RunnerDeps } from './types';
 
-export { attach, sourceFor, type Source } from './stream';
-export { FLUSH_MS } from './generate';
-
-export interface FileReader {
-  /** The bytes of a user's file, or null when absent or not theirs. */
-  read(userId: string, fileId: string): Promise<{ mime: string; bytes: Uint8Array } | null>;
-  /** What a message stores about an attached file, or null when absent or not theirs. */
-  describe(userId: string, fileId: string): Promise<Attachment | null>;
-}
-
-export type ReplyDeps = Pick<AppDeps, 'sql' | 'providers' | 'config'> & {
-  generations: Generations;
-  files: FileReader;
-};
+export type ReplyDeps = RunnerDeps & { generations: Generations; files: FileReader };
 
 export interface PostBody {
   id: string;
@@ -40,21 +42,30 @@ export interface PostBody {
   attachments?: { id: string }[];
 }
 
+/** The `user` event, then the reply's events. */
+function exchangeFeed(deps: ReplyDeps, userId: string, user: Message, source: Source): Feed {
+  const reply = feedOf(deps, userId, source);
+  return (send, close) => {
+    send({ event: 'user', data: { message: user } });
+    return reply(send, close);
+  };
+}
+
 /**
  * POST /api/threads/:id/messages: the user message plus its reply (idempotent on `id`).
  * The provider request starts while the rows are being written (the context is the
  * parent's branch plus this message, all known already), so the write costs the
  * reply no time to first token.
  */
-export async function postMessage(deps: ReplyDeps, userId: string, threadId: string, body: PostBody) {
+export async function postMessage(deps: ReplyDeps, userId: string, threadId: string, body: PostBody): Promise<Feed> {
   const content = body.content;
   if (!content.trim() && !body.attachments?.length) throw badRequest({ content: 'must not be empty' });
-  const look = await q.postLookup(deps.sql, userId, threadId, body.id, body.parentId ?? null);
+  const look = await postLookup(deps.sql, userId, threadId, body.id, body.parentId ?? null);
   if (!look) throw notFound('Thread');
   const { thread } = look;
 
   if (look.existing) {
-    const retry = await findRetry(deps, userId, threadId, body.id);
+    const retry = await storedExchange(deps, userId, threadId, body.id);
     if (retry) return retry;
   }
   if (body.parentId && look.parentThreadId !== threadId) {
@@ -69,10 +80,8 @@ export async function postMessage(deps: ReplyDeps, userId: string, threadId: str
   }
   const model = await deps.providers.resolveModel(userId, body.model ?? thread.model);
 
-  const assistantId = crypto.randomUUID();
-  const now = new Date();
   const draft: Message = {
-    id: assistantId,
+    id: crypto.randomUUID(),
     threadId,
     parentId: body.id,
     role: 'assistant',
@@ -80,128 +89,108 @@ export async function postMessage(deps: ReplyDeps, userId: string, threadId: str
     status: 'streaming',
     model,
     error: null,
-    createdAt: now,
+    createdAt: new Date(),
     attachments: [],
     tokensIn: null,
     tokensOut: null,
   };
-  const generation = new Generation(assistantId, threadId, userId, draft);
-  const written = q.insertExchange(deps.sql, userId, {
+  const generation = new Generation(userId, draft);
+  const provisional = provisionalTitle(content);
+  const written = insertExchange(deps.sql, userId, {
     threadId,
     userMessageId: body.id,
-    assistantId,
+    assistantId: draft.id,
     parentId,
     content,
     attachments,
     model,
-    provisionalTitle: provisionalTitle(content),
+    provisionalTitle: provisional,
   });
-  const context = buildContext(deps, userId, thread, parentId, { content, attachments });
-  const ready = written.then(
-    (rows) => rows !== null,
-    () => false,
-  );
-  // A new thread is named by its first message at once, and by the model after the reply.
-  const nameThread = !thread.title;
-  const named = { ...thread, title: thread.title || provisionalTitle(content) };
-  void run(deps, generation, named, context, ready, nameThread).catch((error) => crashed(generation, error));
+  startReply(deps, {
+    generation,
+    context: buildContext(deps, userId, thread, parentId, { content, attachments }),
+    stored: written.then(
+      (rows) => rows !== null,
+      () => false,
+    ),
+    // A new thread is named by its first message at once, and by the model after the reply.
+    completion: thread.title ? [] : [nameThread(deps, provisional)],
+  });
 
   const created = await written.catch((error) => {
-    generation.abort.abort('write failed');
+    generation.stop('write failed');
     throw error;
   });
   if (!created) {
-    generation.abort.abort('duplicate');
-    const again = await findRetry(deps, userId, threadId, body.id, 2000);
+    // The id was taken meanwhile (a retry racing the original): the lock in
+    // insertExchange let that write commit first, so its rows are there to replay.
+    generation.stop('duplicate');
+    const again = await storedExchange(deps, userId, threadId, body.id);
     if (again) return again;
     throw conflict('This message is already being stored; retry', { id: 'is being stored' });
   }
-  generation.message = created.assistant;
+  generation.stored(created.assistant);
   deps.generations.add(generation);
-  return { user: created.user, source: { kind: 'live', generation } as Source };
+  return exchangeFeed(deps, userId, created.user, { kind: 'live', generation });
 }
 
 /** The same client id again: the stored message and its reply, or 409 if the id is not ours to reuse. */
-async function findRetry(deps: ReplyDeps, userId: string, threadId: string, id: string, waitMs = 0) {
-  const deadline = Date.now() + waitMs;
-  for (;;) {
-    const owner = await q.messageOwner(deps.sql, id);
-    if (owner) {
-      if (owner.userId !== userId || owner.threadId !== threadId || owner.role !== 'user') {
-        throw conflict('This message id is already used', { id: 'is already used' });
-      }
-      const user = (await q.getMessage(deps.sql, userId, id))!;
-      const assistant = await q.latestChild(deps.sql, userId, id, 'assistant');
-      if (assistant) return { user, source: await sourceFor(deps, assistant) };
-    }
-    if (Date.now() >= deadline) return null;
-    await Bun.sleep(50);
+async function storedExchange(deps: ReplyDeps, userId: string, threadId: string, id: string) {
+  const owner = await messageOwner(deps.sql, id);
+  if (!owner) return null;
+  if (owner.userId !== userId || owner.threadId !== threadId || owner.role !== 'user') {
+    throw conflict('This message id is already used', { id: 'is already used' });
   }
+  const user = (await getMessage(deps.sql, userId, id))!;
+  const assistant = await latestChild(deps.sql, userId, id, 'assistant');
+  return assistant ? exchangeFeed(deps, userId, user, sourceFor(deps.generations, assistant)) : null;
+}
+
+/** GET /api/messages/:id/stream: a reply's events; a user message's stream is its latest reply's. */
+export async function follow(deps: ReplyDeps, userId: string, messageId: string): Promise<Feed> {
+  const message = await getMessage(deps.sql, userId, messageId);
+  if (!message) throw notFound('Message');
+  const target = message.role === 'user' ? await latestChild(deps.sql, userId, message.id, 'assistant') : message;
+  if (!target) throw notFound('Reply');
+  return feedOf(deps, userId, sourceFor(deps.generations, target));
 }
 
 /** Regenerate: a new assistant reply beside the old one (same parent). */
-export async function regenerate(deps: ReplyDeps, userId: string, messageId: string, model?: string) {
-  const target = await q.getMessage(deps.sql, userId, messageId);
+export async function regenerate(deps: ReplyDeps, userId: string, messageId: string, model?: string): Promise<Feed> {
+  const target = await getMessage(deps.sql, userId, messageId);
   if (!target) throw notFound('Message');
   const parentId = target.role === 'user' ? target.id : target.parentId;
   if (!parentId) throw badRequest({ id: 'has no user message to answer' });
-  const parent = (await q.getMessage(deps.sql, userId, parentId))!;
+  const parent = (await getMessage(deps.sql, userId, parentId))!;
   const thread = await requireThread(deps, userId, target.threadId);
   const resolved = await deps.providers.resolveModel(userId, model ?? thread.model);
-  const assistant = await deps.sql.begin(async (tx) => {
-    const row = await q.insertMessage(tx, userId, {
-      id: crypto.randomUUID(),
-      threadId: thread.id,
-      parentId,
-      role: 'assistant',
-      content: '',
-      status: 'streaming',
-      model: resolved,
-    });
-    await q.touchThread(tx, userId, thread.id);
-    return row!;
-  });
-  const generation = new Generation(assistant.id, thread.id, userId, assistant);
+  const assistant = await insertReply(deps.sql, userId, { threadId: thread.id, parentId, model: resolved });
+  const generation = new Generation(userId, assistant);
   deps.generations.add(generation);
-  const context = buildContext(deps, userId, thread, parent.id, null);
-  void run(deps, generation, thread, context, Promise.resolve(true), false).catch((error) => crashed(generation, error));
-  return generation;
+  startReply(deps, {
+    generation,
+    context: buildContext(deps, userId, thread, parent.id, null),
+    stored: Promise.resolve(true),
+  });
+  return feedOf(deps, userId, { kind: 'live', generation });
 }
 
+/** POST /api/messages/:id/cancel: the reply as it ends (cancelled, or already final). */
 export async function cancel(deps: ReplyDeps, userId: string, messageId: string) {
-  const message = await q.getMessage(deps.sql, userId, messageId);
+  const message = await getMessage(deps.sql, userId, messageId);
   if (!message) throw notFound('Message');
   const live = deps.generations.get(messageId);
   if (live) {
-    live.cancelled = true;
-    live.abort.abort('cancelled');
-    await live.settled;
+    live.cancel();
+    await live.finished;
     return live.message;
   }
   if (message.status !== 'streaming') return message;
   // Orphaned (server restarted, or another instance): mark it so it stops showing as live.
-  const [row] = await deps.sql.begin(async (tx) => {
-    const seq = await nextSeq(tx, userId);
-    return tx<Message[]>`
-      update messages set status = 'cancelled', updated_at = now(), seq = ${seq}
-      where id = ${messageId} and user_id = ${userId} and status = 'streaming'
-      returning ${q.messageColumns(tx)}`;
-  });
-  return row ?? (await q.getMessage(deps.sql, userId, messageId))!;
+  return (await cancelStreaming(deps.sql, userId, messageId)) ?? (await getMessage(deps.sql, userId, messageId))!;
 }
 
-/** Streaming rows left behind by a process that stopped: no one will finish them. */
+/** At start-up: streaming rows left behind by a process that stopped are marked failed. */
 export async function failOrphans(deps: Pick<AppDeps, 'sql'>, olderThanSeconds = 120) {
-  const rows = await deps.sql<{ id: string; userId: string }[]>`
-    select id, user_id from messages
-    where status = 'streaming' and updated_at < now() - make_interval(secs => ${olderThanSeconds})`;
-  for (const row of rows) {
-    await deps.sql.begin(async (tx) => {
-      const seq = await nextSeq(tx, row.userId);
-      await tx`
-        update messages set status = 'error', error = 'Interrupted: the server restarted', seq = ${seq}
-        where id = ${row.id} and status = 'streaming'`;
-    });
-  }
-  return rows.length;
+  return failOrphanRows(deps.sql, olderThanSeconds);
 }

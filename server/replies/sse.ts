@@ -1,17 +1,14 @@
 /**
- * A server-sent-events Response fed by a subscription. Heartbeat comments keep a
- * quiet stream open past Bun's 10 s idle timeout; a closed client (request.signal)
- * or a final event ends the stream and runs the cleanup, so nothing leaks.
+ * A server-sent-events Response fed by a Feed. Heartbeat comments keep a quiet
+ * stream open past Bun's 10 s idle timeout; a closed client (request.signal) or the
+ * feed's `close` (a reply over, completion steps included) ends the stream and runs
+ * the cleanup, so nothing leaks.
  */
-import type { ReplyEvent } from './generations';
+import type { Feed, Send } from './types';
 
-export type Send = (event: ReplyEvent) => void;
 export const HEARTBEAT_MS = 5000;
 
-export function eventStream(
-  signal: AbortSignal,
-  start: (send: Send, close: () => void) => (() => void) | void,
-): Response {
+export function eventStream(signal: AbortSignal, start: Feed): Response {
   const encoder = new TextEncoder();
   let closed = false;
   let cleanup: (() => void) | void;
@@ -47,7 +44,6 @@ export function eventStream(
       };
       const send: Send = (event) => {
         write(`event: ${event.event}\ndata: ${JSON.stringify(event.data)}\n\n`);
-        if (event.event === 'done' || event.event === 'error') close();
       };
       onAbort = close;
       signal.addEventListener('abort', onAbort);

@@ -2,14 +2,15 @@
  * Thread titles. The first message gives a provisional title at once (so a new
  * thread never shows as "Untitled" in the list); after the first reply, the model
  * is asked for a short one, which replaces the provisional title unless the user
- * renamed the thread meanwhile.
+ * renamed the thread meanwhile, and is sent to the client as a `title` event
+ * before the reply's stream ends.
  */
-import { nextSeq } from '../infra/seq';
-import type { Thread } from '../threads/model';
-import type { ReplyDeps } from './service';
+import { setGeneratedTitle } from '../conversations/writes';
+import type { CompletionStep, RunnerDeps } from './types';
 
 const TITLE_TIMEOUT_MS = 15_000;
 
+/** The first message, on one line, cut at a word near 60 characters. */
 export function provisionalTitle(content: string): string {
   const oneLine = content.replace(/\s+/g, ' ').trim();
   if (oneLine.length <= 60) return oneLine || 'New chat';
@@ -18,7 +19,8 @@ export function provisionalTitle(content: string): string {
   return (space > 30 ? cut.slice(0, space) : cut) + '…';
 }
 
-function tidy(raw: string): string {
+/** A model's answer as a title: no quotes, markup, "Title:" or final period; at most 80 characters. */
+export function tidyTitle(raw: string): string {
   return raw
     .replace(/^["'“”«»\s#*]+|["'“”«»\s.*]+$/g, '')
     .replace(/^title:\s*/i, '')
@@ -27,15 +29,8 @@ function tidy(raw: string): string {
     .trim();
 }
 
-export async function maybeGenerateTitle(
-  deps: ReplyDeps,
-  userId: string,
-  thread: Thread,
-  firstMessage: string,
-  model: string | null,
-) {
-  if (!model) return;
-  const provisional = thread.title;
+/** The model's title for a conversation that begins with `firstMessage`; '' when it gives none. */
+async function askTitle(deps: RunnerDeps, userId: string, model: string, firstMessage: string) {
   const abort = new AbortController();
   const timer = setTimeout(() => abort.abort('timeout'), TITLE_TIMEOUT_MS);
   let text = '';
@@ -49,19 +44,28 @@ export async function maybeGenerateTitle(
     ];
     for await (const event of deps.providers.stream(userId, model, prompt, abort.signal)) {
       if (event.type === 'delta') text += event.text;
-      else if (event.type === 'error') return;
+      else if (event.type === 'error') return '';
       if (text.length > 200) break;
     }
   } finally {
     clearTimeout(timer);
   }
-  const title = tidy(text);
-  if (!title) return;
-  await deps.sql.begin(async (tx) => {
-    const seq = await nextSeq(tx, userId);
-    // Only if the title is still the provisional one: a rename by the user wins.
-    await tx`
-      update threads set title = ${title}, seq = ${seq}
-      where id = ${thread.id} and user_id = ${userId} and title = ${provisional}`;
-  });
+  return tidyTitle(text);
+}
+
+/**
+ * The completion step that names a new thread, whose row holds `provisional` for now:
+ * it asks the reply's model, stores the title unless the user renamed the thread
+ * meanwhile, and answers the `title` event.
+ */
+export function nameThread(deps: RunnerDeps, provisional: string): CompletionStep {
+  return async ({ userId, threadId, message, context }) => {
+    if (!message.model) return null;
+    const first = context.findLast((m) => m.role === 'user');
+    const text = typeof first?.content === 'string' ? first.content : '';
+    const title = await askTitle(deps, userId, message.model, text);
+    if (!title) return null;
+    const stored = await setGeneratedTitle(deps.sql, userId, threadId, title, provisional);
+    return stored ? { event: 'title', data: { threadId, title } } : null;
+  };
 }

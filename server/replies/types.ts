@@ -1,0 +1,50 @@
+/**
+ * The replies feature's shared types: a leaf module (it imports nothing from the
+ * feature), so every other module of server/replies/ can depend on it without cycles.
+ */
+import type { AppDeps } from '../deps';
+import type { ChatMessage } from '../providers/types';
+import type { Attachment, Message } from '../threads/model';
+
+/** The events of a reply's stream, in the order a client gets them. */
+export type ReplyEvent =
+  | { event: 'user'; data: { message: Message } }
+  | { event: 'start'; data: { message: Message } }
+  | { event: 'delta'; data: { id: string; text: string } }
+  | { event: 'done'; data: { message: Message } }
+  | { event: 'error'; data: { message: Message; error: { code: string; message: string } } }
+  /** The thread was named by the model (after `done`, before the stream ends). */
+  | { event: 'title'; data: { threadId: string; title: string } };
+
+/** The event that gives a reply its final state. */
+export type FinalEvent = Extract<ReplyEvent, { event: 'done' | 'error' }>;
+
+export type Send = (event: ReplyEvent) => void;
+
+/** Feeds one SSE response: sends events, calls `close` when there is nothing more; returns its cleanup. */
+export type Feed = (send: Send, close: () => void) => (() => void) | void;
+
+/** What generating a reply needs from the app. */
+export type RunnerDeps = Pick<AppDeps, 'sql' | 'providers' | 'config'>;
+
+export interface FileReader {
+  /** The bytes of a user's file, or null when absent or not theirs. */
+  read(userId: string, fileId: string): Promise<{ mime: string; bytes: Uint8Array } | null>;
+  /** What a message stores about an attached file, or null when absent or not theirs. */
+  describe(userId: string, fileId: string): Promise<Attachment | null>;
+}
+
+/** What a completion step learns about a reply that completed. */
+export interface Completed {
+  userId: string;
+  threadId: string;
+  message: Message;
+  /** The conversation the provider was given. */
+  context: ChatMessage[];
+}
+
+/**
+ * Work done after a reply completes and before its stream ends (e.g. naming the
+ * thread); the event it returns, if any, is sent to every client still attached.
+ */
+export type CompletionStep = (reply: Completed) => Promise<ReplyEvent | null>;
