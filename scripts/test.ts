@@ -1,6 +1,7 @@
 /**
  * The whole test suite, as the README's test command runs it:
- *   1. server tests on a real PostgreSQL (started by the harness from the system's binaries);
+ *   1. server tests on a real PostgreSQL (started by the harness from the system's binaries),
+ *      with the unit tier of pure server logic (tests/server/unit/);
  *   2. the database-sensitive server tests again on the embedded PGlite;
  *   3. unit tests of the web app's logic (bun:test, web/src/**.test.ts);
  *   4. the Playwright end-to-end tests in Debian's Chromium against the built app.
@@ -53,10 +54,16 @@ function countBun(label: string, out: string, code: number) {
   } else if (fail) failures.push(`${label}: ${fail} failed`);
 }
 
-const serverFiles = readdirSync(join(root, 'tests/server'))
-  .filter((f) => f.endsWith('.test.ts'))
-  .filter((f) => !filters.length || filters.some((x) => f.includes(x)))
-  .map((f) => `tests/server/${f}`);
+// tests/server/*.test.ts, plus the unit tier (tests/server/unit/: pure logic, no database).
+const testsIn = (dir: string) =>
+  existsSync(join(root, dir))
+    ? readdirSync(join(root, dir))
+        .filter((f) => f.endsWith('.test.ts'))
+        .map((f) => `${dir}/${f}`)
+    : [];
+const serverFiles = [...testsIn('tests/server'), ...testsIn('tests/server/unit')].filter(
+  (f) => !filters.length || filters.some((x) => f.slice(f.lastIndexOf('/') + 1).includes(x)),
+);
 
 if (serverFiles.length) {
   const real = await run('server tests (PostgreSQL)', ['bun', 'test', ...serverFiles]);
