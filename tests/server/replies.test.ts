@@ -384,6 +384,23 @@ describe('titles and sync', () => {
     expect(fake.chat.requests[1]!.messages.at(-1)!.content).toContain('Lisbon in May');
   });
 
+  test('the model’s title arrives as a `title` event after `done`, before the stream ends', async () => {
+    const { client } = await signUp(server.url);
+    const thread = await newThread(client, {});
+    fake.chat.script({ text: 'Here is a plan.' }, { text: 'Weekend in Porto.' });
+    const stream = await post(client, thread.id, { content: 'Plan a weekend in Porto' });
+    await stream.all();
+    expect(stream.events.filter((e) => e.event !== 'delta').map((e) => e.event)).toEqual(['user', 'start', 'done', 'title']);
+    expect(stream.events.at(-1)!.data).toEqual({ threadId: thread.id, title: 'Weekend in Porto' });
+    // Stored by the time the stream ended: no polling needed.
+    expect((await client.json('GET', `/api/threads/${thread.id}`)).body.thread.title).toBe('Weekend in Porto');
+    // A thread that already has a title gets no title event (and the model is not asked).
+    const again = await post(client, thread.id, { content: 'And a day trip?' });
+    await again.all();
+    expect(again.events.some((e) => e.event === 'title')).toBe(false);
+    expect(fake.chat.requests.length).toBe(3);
+  });
+
   test('sync carries the exchange with its final text', async () => {
     const { client } = await signUp(server.url);
     const cursor = (await client.json('GET', '/api/sync')).body.cursor;
