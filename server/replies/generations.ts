@@ -153,10 +153,6 @@ export class Generation {
 export class Generations {
   #active = new Map<string, Generation>();
 
-  get size() {
-    return this.#active.size;
-  }
-
   get(messageId: string) {
     return this.#active.get(messageId) ?? null;
   }
