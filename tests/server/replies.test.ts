@@ -2,6 +2,7 @@
  * Replies streamed from the fake provider through the real OpenAI and Mistral SDKs.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'bun:test';
+import { failOrphans } from '../../server/replies/service';
 import { Client, signUp } from '../support/client';
 import { startFakeProvider, type FakeProvider } from '../support/fake-provider';
 import { startServer, type TestServer } from '../support/server';
@@ -215,6 +216,45 @@ describe('connections', () => {
     await re.all();
     expect(re.text()).toBe('Part one, part two');
     expect(re.events.at(-1)!.event).toBe('done');
+  });
+});
+
+describe('replies no process here is generating', () => {
+  /** A streaming assistant row this process does not own (another instance's, or a crashed one's). */
+  async function remoteReply(client: Client, userId: string, threadId: string, age = '0 seconds') {
+    const first = await post(client, threadId, { content: 'seed' });
+    await first.all();
+    const id = crypto.randomUUID();
+    await server.db.sql`
+      insert into messages (id, thread_id, user_id, parent_id, role, content, status, model, updated_at)
+      values (${id}, ${threadId}, ${userId}, ${first.events[0]!.data.message.id}, 'assistant', 'Half', 'streaming',
+              'openai:gpt-4o-mini', now() - ${age}::interval)`;
+    return id;
+  }
+
+  test('cancel marks the row cancelled, keeps its text, and the change reaches the next sync', async () => {
+    const { client, user } = await signUp(server.url);
+    const thread = await newThread(client);
+    const id = await remoteReply(client, user.id, thread.id);
+    const cursor = (await client.json('GET', '/api/sync')).body.cursor;
+    const res = await client.json('POST', `/api/messages/${id}/cancel`);
+    expect(res.body.message).toMatchObject({ id, status: 'cancelled', content: 'Half' });
+    const changes = (await client.json('GET', `/api/sync?since=${cursor}`)).body;
+    expect(changes.messages.map((m: { id: string; status: string }) => [m.id, m.status])).toEqual([[id, 'cancelled']]);
+  });
+
+  test('at start-up, rows left streaming by a stopped process are marked failed, in the next sync; fresh ones are left', async () => {
+    const { client, user } = await signUp(server.url);
+    const thread = await newThread(client);
+    const stale = await remoteReply(client, user.id, thread.id, '10 minutes');
+    const fresh = await remoteReply(client, user.id, thread.id);
+    const cursor = (await client.json('GET', '/api/sync')).body.cursor;
+    expect(await failOrphans({ sql: server.db.sql })).toBeGreaterThanOrEqual(1);
+    const rows = await messages(client, thread.id);
+    expect(rows.find((m) => m.id === stale)).toMatchObject({ status: 'error', error: 'Interrupted: the server restarted', content: 'Half' });
+    expect(rows.find((m) => m.id === fresh)).toMatchObject({ status: 'streaming' });
+    const changes = (await client.json('GET', `/api/sync?since=${cursor}`)).body;
+    expect(changes.messages.map((m: { id: string; status: string }) => [m.id, m.status])).toEqual([[stale, 'error']]);
   });
 });
 
