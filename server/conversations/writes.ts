@@ -1,11 +1,14 @@
 /**
- * The conversation store's write side: the ONLY code that inserts, updates or deletes
- * `threads` and `messages` rows. Threads, replies, images and shares call it.
+ * The conversation store (server/conversations/): writes.ts is the ONLY code that
+ * inserts, updates or deletes `threads` and `messages` rows; queries.ts reads them;
+ * tree.ts holds pure helpers over the message tree. Threads, replies, images and
+ * shares call it (and so should importers and rooms).
  *
  * The sync discipline lives here, once. GET /api/sync returns the rows whose `seq`
  * passed the client's cursor, so:
  * - every change a client must see takes a new `seq` from the user's counter
- *   (infra/seq.ts), inside the write's transaction, so changes commit in `seq` order;
+ *   (infra/seq.ts; insertExchange takes its three in its one statement), inside the
+ *   write's transaction, so changes commit in `seq` order;
  * - a new message, or a reply that ends, also "touches" its thread (updated_at moves
  *   it up the list, and the thread takes a `seq` too).
  * One deliberate exception: appendReplyText writes a streaming reply's text without a
