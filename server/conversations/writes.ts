@@ -14,11 +14,16 @@
  * One deliberate exception: appendReplyText writes a streaming reply's text without a
  * `seq` (every 500 ms; readers in other instances follow the row). A streaming reply
  * always ends through finishReply, cancelStreaming or failOrphans, which stamp it.
+ *
+ * Lock order: a transaction here takes its first `seq` (the user's row lock) before it
+ * locks or writes a thread or message, so two writes of one user queue on that row and
+ * never wait on each other in a cycle (a reply finishing while its thread is deleted,
+ * or while an image lands in the thread, used to be able to deadlock).
  */
 import type { Sql, Tx } from '../db';
 import { nextSeq } from '../infra/seq';
 import type { Attachment, Message, Thread } from '../threads/model';
-import { messageColumns, threadColumns } from './queries';
+import { messageColumns, ownsThread, threadColumns } from './queries';
 import { parentsFirst } from './tree';
 
 /** New activity: moves the thread up the list and into the next sync. */
@@ -76,9 +81,10 @@ export async function setGeneratedTitle(sql: Sql, userId: string, threadId: stri
 
 /** Deletes the thread (its messages cascade) and leaves a tombstone for sync; false when not the user's. */
 export async function deleteThread(tx: Tx, userId: string, id: string) {
+  if (!(await ownsThread(tx, userId, id))) return false; // a plain read: no lock, no seq spent
+  const seq = await nextSeq(tx, userId); // before the delete locks the thread: see the lock order above
   const [row] = await tx<{ id: string }[]>`delete from threads where id = ${id} and user_id = ${userId} returning id`;
   if (!row) return false;
-  const seq = await nextSeq(tx, userId);
   await tx`
     insert into deleted_threads (thread_id, user_id, seq) values (${id}, ${userId}, ${seq})
     on conflict (thread_id) do update set seq = excluded.seq`;
@@ -263,12 +269,13 @@ export async function addImageMessage(
   threadId: string,
   m: { content: string; model: string; attachment: Attachment },
 ): Promise<ImageMessage | null> {
+  const seq = await nextSeq(tx, userId); // first: see the lock order above
+  // The thread's lock keeps "the latest message" the latest until this one is in.
   const [thread] = await tx`select id from threads where id = ${threadId} and user_id = ${userId} for update`;
   if (!thread) return null;
   const [latest] = await tx<{ id: string }[]>`
     select id from messages where thread_id = ${threadId} and user_id = ${userId}
     order by created_at desc, id desc limit 1`;
-  const seq = await nextSeq(tx, userId);
   const [message] = await tx<ImageMessage[]>`
     insert into messages (id, thread_id, user_id, parent_id, role, content, status, model, attachments, seq)
     values (${crypto.randomUUID()}, ${threadId}, ${userId}, ${latest?.id ?? null}, 'assistant', ${m.content},

@@ -10,7 +10,8 @@ import type { Tx } from '../db';
  * (or a tombstone's). It updates the user's row, so the lock is held until the
  * transaction commits: one user's changes commit in `seq` order, and a sync
  * reader can never see seq N+1 while N is still in flight. Call it inside
- * `sql.begin(...)`, as late as possible in the transaction.
+ * `sql.begin(...)`, before the transaction locks other rows of the user's
+ * (conversations/writes.ts explains the lock order).
  */
 export async function nextSeq(tx: Tx, userId: string): Promise<string> {
   const [row] = await tx<{ syncSeq: string }[]>`

@@ -1,0 +1,80 @@
+/**
+ * The conversation store (server/conversations/writes.ts), below the HTTP routes:
+ * concurrent writes of one user in one thread, which the routes cannot line up on
+ * purpose. Real PostgreSQL only (the embedded PGlite runs one query at a time).
+ */
+import { afterAll, beforeAll, expect, test } from 'bun:test';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as writes from '../../server/conversations/writes';
+import { openDatabase, type Database } from '../../server/db';
+import { migrate } from '../../server/migrate';
+import { freshDatabase } from '../support/postgres';
+
+let database: Awaited<ReturnType<typeof freshDatabase>>;
+let db: Database;
+let dataDir: string;
+
+beforeAll(async () => {
+  database = await freshDatabase();
+  dataDir = mkdtempSync(join(tmpdir(), 'parley-conv-'));
+  db = await openDatabase({ url: database.url, dataDir });
+  await migrate(db.sql);
+}, 60_000);
+afterAll(async () => {
+  await db.close();
+  await database.drop();
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+test('replies finishing, exchanges, images landing and the thread being deleted at once never deadlock', async () => {
+  const { sql } = db;
+  const [user] = await sql<{ id: string }[]>`
+    insert into users (email, password_hash) values (${`${crypto.randomUUID()}@example.com`}, 'x') returning id`;
+  const userId = user!.id;
+  const failures: string[] = [];
+  for (let round = 0; round < 12; round++) {
+    const thread = await sql.begin((tx) => writes.insertThread(tx, userId, { title: 't', model: null, systemPrompt: '' }));
+    const first = await writes.insertExchange(sql, userId, {
+      threadId: thread.id,
+      userMessageId: crypto.randomUUID(),
+      assistantId: crypto.randomUUID(),
+      parentId: null,
+      content: 'hello',
+      attachments: [],
+      model: null,
+      provisionalTitle: 'hello',
+    });
+    const replies = [first!.assistant];
+    for (let i = 0; i < 3; i++) {
+      replies.push(await writes.insertReply(sql, userId, { threadId: thread.id, parentId: first!.user.id, model: null }));
+    }
+    const jobs: Promise<unknown>[] = replies.map((r) =>
+      writes.finishReply(sql, userId, { messageId: r.id, threadId: thread.id, content: 'done', status: 'complete', error: null, usage: null }),
+    );
+    for (let i = 0; i < 3; i++) {
+      const attachment = { id: crypto.randomUUID(), mime: 'image/png', url: '/api/files/x' };
+      jobs.push(sql.begin((tx) => writes.addImageMessage(tx, userId, thread.id, { content: 'a picture', model: 'openai:gpt-image-1', attachment })));
+    }
+    jobs.push(
+      writes.insertExchange(sql, userId, {
+        threadId: thread.id,
+        userMessageId: crypto.randomUUID(),
+        assistantId: crypto.randomUUID(),
+        parentId: first!.assistant.id,
+        content: 'more',
+        attachments: [],
+        model: null,
+        provisionalTitle: 'more',
+      }),
+    );
+    if (round % 2) jobs.push(sql.begin((tx) => writes.deleteThread(tx, userId, thread.id)));
+    for (const result of await Promise.allSettled(jobs)) {
+      if (result.status === 'rejected') failures.push(String((result.reason as { code?: string }).code ?? result.reason));
+    }
+  }
+  // A write racing the thread's deletion may fail on the foreign key (23503): that is the
+  // deletion winning. A deadlock (40P01) is never acceptable.
+  expect(failures.filter((code) => code !== '23503')).toEqual([]);
+}, 60_000);
