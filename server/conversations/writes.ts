@@ -246,6 +246,16 @@ export async function failOrphans(sql: Sql, olderThanSeconds: number) {
 
 // ── Messages made elsewhere: generated images, forks ──────────────────────────
 
+/**
+ * For a transaction that locks other rows of the user's before it calls a write here
+ * (POST /api/images inserts the file row, which references the thread, before the
+ * image's message): takes the user's write lock first, as the lock order above wants.
+ * No seq is spent.
+ */
+export async function lockUserWrites(tx: Tx, userId: string) {
+  await tx`select 1 from users where id = ${userId} for no key update`;
+}
+
 export interface ImageMessage {
   id: string;
   threadId: string;
@@ -260,8 +270,9 @@ export interface ImageMessage {
 
 /**
  * An assistant message carrying a generated image, under the thread's latest message;
- * the thread is touched. Runs in the caller's transaction (the file is saved in it).
- * Null when the thread is gone (or not the user's).
+ * the thread is touched. Runs in the caller's transaction (the file is saved in it:
+ * call lockUserWrites at that transaction's start). Null when the thread is gone (or
+ * not the user's).
  */
 export async function addImageMessage(
   tx: Tx,

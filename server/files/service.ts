@@ -47,18 +47,21 @@ export interface NewFile {
 /**
  * Stores the bytes and a file row for the user in one transaction; `within` runs
  * in that same transaction (e.g. to add the message showing the file), so either
- * both exist or neither. Bytes written for a transaction that then failed are
+ * both exist or neither; `before` runs first in it (e.g. to take a lock that must
+ * come before the file row's). Bytes written for a transaction that then failed are
  * removed again.
  */
 export async function saveFile<T = undefined>(
   deps: FileDeps,
   input: NewFile,
   within?: (tx: Tx, file: FileRow) => Promise<T>,
+  before?: (tx: Tx) => Promise<void>,
 ): Promise<{ file: FileRow; extra: T }> {
   const store = blobStore(deps.config);
   const sha256 = sha256Hex(input.bytes);
   try {
     return await deps.sql.begin(async (tx) => {
+      await before?.(tx);
       await q.lockBlobs(tx, [sha256]);
       await q.insertBlob(tx, sha256, input.bytes.length);
       await store.put(input.bytes);

@@ -9,13 +9,13 @@ import type { Sql } from '../db';
 import { HttpError, badGateway, gatewayTimeout, notFound } from '../errors';
 import { enforce } from '../infra/rate-limit';
 import { log } from '../log';
-import { saveFile, toAttachment } from '../files/service';
-import { safeFileName, sniffImage } from '../files/sniff';
+import { saveFile, toAttachment, type FileDeps } from '../files/service';
+import { safeFileName, sniffImage, type ImageMime } from '../files/sniff';
 import { ResponseTooLargeError, UnsafeUrlError, UpstreamStatusError } from '../http/safe-fetch';
 import { IMAGE_LIMIT, MAX_GENERATED_BYTES, type ImageBody } from './model';
 import { ProviderAnswerError, generateWithMistral, generateWithOpenAI, type Generated } from './providers';
 import { ownsThread } from '../conversations/queries';
-import { addImageMessage } from '../conversations/writes';
+import { addImageMessage, lockUserWrites } from '../conversations/writes';
 
 export type ImageDeps = { sql: Sql; config: Config };
 
@@ -85,28 +85,43 @@ export async function createImage(deps: ImageDeps, userId: string, body: ImageBo
   const mime = sniffImage(generated.bytes);
   if (!mime) throw badGateway('The image provider answered with something that is not a PNG, JPEG, WebP or GIF image');
 
+  const { file, message } = await storeImage(deps, userId, {
+    bytes: generated.bytes,
+    mime,
+    prompt,
+    model: generated.model,
+    threadId: body.threadId ?? null,
+  });
+  return { file: toAttachment(file), ...(message ? { message } : {}) };
+}
+
+/**
+ * Keeps a generated image as the user's file and, with a thread, as an assistant message
+ * there, in one transaction (either both exist or neither).
+ */
+export async function storeImage(
+  deps: FileDeps,
+  userId: string,
+  image: { bytes: Uint8Array; mime: ImageMime; prompt: string; model: string; threadId: string | null },
+) {
+  const { threadId } = image;
   const { file, extra: message } = await saveFile(
     deps,
-    {
-      userId,
-      bytes: generated.bytes,
-      mime,
-      name: nameFromPrompt(prompt, mime),
-      threadId: body.threadId ?? null,
-      source: 'generated',
-    },
+    { userId, bytes: image.bytes, mime: image.mime, name: nameFromPrompt(image.prompt, image.mime), threadId, source: 'generated' },
     async (tx, saved) => {
-      if (!body.threadId) return undefined;
-      const inserted = await addImageMessage(tx, userId, body.threadId, {
+      if (!threadId) return undefined;
+      const inserted = await addImageMessage(tx, userId, threadId, {
         // The prompt doubles as the image's caption and alt text.
-        content: prompt,
-        model: generated.model,
+        content: image.prompt,
+        model: image.model,
         attachment: toAttachment(saved),
       });
       // Deleted while the image was being made: nothing is kept.
       if (!inserted) throw notFound('Thread');
       return inserted;
     },
+    // The file row references the thread, so the conversation store's lock must come first.
+    threadId ? (tx) => lockUserWrites(tx, userId) : undefined,
   );
-  return { file: toAttachment(file), ...(message ? { message } : {}) };
+  return { file, message };
 }

@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as writes from '../../server/conversations/writes';
+import { storeImage } from '../../server/images/service';
 import { openDatabase, type Database } from '../../server/db';
 import { migrate } from '../../server/migrate';
 import { freshDatabase } from '../support/postgres';
@@ -54,8 +55,9 @@ test('replies finishing, exchanges, images landing and the thread being deleted 
       writes.finishReply(sql, userId, { messageId: r.id, threadId: thread.id, content: 'done', status: 'complete', error: null, usage: null }),
     );
     for (let i = 0; i < 3; i++) {
-      const attachment = { id: crypto.randomUUID(), mime: 'image/png', url: '/api/files/x' };
-      jobs.push(sql.begin((tx) => writes.addImageMessage(tx, userId, thread.id, { content: 'a picture', model: 'openai:gpt-image-1', attachment })));
+      // As POST /api/images keeps one: the file row (which references the thread) and its message, in one transaction.
+      const bytes = new Uint8Array([0x89, 0x50, 0x4e, 0x47, round, i, ...crypto.getRandomValues(new Uint8Array(8))]);
+      jobs.push(storeImage({ sql, config: { dataDir } }, userId, { bytes, mime: 'image/png', prompt: 'a picture', model: 'openai:gpt-image-1', threadId: thread.id }));
     }
     jobs.push(
       writes.insertExchange(sql, userId, {
