@@ -316,3 +316,27 @@ for (const size of SIZES) {
     await viewer.context.close();
   });
 }
+
+test('the share page asks for its conversation once and then rests (signed out and signed in)', async ({ page, browser }) => {
+  await signUpByApi(page);
+  const threadId = await startChat(page, 'A link for the group chat');
+  await waitForReply(page);
+  const { code } = await shareByApi(page.request, threadId);
+
+  const count = async (viewer: Page) => {
+    const hits: string[] = [];
+    viewer.on('request', (r) => {
+      if (new URL(r.url()).pathname === `/api/shares/${code}`) hits.push(r.url());
+    });
+    await viewer.goto(`/s/${code}`);
+    await expect(viewer.getByRole('heading', { level: 1 })).toContainText('A link for the group');
+    // networkidle: no request for 500 ms. A page that keeps asking never gets there.
+    await viewer.waitForLoadState('networkidle', { timeout: 10_000 });
+    return hits.length;
+  };
+
+  const { context, page: stranger } = await freshViewer(browser);
+  expect(await count(stranger)).toBe(1);
+  await context.close();
+  expect(await count(page)).toBe(1);
+});
