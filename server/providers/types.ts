@@ -58,4 +58,12 @@ export interface Providers {
    * Optional so stand-in implementations need not provide it.
    */
   modelsForKeys?(keys: { mistral: string | null; openai: string | null }): Promise<ModelInfo[]>;
+  /**
+   * Asks the provider whether it accepts a key (by listing its models with it, uncached), before
+   * settings store it. Optional like modelsForKeys.
+   */
+  checkKey?(provider: ProviderId, apiKey: string): Promise<KeyCheck>;
 }
+
+/** What a provider said of a key: accepted; refused (401/403); or no answer to judge by. */
+export type KeyCheck = { ok: true } | { ok: false; refused: boolean; status: number | null };

@@ -148,6 +148,37 @@ describe('validation', () => {
 });
 
 describe('own provider keys', () => {
+  test('a key is tried against its provider before it is stored: a refused one is a 400 naming the field', async () => {
+    const { client } = await signUp(server.url);
+    fake.chat.refusedKeys.add('sk-wrong-key-0000');
+    const res = await client.json('PUT', '/api/settings', { theme: 'dark', openaiKey: 'sk-wrong-key-0000' });
+    expect(res.status).toBe(400);
+    expect(res.body.error.fields).toEqual({ openaiKey: 'was not accepted by OpenAI (401)' });
+    // It was really asked, with that key.
+    expect(fake.chat.modelListCalls.openai).toBeGreaterThan(0);
+    expect((await client.json('GET', '/api/settings')).body).toEqual(DEFAULTS);
+
+    // The same for Mistral, in the same request as a good OpenAI key: nothing of it is saved.
+    fake.chat.refusedKeys.add('mk-wrong-key-1111');
+    const both = await client.json('PUT', '/api/settings', { openaiKey: 'sk-right-key-2222', mistralKey: 'mk-wrong-key-1111' });
+    expect(both.status).toBe(400);
+    expect(Object.keys(both.body.error.fields)).toEqual(['mistralKey']);
+    expect((await client.json('GET', '/api/settings')).body).toEqual(DEFAULTS);
+
+    const good = await client.json('PUT', '/api/settings', { openaiKey: 'sk-right-key-2222' });
+    expect(good.status).toBe(200);
+    expect(good.body.keys.openai).toEqual({ last4: '2222' });
+  });
+
+  test('a provider that cannot be asked about a key: 502, and the key is not stored', async () => {
+    const { client } = await signUp(server.url);
+    fake.chat.modelsDown.mistral = true;
+    const res = await client.json('PUT', '/api/settings', { mistralKey: 'mk-unchecked-3333' });
+    expect(res.status).toBe(502);
+    expect(res.body.error.message).toContain('Could not check the Mistral key');
+    expect((await client.json('GET', '/api/settings')).body).toEqual(DEFAULTS);
+  });
+
   test('saved keys show only their last four characters and are stored encrypted', async () => {
     const { client, user } = await signUp(server.url);
     const mistralKey = 'mk-Secret-Value-AbCd';
