@@ -10,6 +10,7 @@
  *       #code  Markdown with a code block, a table and a list
  *       #fail  a few words, then a provider error mid-stream; only the first time (for Retry)
  *       #xss   a reply full of script-injection attempts
+ *       #broken a provider error before any text, every time
  *       #rich  a wide table, maths (inline, display, a price that is not maths) and a task list
  *     and it answers the server's title requests with the first words of the message, so
  *     titles are predictable (and carry any payload the message had);
@@ -178,6 +179,8 @@ const directives = Bun.serve({
     if (text.includes('#code')) return chunked(words(CODE_REPLY), 15);
     if (text.includes('#xss')) return chunked(words(XSS_REPLY), 5);
     if (text.includes('#rich')) return chunked(words(RICH_REPLY), 5);
+    // Fails before any text, every time.
+    if (text.includes('#broken')) return chunked(['never sent'], 0, 0);
     // Fails the first time for a given message, so Retry can succeed.
     if (text.includes('#fail') && !failedOnce.has(text)) {
       failedOnce.add(text);
