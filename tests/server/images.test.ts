@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'bun:test';
 import { Client, signUp } from '../support/client';
 import { startServer, type TestServer } from '../support/server';
+import { newThread } from '../support/threads';
 import { startFakeProvider, type FakeProvider } from '../support/fake-provider';
 import { makePng } from '../support/fake-provider/images';
 import { checkUrl, isPublicAddress } from '../../server/http/safe-fetch';
@@ -24,12 +25,6 @@ beforeEach(() => fake.reset());
 
 const fileCount = async (userId: string) =>
   Number((await server.db.sql<{ n: string }[]>`select count(*)::text as n from files where user_id = ${userId}`)[0]!.n);
-
-async function newThread(client: Client, title = 'Pictures') {
-  const res = await client.json('POST', '/api/threads', { title });
-  expect(res.status).toBe(201);
-  return res.body.thread as { id: string; updatedAt: string };
-}
 
 async function bytesOf(client: Client, path: string) {
   const res = await client.get(path);
@@ -277,7 +272,7 @@ describe('other providers', () => {
     });
     try {
       const { client } = await signUp(mistral.url);
-      const thread = (await client.json('POST', '/api/threads', {})).body.thread;
+      const thread = await newThread(client, {});
       const image = makePng(6, 6, [9, 9, 9]);
       fake.images.image = image;
       const res = await client.json('POST', '/api/images', { prompt: 'a grey tile', threadId: thread.id });
