@@ -1,11 +1,8 @@
 import { expect, test, type Page } from '@playwright/test';
-import { signUpByApi } from './helpers';
+import { newThread, signUpByApi } from './helpers';
 
 async function makeThreads(page: Page, titles: string[]) {
-  for (const title of titles) {
-    const res = await page.request.post('/api/threads', { data: { title } });
-    expect(res.status()).toBe(201);
-  }
+  for (const title of titles) await newThread(page.request, { title });
 }
 
 const nav = (page: Page) => page.getByRole('navigation', { name: 'Threads' });
