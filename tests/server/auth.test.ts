@@ -164,7 +164,7 @@ describe('sign-in, me, refresh, sign-out', () => {
     const { client, email, user } = await signUp(server.url);
     const res = await client.delete('/api/auth/me');
     expect(res.status).toBe(204);
-    expect(res.headers.get('clear-site-data')).toBeTruthy();
+    expect(res.headers.get('clear-site-data')).toBe('"cache", "cookies", "storage"');
     const [count] = await server.db.sql<{ n: number }[]>`
       select (select count(*) from users where id = ${user.id})::int + (select count(*) from sessions where user_id = ${user.id})::int as n`;
     expect(count!.n).toBe(0);

@@ -124,11 +124,18 @@ describe('refusals', () => {
   test('anonymous → 401; bad input → 400 with fields', async () => {
     expect((await new Client(server.url).json('POST', '/api/images', { prompt: 'x' })).status).toBe(401);
     const { client } = await signUp(server.url);
-    const cases = [{}, { prompt: '' }, { prompt: '   ' }, { prompt: 'x'.repeat(4001) }, { prompt: 'x', size: '10x10; rm' }, { prompt: 'x', threadId: 'nope' }];
-    for (const body of cases) {
+    const cases: [Record<string, unknown>, string][] = [
+      [{}, 'prompt'],
+      [{ prompt: '' }, 'prompt'],
+      [{ prompt: '   ' }, 'prompt'],
+      [{ prompt: 'x'.repeat(4001) }, 'prompt'],
+      [{ prompt: 'x', size: '10x10; rm' }, 'size'],
+      [{ prompt: 'x', threadId: 'nope' }, 'threadId'],
+    ];
+    for (const [body, field] of cases) {
       const res = await client.json('POST', '/api/images', body);
       expect(res.status).toBe(400);
-      expect(res.body.error.fields).toBeDefined();
+      expect(Object.keys(res.body.error.fields)).toEqual([field]);
     }
     expect(fake.images.prompts).toEqual([]);
   });
