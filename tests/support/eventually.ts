@@ -11,7 +11,7 @@
 export interface EventuallyOptions {
   /** Give up after this long (ms). Default 4000, under bun:test's 5 s per test. */
   timeout?: number;
-  /** Pause between attempts (ms), doubling up to 250. Default 20. */
+  /** Pause between attempts (ms), fixed. Default: 20, doubling up to 250. */
   interval?: number;
   /** What is awaited, for the error message. */
   message?: string;
@@ -20,6 +20,7 @@ export interface EventuallyOptions {
 export async function eventually<T>(check: () => T | Promise<T>, options: EventuallyOptions = {}): Promise<Exclude<T, false>> {
   const { timeout = 4000, message = 'condition' } = options;
   let interval = options.interval ?? 20;
+  const backOff = options.interval === undefined;
   const deadline = performance.now() + timeout;
   let last: unknown = new Error('never ran');
   for (let attempt = 1; ; attempt++) {
@@ -38,6 +39,6 @@ export async function eventually<T>(check: () => T | Promise<T>, options: Eventu
       });
     }
     await new Promise((resolve) => setTimeout(resolve, Math.min(interval, left)));
-    interval = Math.min(interval * 2, 250);
+    if (backOff) interval = Math.min(interval * 2, 250);
   }
 }
