@@ -14,7 +14,7 @@
  */
 import { expect, test, type APIRequestContext, type Browser, type Page } from '@playwright/test';
 import { makePng } from '../support/fake-provider/images';
-import { assistant, newAccount, signUpByApi, startChat, waitForReply, shoot, SIZES } from './helpers';
+import { assistant, newAccount, newThread, signUpByApi, startChat, waitForReply, shoot, SIZES } from './helpers';
 
 
 const XSS_TITLE = `Plans "><script>window.__xss='title'</script><img src=x onerror="window.__xss='title-img'">`;
@@ -246,8 +246,7 @@ test("another user's thread, file and share ids answer 404 in the browser", asyn
   expect(upload.status()).toBe(201);
   const fileId = (await upload.json()).file.id as string;
   const { code } = await shareByApi(page.request, threadId);
-  const other = await page.request.post(`/api/threads`, { data: { title: 'Unshared' } });
-  const otherThreadId = (await other.json()).thread.id as string;
+  const otherThreadId = (await newThread(page.request, { title: 'Unshared' })).id;
 
   const intruder = await freshViewer(browser);
   await signUpByApi(intruder.page);

@@ -1,11 +1,8 @@
 import { expect, test, type Page } from '@playwright/test';
-import { shoot, signUpByApi, SIZES } from './helpers';
+import { newThread, settled, shoot, signUpByApi, SIZES } from './helpers';
 
 async function makeThreads(page: Page, titles: string[]) {
-  for (const title of titles) {
-    const res = await page.request.post('/api/threads', { data: { title } });
-    expect(res.status()).toBe(201);
-  }
+  for (const title of titles) await newThread(page.request, { title });
 }
 
 const nav = (page: Page) => page.getByRole('navigation', { name: 'Threads' });
@@ -103,7 +100,7 @@ test('long titles ellipsize and every row keeps its actions on screen, on a phon
     const list = nav(page);
     await expect(list.getByRole('link')).toHaveCount(3);
     // Measure the drawer where it comes to rest, not while it slides in.
-    await page.evaluate(() => Promise.all(document.getAnimations().map((a) => a.finished)));
+    await settled(page);
     // The list never scrolls sideways.
     const sideways = await list.evaluate((el) => el.scrollWidth - el.clientWidth);
     expect(sideways, size.name).toBeLessThanOrEqual(0);

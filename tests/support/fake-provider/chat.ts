@@ -20,6 +20,7 @@
  *                               parts keep their SDK's shape with the data URL shortened and
  *                               an `image` summary added (type, bytes, width, height).
  */
+import { eventually } from '../eventually';
 import type { FakeModule, Recorded } from './index';
 
 export type Sdk = 'openai' | 'mistral';
@@ -176,19 +177,14 @@ function createControl(): ChatControl {
       control.queue.push(...replies);
     },
     async waitForRequests(count = control.requests.length + 1, timeoutMs = 5000): Promise<ChatRequest> {
-      const until = performance.now() + timeoutMs;
-      while (control.requests.length < count) {
-        if (performance.now() > until) throw new Error(`fake chat: ${control.requests.length}/${count} requests after ${timeoutMs} ms`);
-        await Bun.sleep(5);
-      }
+      const arrived = () => {
+        if (control.requests.length < count) throw new Error(`${control.requests.length}/${count} requests`);
+      };
+      await eventually(arrived, { timeout: timeoutMs, interval: 5, message: `fake chat: ${count} requests` });
       return control.requests[count - 1]!;
     },
     async waitForFinish(request: ChatRequest, timeoutMs = 5000) {
-      const until = performance.now() + timeoutMs;
-      while (!request.finished) {
-        if (performance.now() > until) throw new Error(`fake chat: request still open after ${timeoutMs} ms`);
-        await Bun.sleep(5);
-      }
+      await eventually(() => request.finished, { timeout: timeoutMs, interval: 5, message: 'fake chat: the request to end' });
     },
     reset() {
       control.defaults = { firstTokenDelayMs: 0, chunkDelayMs: 0 };
