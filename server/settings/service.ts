@@ -9,7 +9,7 @@ import type { Providers } from '../providers/types';
 import { decrypt, deriveKey, encrypt } from '../crypto';
 import { badRequest } from '../errors';
 import { log } from '../log';
-import { DEFAULT_SETTINGS, type Settings, type SettingsBody, type SettingsView } from './model';
+import { DEFAULT_SETTINGS, type Settings, type SettingsUpdate, type SettingsView } from './model';
 import { selectSettings, upsertSettings, type SettingsRow } from './queries';
 
 export type KeyProvider = 'mistral' | 'openai';
@@ -86,7 +86,7 @@ export interface SettingsDeps {
 }
 
 /** Applies a PUT: validates against the models the user would have after it, then saves in one statement. */
-export async function updateSettings(deps: SettingsDeps, userId: string, body: SettingsBody): Promise<SettingsView> {
+export async function updateSettings(deps: SettingsDeps, userId: string, body: SettingsUpdate): Promise<SettingsView> {
   const seal = (value: string | null | undefined) =>
     value === undefined ? undefined : value === null ? null : { enc: encrypt(sealingKey(deps.config), value), last4: value.slice(-4) };
 
