@@ -37,3 +37,4 @@ export const UserAnswer = t.Object({ user: User });
 export type UserAnswer = typeof UserAnswer.static;
 
 export const Ok = t.Object({ ok: t.Literal(true) });
+export type Ok = typeof Ok.static;

@@ -47,6 +47,15 @@ export const ReplyEvent = t.Union([UserEvent, StartEvent, DeltaEvent, TitleEvent
 export type ReplyEvent = typeof ReplyEvent.static;
 export type ReplyEventName = ReplyEvent['event'];
 
+export type UserEvent = typeof UserEvent.static;
+export type StartEvent = typeof StartEvent.static;
+export type DeltaEvent = typeof DeltaEvent.static;
+export type TitleEvent = typeof TitleEvent.static;
+export type DoneEvent = typeof DoneEvent.static;
+export type ErrorEvent = typeof ErrorEvent.static;
+
+/** POST /api/messages/:id/cancel answers the reply as it stopped. */
 export const CancelAnswer = t.Object({ message: Message });
+export type CancelAnswer = typeof CancelAnswer.static;
 export type PostMessageBody = typeof PostMessageBody.static;
 export type RegenerateBody = typeof RegenerateBody.static;

@@ -28,6 +28,7 @@ export const PageQuery = t.Object({
 
 export type CreateThreadBody = typeof CreateThreadBody.static;
 export type UpdateThreadBody = typeof UpdateThreadBody.static;
+export type PageQuery = typeof PageQuery.static;
 
 export const Thread = t.Object({
   id: t.String(),
@@ -77,6 +78,7 @@ export const Message = t.Object({
 export type Message = typeof Message.static;
 
 export const ThreadAnswer = t.Object({ thread: Thread });
+export type ThreadAnswer = typeof ThreadAnswer.static;
 export const ThreadPage = t.Object({ threads: t.Array(Thread), nextCursor: NextCursor });
 export const MessagePage = t.Object({ messages: t.Array(Message), nextCursor: NextCursor });
 export type ThreadPage = typeof ThreadPage.static;
