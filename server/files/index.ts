@@ -46,7 +46,7 @@ export function filesRoutes(deps: Pick<AppDeps, 'sql' | 'config' | 'auth'>) {
       {
         auth: true,
         parse: 'none',
-        response: withErrors({ 201: FileAnswer }),
+        response: withErrors({ 201: FileAnswer }, 413, 415),
         detail: { requestBody: multipartBody(FileUpload) },
       },
     )

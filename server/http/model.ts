@@ -31,23 +31,18 @@ export const ErrorBody = t.Object({ error: ErrorDetail });
 export type ErrorBody = typeof ErrorBody.static;
 
 /**
- * The error answers any route may give (validation, session, absence, conflict, limits,
- * provider and database failures), merged under a route's success answers so the
- * generated OpenAPI document lists them too.
+ * The error answers any route may give (validation, session, refusal, absence, conflict,
+ * limits, a failure of ours, the database down), merged under a route's success answers so
+ * the generated OpenAPI document lists them; `extra` adds the route's own (413, 415, 501,
+ * 502, 504).
  */
-export function withErrors<T extends Record<number, unknown>>(ok: T) {
-  return {
-    ...ok,
-    400: ErrorBody,
-    401: ErrorBody,
-    403: ErrorBody,
-    404: ErrorBody,
-    409: ErrorBody,
-    429: ErrorBody,
-    500: ErrorBody,
-    503: ErrorBody,
-  } as T & Record<400 | 401 | 403 | 404 | 409 | 429 | 500 | 503, typeof ErrorBody>;
+export function withErrors<T extends Record<number, unknown>>(ok: T, ...extra: ErrorStatus[]) {
+  const errors: Record<number, typeof ErrorBody> = {};
+  for (const status of [...COMMON_ERRORS, ...extra]) errors[status] = ErrorBody;
+  return { ...ok, ...errors } as T & Record<(typeof COMMON_ERRORS)[number], typeof ErrorBody>;
 }
+const COMMON_ERRORS = [400, 401, 403, 404, 409, 429, 500, 503] as const;
+type ErrorStatus = 413 | 415 | 501 | 502 | 504;
 
 /** GET /api/health: 200 when the database answers, 503 (with Retry-After) when it does not. */
 export const Health = t.Object({ ok: t.Boolean(), db: t.Union([t.Literal('up'), t.Literal('down')]) });

@@ -21,6 +21,6 @@ export function imagesRoutes(deps: Pick<AppDeps, 'sql' | 'config' | 'auth'>) {
       set.status = 201;
       return result;
     },
-    { auth: true, body: ImageBody, response: withErrors({ 201: GeneratedImage }) },
+    { auth: true, body: ImageBody, response: withErrors({ 201: GeneratedImage }, 502, 504) },
   );
 }

@@ -33,7 +33,7 @@ export function voiceRoutes(deps: AppDeps) {
       {
         auth: true,
         parse: 'none',
-        response: withErrors({ 200: Transcription }),
+        response: withErrors({ 200: Transcription }, 413, 415, 501, 502, 504),
         detail: { requestBody: multipartBody(TranscriptionUpload) },
       },
     )
