@@ -60,21 +60,17 @@ export function authRoutes(deps: AppDeps) {
       },
       { body: LoginBody, response: withErrors({ 200: UserAnswer }) },
     )
-    .post(
-      '/refresh',
-      async ({ cookie, accessJwt }) => {
-        const jar = cookie as Jar;
-        try {
-          const login = await auth.refresh(deps, jar[REFRESH_COOKIE]?.value || undefined);
-          await setSessionCookies(jar, accessJwt, login);
-          return { user: login.user };
-        } catch (error) {
-          clearCookies(jar);
-          throw error;
-        }
-      },
-      { response: withErrors({ 200: UserAnswer }) },
-    )
+    .post('/refresh', async ({ cookie, accessJwt }) => {
+      const jar = cookie as Jar;
+      try {
+        const login = await auth.refresh(deps, jar[REFRESH_COOKIE]?.value || undefined);
+        await setSessionCookies(jar, accessJwt, login);
+        return { user: login.user };
+      } catch (error) {
+        clearCookies(jar);
+        throw error;
+      }
+    }, { response: withErrors({ 200: UserAnswer }) })
     .post('/logout', async ({ cookie, accessJwt, set }) => {
       const jar = cookie as Jar;
       // Works with either cookie (or an expired access token): sign-out must never fail.

@@ -8,7 +8,6 @@ import type { ReplyEvent } from './model';
 
 export type { ReplyEvent } from './model';
 
-
 type Listener = (event: ReplyEvent) => void;
 
 export class Generation {
