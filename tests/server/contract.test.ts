@@ -4,6 +4,8 @@
  * route with its request and response schemas.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import { signUp } from '../support/client';
 import { startServer, type TestServer } from '../support/server';
 import { apiPath } from '../../server/openapi';
@@ -123,5 +125,22 @@ describe('contract', () => {
     expect(new Date(thread.createdAt).toISOString()).toBe(thread.createdAt);
     const sync = await client.json('GET', '/api/sync');
     expect(sync.body.threads.find((t: { id: string }) => t.id === thread.id)).toEqual(thread);
+  });
+
+  test('the web imports the server only as types, so nothing of it (or elysia) ships to the browser', () => {
+    const root = join(import.meta.dir, '..', '..', 'web', 'src');
+    const files = (readdirSync(root, { recursive: true }) as string[]).filter((f) => /\.(ts|js|svelte)$/.test(f));
+    const importsServer = /import\s+([^;]*?)\s+from\s+['"](\$server\/[^'"]+|(?:\.\.\/)+server\/[^'"]+)['"]/g;
+    const valueImports: string[] = [];
+    let typeImports = 0;
+    for (const file of files) {
+      for (const [statement, clause] of readFileSync(join(root, file), 'utf8').matchAll(importsServer)) {
+        // `import { type X }` would still load the module for its side effects: only `import type` is erased.
+        if (clause!.startsWith('type ')) typeImports++;
+        else valueImports.push(`${relative(root, join(root, file))}: ${statement}`);
+      }
+    }
+    expect(valueImports).toEqual([]);
+    expect(typeImports).toBeGreaterThan(10);
   });
 });
