@@ -7,6 +7,7 @@
  */
 import { Elysia, t, type TSchema } from 'elysia';
 import { toOpenAPISchema } from '@elysiajs/openapi';
+import { ErrorBody } from './http/model';
 import { renderDocs, type OpenApiDocument } from './openapi-page';
 
 /** A multipart/form-data request body, for routes that read their body themselves (parse: 'none'). */
@@ -23,6 +24,7 @@ export function eventStreamResponse(schema: TSchema) {
           'text/event-stream: each event is `event: <event>` and one `data:` line of JSON (the `data` below); `: ping` comments keep it open',
         content: { 'text/event-stream': { schema: plain(schema) } },
       },
+      ...errorAnswers([400, 401, 404, 409, 429, 500, 503]),
     },
   };
 }
@@ -30,7 +32,10 @@ export function eventStreamResponse(schema: TSchema) {
 /** Raw bytes with the file's own content type. */
 export function bytesResponse(description: string) {
   return {
-    responses: { 200: { description, content: { 'application/octet-stream': { schema: { type: 'string' as const, format: 'binary' } } } } },
+    responses: {
+      200: { description, content: { 'application/octet-stream': { schema: { type: 'string' as const, format: 'binary' } } } },
+      ...errorAnswers([400, 401, 404, 500, 503]),
+    },
   };
 }
 
@@ -47,12 +52,19 @@ export function audioResponse() {
         description: 'The spoken text as audio bytes (audio/mpeg, audio/wav, … as the engine makes it), streamed; Cache-Control: no-store',
         content: { 'audio/*': { schema: { type: 'string' as const, format: 'binary' } } },
       },
+      ...errorAnswers([400, 401, 429, 500, 501, 502, 503, 504]),
     },
   };
 }
 
 /** A route's path as the document spells it: `{id}` parameters, no trailing slash. */
 export const apiPath = (path: string) => path.replace(/:([^/]+)/g, '{$1}').replace(/(.)\/$/, '$1');
+
+/** Before a stream or bytes start, a refusal is an ordinary JSON error body. */
+function errorAnswers(statuses: number[]) {
+  const body = { description: 'ErrorBody', content: { 'application/json': { schema: plain(ErrorBody) } } };
+  return Object.fromEntries(statuses.map((status) => [status, body]));
+}
 
 /** A TypeBox schema as plain JSON Schema (its symbol keys dropped). */
 const plain = (schema: TSchema) => JSON.parse(JSON.stringify(schema)) as Record<string, unknown>;
