@@ -1,19 +1,11 @@
 /** The SQL for adding a generated image to a thread. */
 import type { Sql, Tx } from '../db';
 import { nextSeq } from '../sync/seq';
-import type { Attachment } from '../files/service';
+import type { Attachment, Message } from '../threads/model';
+import { messageColumns } from '../threads/queries';
 
-export interface ImageMessage {
-  id: string;
-  threadId: string;
-  parentId: string | null;
-  role: 'assistant';
-  content: string;
-  status: 'complete';
-  model: string | null;
-  createdAt: Date;
-  attachments: Attachment[];
-}
+/** The assistant message holding a generated image: a Message like any other. */
+export type ImageMessage = Message;
 
 export async function threadOwned(db: Sql | Tx, userId: string, threadId: string) {
   const [row] = await db`select 1 from threads where id = ${threadId} and user_id = ${userId}`;
@@ -41,7 +33,7 @@ export async function insertImageMessage(
     insert into messages (id, thread_id, user_id, parent_id, role, content, status, model, attachments, seq)
     values (${crypto.randomUUID()}, ${threadId}, ${userId}, ${latest?.id ?? null}, 'assistant', ${m.content},
             'complete', ${m.model}, ${tx.json([m.attachment] as never)}, ${messageSeq})
-    returning id, thread_id, parent_id, role, content, status, model, created_at, attachments`;
+    returning ${messageColumns(tx)}`;
   const threadSeq = await nextSeq(tx, userId);
   await tx`update threads set updated_at = now(), seq = ${threadSeq} where id = ${threadId} and user_id = ${userId}`;
   return message!;

@@ -3,7 +3,9 @@
  * generator of a small discriminated union; persistence and timeouts live in the
  * replies service, so adapters only translate wire formats.
  */
-export type ProviderId = 'mistral' | 'openai';
+import type { ModelInfo, ProviderId } from './model';
+
+export type { ModelInfo, ProviderId } from './model';
 
 export type ContentPart =
   | { type: 'text'; text: string }
@@ -20,14 +22,6 @@ export type StreamEvent =
   | { type: 'usage'; inputTokens: number; outputTokens: number }
   | { type: 'done'; finishReason: string | null }
   | { type: 'error'; message: string; status?: number };
-
-export interface ModelInfo {
-  /** `provider:model`, e.g. `mistral:mistral-small-latest`. */
-  id: string;
-  provider: ProviderId;
-  name: string;
-  capabilities: string[];
-}
 
 export interface StreamRequest {
   /** The model's own id, without the `provider:` prefix. */

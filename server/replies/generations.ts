@@ -4,13 +4,9 @@
  * batches, and fans events out to whoever is attached (zero or more SSE clients).
  */
 import type { Message } from '../threads/model';
+import type { ReplyEvent } from './model';
 
-export type ReplyEvent =
-  | { event: 'user'; data: { message: Message } }
-  | { event: 'start'; data: { message: Message } }
-  | { event: 'delta'; data: { id: string; text: string } }
-  | { event: 'done'; data: { message: Message } }
-  | { event: 'error'; data: { message: Message; error: { code: string; message: string } } };
+export type { ReplyEvent } from './model';
 
 type Listener = (event: ReplyEvent) => void;
 

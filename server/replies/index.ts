@@ -3,7 +3,9 @@ import type { AppDeps } from '../deps';
 import { notFound } from '../errors';
 import { IdParams } from '../threads/model';
 import * as q from '../threads/queries';
-import { PostMessageBody, RegenerateBody } from './model';
+import { withErrors } from '../http/model';
+import { eventStreamResponse } from '../openapi';
+import { CancelAnswer, PostMessageBody, RegenerateBody, ReplyEvent } from './model';
 import * as replies from './service';
 import { eventStream } from './sse';
 
@@ -19,7 +21,7 @@ export function repliesRoutes(deps: AppDeps & Pick<replies.ReplyDeps, 'generatio
           return replies.attach(deps, user.id, source, send);
         });
       },
-      { auth: true, params: IdParams, body: PostMessageBody },
+      { auth: true, params: IdParams, body: PostMessageBody, detail: eventStreamResponse(ReplyEvent) },
     )
     .get(
       '/api/messages/:id/stream',
@@ -32,12 +34,12 @@ export function repliesRoutes(deps: AppDeps & Pick<replies.ReplyDeps, 'generatio
         const source = await replies.sourceFor(deps, target);
         return eventStream(request.signal, (send) => replies.attach(deps, user.id, source, send));
       },
-      { auth: true, params: IdParams },
+      { auth: true, params: IdParams, detail: eventStreamResponse(ReplyEvent) },
     )
     .post(
       '/api/messages/:id/cancel',
       async ({ user, params }) => ({ message: await replies.cancel(deps, user.id, params.id) }),
-      { auth: true, params: IdParams },
+      { auth: true, params: IdParams, response: withErrors({ 200: CancelAnswer }) },
     )
     .post(
       '/api/messages/:id/regenerate',
@@ -47,6 +49,6 @@ export function repliesRoutes(deps: AppDeps & Pick<replies.ReplyDeps, 'generatio
           replies.attach(deps, user.id, { kind: 'live', generation }, send),
         );
       },
-      { auth: true, params: IdParams, body: RegenerateBody },
+      { auth: true, params: IdParams, body: RegenerateBody, detail: eventStreamResponse(ReplyEvent) },
     );
 }

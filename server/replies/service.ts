@@ -15,6 +15,7 @@ import { buildContext, crashed, run } from './generate';
 import { Generation, type Generations } from './generations';
 import { sourceFor, type Source } from './stream';
 import { provisionalTitle } from './title';
+import type { PostMessageBody } from './model';
 
 export { attach, sourceFor, type Source } from './stream';
 export { FLUSH_MS } from './generate';
@@ -31,14 +32,8 @@ export type ReplyDeps = Pick<AppDeps, 'sql' | 'providers' | 'config'> & {
   files: FileReader;
 };
 
-export interface PostBody {
-  id: string;
-  content: string;
-  parentId?: string | null;
-  model?: string;
-  /** File ids from POST /api/files. */
-  attachments?: { id: string }[];
-}
+/** The body of POST /api/threads/:id/messages (attachments: file ids from POST /api/files). */
+export type PostBody = PostMessageBody;
 
 /**
  * POST /api/threads/:id/messages: the user message plus its reply (idempotent on `id`).
@@ -80,7 +75,7 @@ export async function postMessage(deps: ReplyDeps, userId: string, threadId: str
     status: 'streaming',
     model,
     error: null,
-    createdAt: now,
+    createdAt: now.toISOString(),
     attachments: [],
     tokensIn: null,
     tokensOut: null,

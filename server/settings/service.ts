@@ -9,7 +9,7 @@ import type { Providers } from '../providers/types';
 import { decrypt, deriveKey, encrypt } from '../crypto';
 import { badGateway, badRequest } from '../errors';
 import { log } from '../log';
-import { DEFAULT_SETTINGS, type Settings, type SettingsBody, type SettingsView } from './model';
+import { DEFAULT_SETTINGS, type Settings, type SettingsUpdate, type SettingsView } from './model';
 import { selectSettings, upsertSettings, type SettingsRow } from './queries';
 
 export type KeyProvider = 'mistral' | 'openai';
@@ -86,7 +86,7 @@ export interface SettingsDeps {
 }
 
 /** Applies a PUT: validates against the models the user would have after it, then saves in one statement. */
-export async function updateSettings(deps: SettingsDeps, userId: string, body: SettingsBody): Promise<SettingsView> {
+export async function updateSettings(deps: SettingsDeps, userId: string, body: SettingsUpdate): Promise<SettingsView> {
   await checkNewKeys(deps.providers, body);
   const seal = (value: string | null | undefined) =>
     value === undefined ? undefined : value === null ? null : { enc: encrypt(sealingKey(deps.config), value), last4: value.slice(-4) };
@@ -124,7 +124,7 @@ const LABELS: Record<KeyProvider, string> = { mistral: 'Mistral', openai: 'OpenA
  * A key is tried against its provider before it is stored: a refused key is a 400 naming its
  * field, and a provider that cannot be asked is a 502; either way nothing of the PUT is saved.
  */
-async function checkNewKeys(providers: Providers, body: SettingsBody): Promise<void> {
+async function checkNewKeys(providers: Providers, body: SettingsUpdate): Promise<void> {
   if (!providers.checkKey) return;
   const wanted = (['mistral', 'openai'] as const).flatMap((p) => {
     const key = body[`${p}Key`];

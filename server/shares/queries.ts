@@ -11,8 +11,8 @@ export interface ShareRow {
   code: string;
   snapshot: Snapshot;
   fileIds: string[];
-  createdAt: Date;
-  updatedAt: Date;
+  createdAt: string;
+  updatedAt: string;
 }
 
 export interface SourceMessage {
@@ -22,12 +22,12 @@ export interface SourceMessage {
   content: string;
   status: 'complete' | 'streaming' | 'cancelled' | 'error';
   model: string | null;
-  createdAt: Date;
+  createdAt: string;
   attachments: { id?: unknown }[];
 }
 
 export async function getOwnThread(db: Db, userId: string, threadId: string) {
-  const [row] = await db<{ title: string; model: string | null; createdAt: Date }[]>`
+  const [row] = await db<{ title: string; model: string | null; createdAt: string }[]>`
     select title, model, created_at from threads where id = ${threadId} and user_id = ${userId}`;
   return row ?? null;
 }
@@ -76,7 +76,7 @@ export async function listShares(db: Db, userId: string, limit: number, before: 
   const where = before
     ? db`and (created_at, thread_id) < ('epoch'::timestamptz + ${before[0]}::bigint * interval '1 microsecond', ${before[1]}::uuid)`
     : db``;
-  const rows = await db<{ code: string; threadId: string; title: string; createdAt: Date; updatedAt: Date; cursor: string }[]>`
+  const rows = await db<{ code: string; threadId: string; title: string; createdAt: string; updatedAt: string; cursor: string }[]>`
     select code, thread_id, snapshot->'thread'->>'title' as title, created_at, updated_at, ${cursorOf(db)}
     from shares where user_id = ${userId} ${where}
     order by created_at desc, thread_id desc

@@ -1,5 +1,5 @@
 /**
- * Attacks from ../shared/security.md tried against a real server and database:
+ * Attacks from the project's security checklist (numbered items) tried against a real server and database:
  * forged and stale tokens (5), refresh reuse (6, also in auth.test.ts), brute
  * force (7), CSRF (8), malformed input on every route (11), sessions (15).
  */

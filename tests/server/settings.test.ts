@@ -42,7 +42,7 @@ describe('preferences', () => {
     const { client } = await signUp(server.url);
     const res = await client.json('GET', '/api/settings');
     expect(res.status).toBe(200);
-    expect(res.body).toEqual(DEFAULTS);
+    expect(res.body as unknown).toEqual(DEFAULTS);
   });
 
   test('round trip: PUT answers the new state, GET shows the same, unspecified fields are kept', async () => {
@@ -58,8 +58,8 @@ describe('preferences', () => {
       settings: { defaultModel: 'openai:gpt-4o', theme: 'dark', voice: 'alloy', talkMode: 'toggle' },
       keys: { mistral: null, openai: null },
     };
-    expect(put.body).toEqual(expected);
-    expect((await client.json('GET', '/api/settings')).body).toEqual(expected);
+    expect(put.body as unknown).toEqual(expected);
+    expect((await client.json('GET', '/api/settings')).body as unknown).toEqual(expected);
 
     const partial = await client.json('PUT', '/api/settings', { theme: 'light' });
     expect(partial.body.settings).toEqual({ ...expected.settings, theme: 'light' });
@@ -68,21 +68,21 @@ describe('preferences', () => {
     expect(cleared.body.settings).toEqual({ defaultModel: null, theme: 'light', voice: null, talkMode: 'toggle' });
 
     // The service other features use reads the same.
-    expect(await getSettings(server.db.sql, user.id)).toEqual(cleared.body.settings);
+    expect((await getSettings(server.db.sql, user.id)) as unknown).toEqual(cleared.body.settings);
   });
 
   test('an empty PUT changes nothing and still answers the state', async () => {
     const { client } = await signUp(server.url);
     const res = await client.json('PUT', '/api/settings', {});
     expect(res.status).toBe(200);
-    expect(res.body).toEqual(DEFAULTS);
+    expect(res.body as unknown).toEqual(DEFAULTS);
   });
 
   test("one user's settings are not another's", async () => {
     const a = await signUp(server.url);
     const b = await signUp(server.url);
     await a.client.json('PUT', '/api/settings', { theme: 'dark', openaiKey: 'sk-user-a-0000' });
-    expect((await b.client.json('GET', '/api/settings')).body).toEqual(DEFAULTS);
+    expect((await b.client.json('GET', '/api/settings')).body as unknown).toEqual(DEFAULTS);
   });
 });
 
@@ -109,7 +109,7 @@ describe('validation', () => {
       expect(Object.keys(res.body.error.fields)).toContain(field);
     }
     // Nothing was saved by any of them.
-    expect((await client.json('GET', '/api/settings')).body).toEqual(DEFAULTS);
+    expect((await client.json('GET', '/api/settings')).body as unknown).toEqual(DEFAULTS);
   });
 
   test('malformed bodies are 4xx and the server stays up', async () => {
@@ -130,7 +130,7 @@ describe('validation', () => {
       defaultModel: 'openai:not-a-model',
     });
     expect(res.status).toBe(400);
-    expect((await client.json('GET', '/api/settings')).body).toEqual(DEFAULTS);
+    expect((await client.json('GET', '/api/settings')).body as unknown).toEqual(DEFAULTS);
   });
 
   test('unauthenticated GET and PUT are 401', async () => {
@@ -273,7 +273,7 @@ describe('own provider keys', () => {
     expect(saved.body.settings.defaultModel).toBe('openai:gpt-5-for-key-holders');
     const models = await client.json('GET', '/api/models');
     expect(models.body.models.map((m: { id: string }) => m.id)).toContain('openai:gpt-5-for-key-holders');
-    expect(models.body.models.find((m: { id: string }) => m.id === 'openai:gpt-5-for-key-holders').capabilities).toEqual([
+    expect(models.body.models.find((m: { id: string }) => m.id === 'openai:gpt-5-for-key-holders')!.capabilities).toEqual([
       'chat',
       'vision',
     ]);
