@@ -156,14 +156,14 @@ describe('own provider keys', () => {
     expect(res.body.error.fields).toEqual({ openaiKey: 'was not accepted by OpenAI (401)' });
     // It was really asked, with that key.
     expect(fake.chat.modelListCalls.openai).toBeGreaterThan(0);
-    expect((await client.json('GET', '/api/settings')).body).toEqual(DEFAULTS);
+    expect((await client.json('GET', '/api/settings')).body as unknown).toEqual(DEFAULTS);
 
     // The same for Mistral, in the same request as a good OpenAI key: nothing of it is saved.
     fake.chat.refusedKeys.add('mk-wrong-key-1111');
     const both = await client.json('PUT', '/api/settings', { openaiKey: 'sk-right-key-2222', mistralKey: 'mk-wrong-key-1111' });
     expect(both.status).toBe(400);
     expect(Object.keys(both.body.error.fields)).toEqual(['mistralKey']);
-    expect((await client.json('GET', '/api/settings')).body).toEqual(DEFAULTS);
+    expect((await client.json('GET', '/api/settings')).body as unknown).toEqual(DEFAULTS);
 
     const good = await client.json('PUT', '/api/settings', { openaiKey: 'sk-right-key-2222' });
     expect(good.status).toBe(200);
@@ -176,7 +176,7 @@ describe('own provider keys', () => {
     const res = await client.json('PUT', '/api/settings', { mistralKey: 'mk-unchecked-3333' });
     expect(res.status).toBe(502);
     expect(res.body.error.message).toContain('Could not check the Mistral key');
-    expect((await client.json('GET', '/api/settings')).body).toEqual(DEFAULTS);
+    expect((await client.json('GET', '/api/settings')).body as unknown).toEqual(DEFAULTS);
   });
 
   test('saved keys show only their last four characters and are stored encrypted', async () => {
