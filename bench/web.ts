@@ -17,12 +17,13 @@
 import { chromium, type Page } from '@playwright/test';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { JS_BUDGET_BYTES } from '../scripts/bundle-budget';
 
 const root = join(import.meta.dir, '..');
 const port = Number(process.env.BENCH_PORT ?? 4400);
 const base = `http://127.0.0.1:${port}`;
 const runs = Number(process.env.RUNS ?? 3);
-const JS_BUDGET = 150 * 1024;
+const JS_BUDGET = JS_BUDGET_BYTES; // the same budget every build checks statically
 const USABLE_BUDGET_MS = 2500;
 const FAST_3G = {
   offline: false,

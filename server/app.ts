@@ -20,6 +20,7 @@ import { voiceRoutes } from './voice';
 import { fileHooks, fileReader, filesRoutes } from './files';
 import { imagesRoutes } from './images';
 import { sharesRoutes } from './shares';
+import { openapiRoutes } from './openapi';
 import { webRoutes } from './web';
 import { Generations } from './replies/generations';
 import type { FileReader } from './replies/types';
@@ -76,6 +77,7 @@ export function createApp(input: AppInput) {
     .use(filesRoutes(deps))
     .use(imagesRoutes(deps))
     .use(sharesRoutes(deps))
+    .use(openapiRoutes())
     .use(webRoutes(input.config));
   // Exposed for graceful shutdown (drain) and for tests that check nothing leaks.
   return Object.assign(app, { generations });

@@ -22,6 +22,17 @@ const common = {
   onnotice: () => {},
   // Column names stay snake_case in SQL; rows come back camelCase like the API.
   transform: postgres.camel,
+  // Times leave the database as the ISO strings the API sends (`Date#toISOString`,
+  // what JSON.stringify made of the Date before): one conversion at the boundary,
+  // so no row mapping can forget it and server types say `string` like the wire.
+  types: {
+    isoTimestamptz: {
+      to: 1184,
+      from: [1184] as number[],
+      serialize: (x: Date | string) => (x instanceof Date ? x : new Date(x)).toISOString(),
+      parse: (x: string) => new Date(x).toISOString(),
+    },
+  },
 } as const;
 
 export async function openDatabase(opts: { url: string | null; dataDir: string }): Promise<Database> {

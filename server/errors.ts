@@ -5,9 +5,10 @@
  * with that id, never a stack trace.
  */
 import { Elysia, ValidationError } from 'elysia';
+import type { ErrorBody } from './http/model';
 import { log } from './log';
 
-export type ErrorBody = { error: { code: string; message: string; fields?: Record<string, string>; errorId?: string } };
+export type { ErrorBody } from './http/model';
 
 export class HttpError extends Error {
   constructor(

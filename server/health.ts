@@ -1,5 +1,6 @@
 import { Elysia } from 'elysia';
 import type { Sql } from './db';
+import { Health } from './http/model';
 
 /** 200 when a trivial query answers within 2 s, 503 otherwise; postgres.js reconnects by itself. */
 export function healthRoutes(sql: Sql) {
@@ -9,11 +10,11 @@ export function healthRoutes(sql: Sql) {
         sql`select 1`,
         new Promise((_, reject) => setTimeout(() => reject(new Error('timeout')), 2000)),
       ]);
-      return { ok: true, db: 'up' };
+      return { ok: true, db: 'up' } as const;
     } catch {
       set.status = 503;
       set.headers['retry-after'] = '5';
-      return { ok: false, db: 'down' };
+      return { ok: false, db: 'down' } as const;
     }
-  });
+  }, { response: { 200: Health, 503: Health } });
 }

@@ -14,5 +14,8 @@ export default {
     // separate): on a high-latency phone network, each extra round of requests costs more
     // than the bytes it saves.
     output: { bundleStrategy: 'single' },
+    // The server's schemas are the contract: the app imports their types from there.
+    // Type-only (`import type`): nothing of the server (nor elysia's `t`) reaches the bundle.
+    alias: { $server: '../server' },
   },
 };

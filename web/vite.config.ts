@@ -15,6 +15,9 @@ const LAZY = [
   /src\/lib\/state\/call\.svelte/,
   /node_modules\/highlight\.js\//,
   /src\/lib\/markdown\/highlight/,
+  // Maths (KaTeX), when a reply holds some.
+  /node_modules\/katex\//,
+  /src\/lib\/markdown\/math/,
   /node_modules\/workbox-window\//,
   /src\/lib\/voice\//,
   /src\/lib\/components\/voice\//,
@@ -69,8 +72,12 @@ function analyze(): Plugin {
   };
 }
 
-const BRAND = '#5046e5';
-const BACKGROUND = '#101124';
+/**
+ * The installed app's bar and splash: the same dark surface as the page's dark theme-color tag
+ * (src/app.html, state/theme.svelte.ts), so the bar does not change colour as the app opens.
+ * In light mode the page's own tag takes over once loaded.
+ */
+const THEME_DARK = '#14151f';
 
 export default defineConfig({
   plugins: [
@@ -98,8 +105,8 @@ export default defineConfig({
         display: 'standalone',
         display_override: ['standalone'],
         orientation: 'any',
-        theme_color: BRAND,
-        background_color: BACKGROUND,
+        theme_color: THEME_DARK,
+        background_color: THEME_DARK,
         categories: ['productivity', 'utilities'],
         icons: [
           { src: '/icons/icon-192.png', sizes: '192x192', type: 'image/png', purpose: 'any' },

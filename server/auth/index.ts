@@ -1,8 +1,9 @@
-import { Elysia, t, type Cookie } from 'elysia';
+import { Elysia, type Cookie } from 'elysia';
 import type { AppDeps } from '../deps';
 import { clientIp } from '../http/client';
 import { ACCESS_COOKIE, REFRESH_COOKIE } from './plugin';
-import { LoginBody, RegisterBody } from './model';
+import { NoContent, withErrors } from '../http/model';
+import { ChangePasswordBody, LoginBody, Ok, RegisterBody, UserAnswer } from './model';
 import * as auth from './service';
 
 export function authRoutes(deps: AppDeps) {
@@ -48,7 +49,7 @@ export function authRoutes(deps: AppDeps) {
         set.status = 201;
         return { user: login.user };
       },
-      { body: RegisterBody },
+      { body: RegisterBody, response: withErrors({ 201: UserAnswer }) },
     )
     .post(
       '/login',
@@ -57,7 +58,7 @@ export function authRoutes(deps: AppDeps) {
         await setSessionCookies(cookie as Jar, accessJwt, login);
         return { user: login.user };
       },
-      { body: LoginBody },
+      { body: LoginBody, response: withErrors({ 200: UserAnswer }) },
     )
     .post('/refresh', async ({ cookie, accessJwt }) => {
       const jar = cookie as Jar;
@@ -69,7 +70,7 @@ export function authRoutes(deps: AppDeps) {
         clearCookies(jar);
         throw error;
       }
-    })
+    }, { response: withErrors({ 200: UserAnswer }) })
     .post('/logout', async ({ cookie, accessJwt, set }) => {
       const jar = cookie as Jar;
       // Works with either cookie (or an expired access token): sign-out must never fail.
@@ -79,8 +80,8 @@ export function authRoutes(deps: AppDeps) {
       clearCookies(jar);
       set.headers['clear-site-data'] = '"cache", "cookies", "storage"';
       set.status = 204;
-    })
-    .get('/me', ({ user }) => ({ user }), { auth: true })
+    }, { response: withErrors({ 204: NoContent }) })
+    .get('/me', ({ user }) => ({ user }), { auth: true, response: withErrors({ 200: UserAnswer }) })
     .post(
       '/password',
       async ({ user, sessionId, body, cookie, accessJwt }) => {
@@ -92,10 +93,8 @@ export function authRoutes(deps: AppDeps) {
       },
       {
         auth: true,
-        body: t.Object({
-          currentPassword: t.String({ maxLength: 1024 }),
-          newPassword: t.String({ maxLength: 1024 }),
-        }),
+        body: ChangePasswordBody,
+        response: withErrors({ 200: Ok }),
       },
     )
     .delete(
@@ -107,6 +106,6 @@ export function authRoutes(deps: AppDeps) {
         set.headers['clear-site-data'] = '"cache", "cookies", "storage"';
         set.status = 204;
       },
-      { auth: true },
+      { auth: true, response: withErrors({ 204: NoContent }) },
     );
 }

@@ -21,7 +21,20 @@ export const User = t.Object({
   email: t.String(),
   name: t.String(),
   role: t.Union([t.Literal('user'), t.Literal('admin')]),
-});
+}, { title: 'User' });
 export type User = typeof User.static;
 export type RegisterBody = typeof RegisterBody.static;
 export type LoginBody = typeof LoginBody.static;
+
+export const ChangePasswordBody = t.Object({
+  currentPassword: t.String({ maxLength: 1024 }),
+  newPassword: t.String({ maxLength: 1024 }),
+});
+export type ChangePasswordBody = typeof ChangePasswordBody.static;
+
+/** Register, login, refresh and GET /me answer the signed-in user. */
+export const UserAnswer = t.Object({ user: User });
+export type UserAnswer = typeof UserAnswer.static;
+
+export const Ok = t.Object({ ok: t.Literal(true) });
+export type Ok = typeof Ok.static;

@@ -43,7 +43,7 @@ export async function lockRefreshToken(tx: Tx, tokenHash: string) {
     {
       sessionId: string;
       userId: string;
-      usedAt: Date | null;
+      usedAt: string | null;
       expired: boolean;
       sessionValid: boolean;
       disabled: boolean;

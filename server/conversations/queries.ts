@@ -96,7 +96,7 @@ export interface ThreadMessage {
   content: string;
   status: 'complete' | 'streaming' | 'cancelled' | 'error';
   model: string | null;
-  createdAt: Date;
+  createdAt: string;
   /** As stored (jsonb): read defensively. */
   attachments: { id?: unknown }[];
 }

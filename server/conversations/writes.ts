@@ -256,17 +256,8 @@ export async function lockUserWrites(tx: Tx, userId: string) {
   await tx`select 1 from users where id = ${userId} for no key update`;
 }
 
-export interface ImageMessage {
-  id: string;
-  threadId: string;
-  parentId: string | null;
-  role: 'assistant';
-  content: string;
-  status: 'complete';
-  model: string | null;
-  createdAt: Date;
-  attachments: Attachment[];
-}
+/** The assistant message holding a generated image: a Message like any other. */
+export type ImageMessage = Message;
 
 /**
  * An assistant message carrying a generated image, under the thread's latest message;
@@ -291,7 +282,7 @@ export async function addImageMessage(
     insert into messages (id, thread_id, user_id, parent_id, role, content, status, model, attachments, seq)
     values (${crypto.randomUUID()}, ${threadId}, ${userId}, ${latest?.id ?? null}, 'assistant', ${m.content},
             'complete', ${m.model}, ${tx.json([m.attachment] as never)}, ${seq})
-    returning id, thread_id, parent_id, role, content, status, model, created_at, attachments`;
+    returning ${messageColumns(tx)}`;
   await touchThread(tx, userId, threadId);
   return message!;
 }

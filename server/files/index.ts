@@ -7,7 +7,9 @@ import { Elysia } from 'elysia';
 import type { AppDeps } from '../deps';
 import { badRequest, notFound } from '../errors';
 import { enforce } from '../infra/rate-limit';
-import { FileParams, FileQuery, UPLOAD_LIMIT, UUID } from './model';
+import { withErrors } from '../http/model';
+import { bytesResponse, multipartBody } from '../openapi';
+import { FileAnswer, FileParams, FileQuery, FileUpload, UPLOAD_LIMIT, UUID } from './model';
 import { readImageUpload } from './upload';
 import { fileResponse, wantsDownload } from './respond';
 import { deleteStaleUploads, readFileForUser, requireOwnThread, saveFile, toAttachment } from './service';
@@ -41,7 +43,12 @@ export function filesRoutes(deps: Pick<AppDeps, 'sql' | 'config' | 'auth'>) {
         return { file: toAttachment(file) };
       },
       // The body is read by readImageUpload under a cap, never buffered whole by the framework.
-      { auth: true, parse: 'none' },
+      {
+        auth: true,
+        parse: 'none',
+        response: withErrors({ 201: FileAnswer }, 413, 415),
+        detail: { requestBody: multipartBody(FileUpload) },
+      },
     )
     .get(
       '/:id',
@@ -50,6 +57,11 @@ export function filesRoutes(deps: Pick<AppDeps, 'sql' | 'config' | 'auth'>) {
         if (!file) throw notFound('File');
         return fileResponse(request, file, { download: wantsDownload(query.download), cacheControl: 'private, no-cache' });
       },
-      { auth: true, params: FileParams, query: FileQuery },
+      {
+        auth: true,
+        params: FileParams,
+        query: FileQuery,
+        detail: bytesResponse("The file's bytes (an image), with its own content type (ETag; 304 on If-None-Match)"),
+      },
     );
 }

@@ -15,7 +15,7 @@ export interface FileRow {
   size: number;
   name: string;
   source: FileSource;
-  createdAt: Date;
+  createdAt: string;
 }
 
 const columns = (sql: Db) =>

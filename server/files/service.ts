@@ -13,17 +13,12 @@ import { ownsThread } from '../conversations/queries';
 import * as q from './queries';
 import type { FileRow, FileSource } from './queries';
 import type { ImageMime } from './sniff';
+import type { Attachment } from '../threads/model';
 
 export type FileDeps = { sql: Sql; config: Pick<Config, 'dataDir'> };
 
 /** What a message stores about a file (messages.attachments[]). */
-export interface Attachment {
-  id: string;
-  mime: string;
-  name: string;
-  size: number;
-  url: string;
-}
+export type { Attachment };
 
 export const fileUrl = (id: string) => `/api/files/${id}`;
 

@@ -5,7 +5,8 @@
  */
 import { Elysia } from 'elysia';
 import type { AppDeps } from '../deps';
-import { ImageBody } from './model';
+import { withErrors } from '../http/model';
+import { GeneratedImage, ImageBody } from './model';
 import { createImage } from './service';
 
 export function imagesRoutes(deps: Pick<AppDeps, 'sql' | 'config' | 'auth'>) {
@@ -20,6 +21,6 @@ export function imagesRoutes(deps: Pick<AppDeps, 'sql' | 'config' | 'auth'>) {
       set.status = 201;
       return result;
     },
-    { auth: true, body: ImageBody },
+    { auth: true, body: ImageBody, response: withErrors({ 201: GeneratedImage }, 502, 504) },
   );
 }

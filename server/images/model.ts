@@ -1,4 +1,5 @@
 import { t } from 'elysia';
+import { Attachment, Message } from '../threads/model';
 
 export const ImageBody = t.Object({
   prompt: t.String({ minLength: 1, maxLength: 4000, error: 'must be 1 to 4,000 characters' }),
@@ -6,6 +7,10 @@ export const ImageBody = t.Object({
   size: t.Optional(t.String({ pattern: '^(auto|[1-9][0-9]{1,3}x[1-9][0-9]{1,3})$', error: 'must be like 1024x1024 or auto' })),
 });
 export type ImageBody = typeof ImageBody.static;
+
+/** POST /api/images. With a threadId, `message` is the assistant message holding the image. */
+export const GeneratedImage = t.Object({ file: Attachment, message: t.Optional(Message) });
+export type GeneratedImage = typeof GeneratedImage.static;
 
 /** Generations per user per 10 minutes: images cost real money on paid providers. */
 export const IMAGE_LIMIT = { max: 20, windowSeconds: 600 };

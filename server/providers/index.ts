@@ -1,11 +1,13 @@
 /** GET /api/models: the models this user can pick, merged across providers. */
 import { Elysia } from 'elysia';
 import type { AppDeps } from '../deps';
+import { withErrors } from '../http/model';
+import { ModelList } from './model';
 
 export { createProviders } from './service';
 
 export function modelsRoutes(deps: AppDeps) {
   return new Elysia({ name: 'models', prefix: '/api' })
     .use(deps.auth)
-    .get('/models', ({ user }) => deps.providers.models(user.id), { auth: true });
+    .get('/models', ({ user }) => deps.providers.models(user.id), { auth: true, response: withErrors({ 200: ModelList }) });
 }

@@ -12,7 +12,7 @@ import { log } from '../log';
 import { getKeysAndSettings, getUserKeys, type UserKeys } from '../settings/service';
 import { createMistralProvider } from './mistral';
 import { createOpenAIProvider } from './openai';
-import type { ChatMessage, ChatProvider, ModelInfo, ProviderId, Providers, StreamEvent } from './types';
+import type { ChatMessage, ChatProvider, KeyCheck, ModelInfo, ProviderId, Providers, StreamEvent } from './types';
 
 export interface ProvidersOptions {
   /** A list older than this is refreshed in the background (its copy still served meanwhile). */
@@ -124,8 +124,23 @@ export function createProviders(config: Config, sql: Sql, options: ProvidersOpti
     return { models, userDefault: settings.defaultModel };
   }
 
+  async function checkKey(provider: ProviderId, apiKey: string): Promise<KeyCheck> {
+    try {
+      const models = await adapters[provider].listModels(apiKey);
+      // A key that works lists models; remember them, so the first chat needs no second request.
+      cache.set(cacheName(provider, apiKey), { models, fetchedAt: Date.now(), failedAt: 0, inflight: null });
+      return { ok: true };
+    } catch (error) {
+      const e = error as { status?: unknown; statusCode?: unknown };
+      const status = typeof e.status === 'number' ? e.status : typeof e.statusCode === 'number' ? e.statusCode : null;
+      log.info('provider key check failed', { provider, status });
+      return { ok: false, refused: status === 401 || status === 403, status };
+    }
+  }
+
   return {
     modelsForKeys,
+    checkKey,
 
     async models(userId) {
       const { models, userDefault } = await userView(userId);

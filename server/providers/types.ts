@@ -3,7 +3,9 @@
  * generator of a small discriminated union; persistence and timeouts live in the
  * replies service, so adapters only translate wire formats.
  */
-export type ProviderId = 'mistral' | 'openai';
+import type { ModelInfo, ProviderId } from './model';
+
+export type { ModelInfo, ProviderId } from './model';
 
 export type ContentPart =
   | { type: 'text'; text: string }
@@ -20,14 +22,6 @@ export type StreamEvent =
   | { type: 'usage'; inputTokens: number; outputTokens: number }
   | { type: 'done'; finishReason: string | null }
   | { type: 'error'; message: string; status?: number };
-
-export interface ModelInfo {
-  /** `provider:model`, e.g. `mistral:mistral-small-latest`. */
-  id: string;
-  provider: ProviderId;
-  name: string;
-  capabilities: string[];
-}
 
 export interface StreamRequest {
   /** The model's own id, without the `provider:` prefix. */
@@ -58,4 +52,12 @@ export interface Providers {
    * Optional so stand-in implementations need not provide it.
    */
   modelsForKeys?(keys: { mistral: string | null; openai: string | null }): Promise<ModelInfo[]>;
+  /**
+   * Asks the provider whether it accepts a key (by listing its models with it, uncached), before
+   * settings store it. Optional like modelsForKeys.
+   */
+  checkKey?(provider: ProviderId, apiKey: string): Promise<KeyCheck>;
 }
+
+/** What a provider said of a key: accepted; refused (401/403); or no answer to judge by. */
+export type KeyCheck = { ok: true } | { ok: false; refused: boolean; status: number | null };

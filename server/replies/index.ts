@@ -7,8 +7,10 @@
  */
 import { Elysia } from 'elysia';
 import type { AppDeps } from '../deps';
+import { withErrors } from '../http/model';
+import { eventStreamResponse } from '../openapi';
 import { IdParams } from '../threads/model';
-import { PostMessageBody, RegenerateBody } from './model';
+import { CancelAnswer, PostMessageBody, RegenerateBody, ReplyEvent } from './model';
 import * as replies from './service';
 import { eventStream } from './sse';
 
@@ -19,22 +21,22 @@ export function repliesRoutes(deps: AppDeps & Pick<replies.ReplyDeps, 'generatio
       '/api/threads/:id/messages',
       async ({ user, params, body, request }) =>
         eventStream(request.signal, await replies.postMessage(deps, user.id, params.id, body)),
-      { auth: true, params: IdParams, body: PostMessageBody },
+      { auth: true, params: IdParams, body: PostMessageBody, detail: eventStreamResponse(ReplyEvent) },
     )
     .get(
       '/api/messages/:id/stream',
       async ({ user, params, request }) => eventStream(request.signal, await replies.follow(deps, user.id, params.id)),
-      { auth: true, params: IdParams },
+      { auth: true, params: IdParams, detail: eventStreamResponse(ReplyEvent) },
     )
     .post(
       '/api/messages/:id/cancel',
       async ({ user, params }) => ({ message: await replies.cancel(deps, user.id, params.id) }),
-      { auth: true, params: IdParams },
+      { auth: true, params: IdParams, response: withErrors({ 200: CancelAnswer }) },
     )
     .post(
       '/api/messages/:id/regenerate',
       async ({ user, params, body, request }) =>
         eventStream(request.signal, await replies.regenerate(deps, user.id, params.id, body?.model)),
-      { auth: true, params: IdParams, body: RegenerateBody },
+      { auth: true, params: IdParams, body: RegenerateBody, detail: eventStreamResponse(ReplyEvent) },
     );
 }

@@ -1,5 +1,6 @@
 import { t } from 'elysia';
-import { Id } from '../threads/model';
+import { ErrorDetail } from '../http/model';
+import { Id, Message } from '../threads/model';
 
 export const PostMessageBody = t.Object({
   id: Id,
@@ -15,3 +16,47 @@ export const RegenerateBody = t.Optional(
     model: t.Optional(t.String({ minLength: 1, maxLength: 200, error: 'must be a model id like provider:model' })),
   }),
 );
+
+/**
+ * The server-sent events of a reply (POST /api/threads/:id/messages, GET
+ * /api/messages/:id/stream, POST /api/messages/:id/regenerate). On the wire each is
+ * `event: <event>` and one `data:` line of JSON; the stream ends after `done` or `error`,
+ * or after the `title` that follows `done` when the reply named its thread.
+ */
+const MessageData = t.Object({ message: Message });
+
+/** The user's message is stored. */
+export const UserEvent = t.Object({ event: t.Literal('user'), data: MessageData });
+/** The assistant message exists, status `streaming` (its content arrives as deltas). */
+export const StartEvent = t.Object({ event: t.Literal('start'), data: MessageData });
+/** More text of the reply `id`. */
+export const DeltaEvent = t.Object({ event: t.Literal('delta'), data: t.Object({ id: t.String(), text: t.String() }) });
+/** The thread got its title from the model (after `done`, before the stream closes). */
+export const TitleEvent = t.Object({
+  event: t.Literal('title'),
+  data: t.Object({ threadId: t.String(), title: t.String() }),
+});
+/** The reply's final state. */
+export const DoneEvent = t.Object({ event: t.Literal('done'), data: MessageData });
+/** The provider failed: what was received is kept, status `error`; `error` is shaped like a JSON error body's. */
+export const ErrorEvent = t.Object({
+  event: t.Literal('error'),
+  data: t.Object({ message: Message, error: ErrorDetail }),
+});
+
+export const ReplyEvent = t.Union([UserEvent, StartEvent, DeltaEvent, TitleEvent, DoneEvent, ErrorEvent]);
+export type ReplyEvent = typeof ReplyEvent.static;
+export type ReplyEventName = ReplyEvent['event'];
+
+export type UserEvent = typeof UserEvent.static;
+export type StartEvent = typeof StartEvent.static;
+export type DeltaEvent = typeof DeltaEvent.static;
+export type TitleEvent = typeof TitleEvent.static;
+export type DoneEvent = typeof DoneEvent.static;
+export type ErrorEvent = typeof ErrorEvent.static;
+
+/** POST /api/messages/:id/cancel answers the reply as it stopped. */
+export const CancelAnswer = t.Object({ message: Message });
+export type CancelAnswer = typeof CancelAnswer.static;
+export type PostMessageBody = typeof PostMessageBody.static;
+export type RegenerateBody = typeof RegenerateBody.static;

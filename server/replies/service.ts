@@ -29,18 +29,13 @@ import { buildContext } from './context';
 import { Generation, type Generations } from './generations';
 import { startReply } from './runner';
 import { nameThread, provisionalTitle } from './title';
+import type { PostMessageBody } from './model';
 import type { Feed, FileReader, RunnerDeps } from './types';
 
 export type ReplyDeps = RunnerDeps & { generations: Generations; files: FileReader };
 
-export interface PostBody {
-  id: string;
-  content: string;
-  parentId?: string | null;
-  model?: string;
-  /** File ids from POST /api/files. */
-  attachments?: { id: string }[];
-}
+/** The body of POST /api/threads/:id/messages (attachments: file ids from POST /api/files). */
+export type PostBody = PostMessageBody;
 
 /** The `user` event, then the reply's events. */
 function exchangeFeed(deps: ReplyDeps, userId: string, user: Message, source: Source): Feed {
@@ -89,7 +84,7 @@ export async function postMessage(deps: ReplyDeps, userId: string, threadId: str
     status: 'streaming',
     model,
     error: null,
-    createdAt: new Date(),
+    createdAt: new Date().toISOString(),
     attachments: [],
     tokensIn: null,
     tokensOut: null,

@@ -1,20 +1,15 @@
 /**
  * The replies feature's shared types: a leaf module (it imports nothing from the
- * feature), so every other module of server/replies/ can depend on it without cycles.
+ * feature but model.ts, itself a leaf of schemas), so every other module of
+ * server/replies/ can depend on it without cycles.
  */
 import type { AppDeps } from '../deps';
 import type { ChatMessage } from '../providers/types';
 import type { Attachment, Message } from '../threads/model';
+import type { ReplyEvent } from './model';
 
-/** The events of a reply's stream, in the order a client gets them. */
-export type ReplyEvent =
-  | { event: 'user'; data: { message: Message } }
-  | { event: 'start'; data: { message: Message } }
-  | { event: 'delta'; data: { id: string; text: string } }
-  | { event: 'done'; data: { message: Message } }
-  | { event: 'error'; data: { message: Message; error: { code: string; message: string } } }
-  /** The thread was named by the model (after `done`, before the stream ends). */
-  | { event: 'title'; data: { threadId: string; title: string } };
+/** The events of a reply's stream: their schemas are the contract (model.ts, a leaf too). */
+export type { ReplyEvent } from './model';
 
 /** The event that gives a reply its final state. */
 export type FinalEvent = Extract<ReplyEvent, { event: 'done' | 'error' }>;

@@ -2,7 +2,8 @@
 import { Elysia } from 'elysia';
 import type { AppDeps } from '../deps';
 import { badRequest } from '../errors';
-import { SettingsBody } from './model';
+import { withErrors } from '../http/model';
+import { SettingsUpdate, SettingsView } from './model';
 import { getSettingsView, updateSettings } from './service';
 
 export { getSettings, getUserKeys } from './service';
@@ -10,7 +11,10 @@ export { getSettings, getUserKeys } from './service';
 export function settingsRoutes(deps: AppDeps) {
   return new Elysia({ name: 'settings', prefix: '/api' })
     .use(deps.auth)
-    .get('/settings', ({ user }) => getSettingsView(deps.sql, user.id), { auth: true })
+    .get('/settings', ({ user }) => getSettingsView(deps.sql, user.id), {
+      auth: true,
+      response: withErrors({ 200: SettingsView }),
+    })
     .put('/settings', ({ user, body }) => updateSettings(deps, user.id, body), {
       auth: true,
       // Elysia turns a non-object body into {} when every field is optional; refuse it first.
@@ -19,6 +23,7 @@ export function settingsRoutes(deps: AppDeps) {
           throw badRequest({ body: 'must be a JSON object' });
         }
       },
-      body: SettingsBody,
+      body: SettingsUpdate,
+      response: withErrors({ 200: SettingsView }),
     });
 }

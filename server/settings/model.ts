@@ -11,7 +11,8 @@ const ApiKey = t.Union(
   { error: 'must be 8 to 512 printable characters without spaces, or null to remove it' },
 );
 
-export const SettingsBody = t.Object({
+/** The body of PUT /api/settings: only the fields to change; a key of null removes it. */
+export const SettingsUpdate = t.Object({
   defaultModel: t.Optional(
     t.Union([t.String({ minLength: 1, maxLength: 200 }), t.Null()], { error: 'must be a model id or null' }),
   ),
@@ -21,20 +22,28 @@ export const SettingsBody = t.Object({
   mistralKey: t.Optional(ApiKey),
   openaiKey: t.Optional(ApiKey),
 });
-export type SettingsBody = typeof SettingsBody.static;
+export type SettingsUpdate = typeof SettingsUpdate.static;
 
 export const Settings = t.Object({
   defaultModel: t.Union([t.String(), t.Null()]),
   theme: Theme,
   voice: t.Union([t.String(), t.Null()]),
   talkMode: TalkMode,
-});
+}, { title: 'Settings' });
 export type Settings = typeof Settings.static;
 
+export type Theme = typeof Theme.static;
+export type TalkMode = typeof TalkMode.static;
+
+/** A saved provider key is never sent back: only its last four characters. */
 const KeyInfo = t.Union([t.Object({ last4: t.String() }), t.Null()]);
+export const ProviderKeys = t.Object({ mistral: KeyInfo, openai: KeyInfo });
+export type ProviderKeys = typeof ProviderKeys.static;
+
+/** The answer of GET and PUT /api/settings. */
 export const SettingsView = t.Object({
   settings: Settings,
-  keys: t.Object({ mistral: KeyInfo, openai: KeyInfo }),
+  keys: ProviderKeys,
 });
 export type SettingsView = typeof SettingsView.static;
 

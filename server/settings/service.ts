@@ -7,9 +7,9 @@ import type { Config } from '../config';
 import type { Sql } from '../db';
 import type { Providers } from '../providers/types';
 import { decrypt, deriveKey, encrypt } from '../crypto';
-import { badRequest } from '../errors';
+import { badGateway, badRequest } from '../errors';
 import { log } from '../log';
-import { DEFAULT_SETTINGS, type Settings, type SettingsBody, type SettingsView } from './model';
+import { DEFAULT_SETTINGS, type Settings, type SettingsUpdate, type SettingsView } from './model';
 import { selectSettings, upsertSettings, type SettingsRow } from './queries';
 
 export type KeyProvider = 'mistral' | 'openai';
@@ -86,7 +86,8 @@ export interface SettingsDeps {
 }
 
 /** Applies a PUT: validates against the models the user would have after it, then saves in one statement. */
-export async function updateSettings(deps: SettingsDeps, userId: string, body: SettingsBody): Promise<SettingsView> {
+export async function updateSettings(deps: SettingsDeps, userId: string, body: SettingsUpdate): Promise<SettingsView> {
+  await checkNewKeys(deps.providers, body);
   const seal = (value: string | null | undefined) =>
     value === undefined ? undefined : value === null ? null : { enc: encrypt(sealingKey(deps.config), value), last4: value.slice(-4) };
 
@@ -115,4 +116,27 @@ export async function updateSettings(deps: SettingsDeps, userId: string, body: S
     openai: seal(body.openaiKey),
   });
   return viewOf(row);
+}
+
+const LABELS: Record<KeyProvider, string> = { mistral: 'Mistral', openai: 'OpenAI' };
+
+/**
+ * A key is tried against its provider before it is stored: a refused key is a 400 naming its
+ * field, and a provider that cannot be asked is a 502; either way nothing of the PUT is saved.
+ */
+async function checkNewKeys(providers: Providers, body: SettingsUpdate): Promise<void> {
+  if (!providers.checkKey) return;
+  const wanted = (['mistral', 'openai'] as const).flatMap((p) => {
+    const key = body[`${p}Key`];
+    return typeof key === 'string' ? [{ provider: p, key }] : [];
+  });
+  const results = await Promise.all(wanted.map(({ provider, key }) => providers.checkKey!(provider, key)));
+  const refused: Record<string, string> = {};
+  for (const [i, r] of results.entries()) {
+    const { provider } = wanted[i]!;
+    if (r.ok) continue;
+    if (r.refused) refused[`${provider}Key`] = `was not accepted by ${LABELS[provider]} (${r.status})`;
+    else throw badGateway(`Could not check the ${LABELS[provider]} key: ${LABELS[provider]} did not answer${r.status ? ` (${r.status})` : ''}. Nothing was saved; try again.`);
+  }
+  if (Object.keys(refused).length) throw badRequest(refused, 'The provider did not accept the key');
 }

@@ -15,7 +15,19 @@ import { Elysia } from 'elysia';
 import type { AppDeps } from '../deps';
 import { notFound } from '../errors';
 import { fileResponse, wantsDownload } from '../files/respond';
-import { CodeFileParams, CodeParams, FileQuery, ListQuery, ThreadParams } from './model';
+import { NoContent, withErrors } from '../http/model';
+import { ThreadAnswer } from '../threads/model';
+import { bytesResponse, htmlPage } from '../openapi';
+import {
+  CodeFileParams,
+  CodeParams,
+  FileQuery,
+  ListQuery,
+  ShareCreated,
+  SharedThread,
+  ShareList,
+  ThreadParams,
+} from './model';
 import { sharePageResponse } from './page';
 import {
   findShare,
@@ -40,7 +52,7 @@ export function sharesRoutes(deps: Pick<AppDeps, 'sql' | 'config' | 'auth'>) {
         set.status = 201;
         return share;
       },
-      { auth: true, params: ThreadParams },
+      { auth: true, params: ThreadParams, response: withErrors({ 201: ShareCreated }) },
     )
     .delete(
       '/api/threads/:id/share',
@@ -48,11 +60,12 @@ export function sharesRoutes(deps: Pick<AppDeps, 'sql' | 'config' | 'auth'>) {
         await revokeThreadShare(deps, user.id, params.id);
         set.status = 204;
       },
-      { auth: true, params: ThreadParams },
+      { auth: true, params: ThreadParams, response: withErrors({ 204: NoContent }) },
     )
     .get('/api/shares', ({ user, query }) => listShares(deps, user.id, query.limit ?? 50, query.before), {
       auth: true,
       query: ListQuery,
+      response: withErrors({ 200: ShareList }),
     })
     .delete(
       '/api/shares/:code',
@@ -60,7 +73,7 @@ export function sharesRoutes(deps: Pick<AppDeps, 'sql' | 'config' | 'auth'>) {
         await revokeShareByCode(deps, user.id, params.code);
         set.status = 204;
       },
-      { auth: true, params: CodeParams },
+      { auth: true, params: CodeParams, response: withErrors({ 204: NoContent }) },
     )
     .get(
       '/api/shares/:code',
@@ -68,7 +81,7 @@ export function sharesRoutes(deps: Pick<AppDeps, 'sql' | 'config' | 'auth'>) {
         set.headers['cache-control'] = 'no-store';
         return readShare(deps, params.code);
       },
-      { params: CodeParams },
+      { params: CodeParams, response: withErrors({ 200: SharedThread }) },
     )
     .get(
       '/api/shares/:code/files/:id',
@@ -77,7 +90,7 @@ export function sharesRoutes(deps: Pick<AppDeps, 'sql' | 'config' | 'auth'>) {
         if (!file) throw notFound('File');
         return fileResponse(request, file, { download: wantsDownload(query.download), cacheControl: 'private, no-cache' });
       },
-      { params: CodeFileParams, query: FileQuery },
+      { params: CodeFileParams, query: FileQuery, detail: bytesResponse('The file\'s bytes (an image), with its own content type') },
     )
     .post(
       '/api/shares/:code/fork',
@@ -86,7 +99,7 @@ export function sharesRoutes(deps: Pick<AppDeps, 'sql' | 'config' | 'auth'>) {
         set.status = 201;
         return { thread };
       },
-      { auth: true, params: CodeParams },
+      { auth: true, params: CodeParams, response: withErrors({ 201: ThreadAnswer }) },
     )
     .get(
       '/s/:code',
@@ -101,6 +114,6 @@ export function sharesRoutes(deps: Pick<AppDeps, 'sql' | 'config' | 'auth'>) {
           imageUrl: image ? `${deps.config.http.publicUrl}${sharedFileUrl(share.code, image.id)}` : null,
         });
       },
-      { params: CodeParams },
+      { params: CodeParams, detail: htmlPage('The web app with Open Graph tags for the share (404 page once revoked)') },
     );
 }

@@ -1,4 +1,6 @@
 import { t } from 'elysia';
+import { IsoDate, NextCursor } from '../http/model';
+import { Attachment } from '../threads/model';
 
 export const ThreadParams = t.Object({ id: t.String({ format: 'uuid', error: 'must be a thread id' }) });
 
@@ -23,25 +25,62 @@ export const CODE_BYTES = 16;
 /** Forks per user per 10 minutes. */
 export const FORK_LIMIT = { max: 30, windowSeconds: 600 };
 
-export interface SnapshotAttachment {
-  id: string;
-  mime: string;
-  name: string;
-  size: number;
-}
+/** A file as a snapshot stores it; the URL is added when the share is read (it goes through the code). */
+export const SnapshotAttachment = t.Omit(Attachment, ['url'], { title: 'SnapshotAttachment' });
+export type SnapshotAttachment = typeof SnapshotAttachment.static;
 
-export interface SnapshotMessage {
-  id: string;
-  parentId: string | null;
-  role: 'user' | 'assistant';
-  content: string;
-  status: 'complete' | 'cancelled' | 'error';
-  model: string | null;
-  createdAt: string;
-  attachments: SnapshotAttachment[];
-}
+const SnapshotFields = {
+  /** Fresh ids: a share never reveals the thread's own message ids. */
+  id: t.String(),
+  parentId: t.Union([t.String(), t.Null()]),
+  role: t.Union([t.Literal('user'), t.Literal('assistant')]),
+  content: t.String(),
+  status: t.Union([t.Literal('complete'), t.Literal('cancelled'), t.Literal('error')]),
+  model: t.Union([t.String(), t.Null()]),
+  createdAt: IsoDate,
+};
 
-export interface Snapshot {
-  thread: { title: string; model: string | null; createdAt: string };
-  messages: SnapshotMessage[];
-}
+/** A message as a snapshot stores it (shares.snapshot, JSON). */
+export const SnapshotMessage = t.Object({ ...SnapshotFields, attachments: t.Array(SnapshotAttachment) });
+export type SnapshotMessage = typeof SnapshotMessage.static;
+
+const SharedThreadInfo = t.Object({ title: t.String(), model: t.Union([t.String(), t.Null()]), createdAt: IsoDate });
+
+export const Snapshot = t.Object({ thread: SharedThreadInfo, messages: t.Array(SnapshotMessage) });
+export type Snapshot = typeof Snapshot.static;
+
+/** A message of GET /api/shares/:code: its files' URLs go through the share. */
+export const SharedMessage = t.Object({ ...SnapshotFields, attachments: t.Array(Attachment) }, { title: 'SharedMessage' });
+export type SharedMessage = typeof SharedMessage.static;
+
+/** GET /api/shares/:code: the public, read-only snapshot. */
+export const SharedThread = t.Object({
+  thread: SharedThreadInfo,
+  messages: t.Array(SharedMessage),
+  sharedAt: IsoDate,
+});
+export type SharedThread = typeof SharedThread.static;
+
+/** POST /api/threads/:id/share. */
+export const ShareCreated = t.Object({
+  code: t.String(),
+  url: t.String(),
+  threadId: t.String(),
+  createdAt: IsoDate,
+  updatedAt: IsoDate,
+});
+export type ShareCreated = typeof ShareCreated.static;
+
+/** One of the user's active share links (GET /api/shares). */
+export const ShareLink = t.Object({
+  code: t.String(),
+  url: t.String(),
+  threadId: t.String(),
+  title: t.String(),
+  createdAt: IsoDate,
+  updatedAt: IsoDate,
+}, { title: 'ShareLink' });
+export type ShareLink = typeof ShareLink.static;
+
+export const ShareList = t.Object({ shares: t.Array(ShareLink), nextCursor: NextCursor });
+export type ShareList = typeof ShareList.static;

@@ -11,8 +11,8 @@ export interface ShareRow {
   code: string;
   snapshot: Snapshot;
   fileIds: string[];
-  createdAt: Date;
-  updatedAt: Date;
+  createdAt: string;
+  updatedAt: string;
 }
 
 /** Creates the thread's share, or refreshes its snapshot keeping the code. */
@@ -47,7 +47,7 @@ export async function getShare(db: Db, code: string) {
 
 export async function listShares(db: Db, userId: string, limit: number, before: [string, string] | null) {
   const keys = keyset(db, 'created_at', 'thread_id');
-  const rows = await db<{ code: string; threadId: string; title: string; createdAt: Date; updatedAt: Date; cursor: string }[]>`
+  const rows = await db<{ code: string; threadId: string; title: string; createdAt: string; updatedAt: string; cursor: string }[]>`
     select code, thread_id, snapshot->'thread'->>'title' as title, created_at, updated_at, ${keys.cursor}
     from shares where user_id = ${userId} ${keys.after(before)}
     order by created_at desc, thread_id desc

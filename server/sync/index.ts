@@ -1,6 +1,8 @@
 import { Elysia, t } from 'elysia';
 import type { AppDeps } from '../deps';
 import { withSecurityHeaders } from '../http/security';
+import { withErrors } from '../http/model';
+import { SyncPage } from './model';
 import { changesSince } from './service';
 
 export const SyncQuery = t.Object({
@@ -41,6 +43,8 @@ export function syncRoutes(deps: AppDeps) {
         headers['content-encoding'] = 'gzip';
         return withSecurityHeaders(new Response(Bun.gzipSync(json, { level: 5 }), { headers }));
       },
-      { auth: true, query: SyncQuery },
+      // The handler builds its own (gzipped) Response, so Elysia does not check it against
+      // SyncPage; the schema documents it, and changesSince returns that type.
+      { auth: true, query: SyncQuery, response: withErrors({ 200: SyncPage }) },
     );
 }

@@ -11,14 +11,9 @@
 import type { Sql } from '../db';
 import type { Message, Thread } from '../threads/model';
 import { messageColumns, threadColumns } from '../conversations/queries';
+import type { SyncPage } from './model';
 
-export interface SyncPage {
-  threads: Thread[];
-  messages: Message[];
-  deletedThreadIds: string[];
-  cursor: string;
-  more: boolean;
-}
+export type { SyncPage } from './model';
 
 export async function changesSince(sql: Sql, userId: string, since: string, limit: number): Promise<SyncPage> {
   return sql.begin('isolation level repeatable read read only', async (tx) => {

@@ -1,6 +1,7 @@
 import { Elysia } from 'elysia';
 import type { AppDeps } from '../deps';
-import { CreateThreadBody, IdParams, PageQuery, UpdateThreadBody } from './model';
+import { NoContent, withErrors } from '../http/model';
+import { CreateThreadBody, IdParams, MessagePage, PageQuery, ThreadAnswer, ThreadPage, UpdateThreadBody } from './model';
 import * as q from '../conversations/queries';
 import * as threads from './service';
 
@@ -10,6 +11,7 @@ export function threadsRoutes(deps: AppDeps) {
     .get('/', ({ user, query }) => q.listThreads(deps.sql, user.id, query.limit ?? 50, query.before), {
       auth: true,
       query: PageQuery,
+      response: withErrors({ 200: ThreadPage }),
     })
     .post(
       '/',
@@ -18,16 +20,17 @@ export function threadsRoutes(deps: AppDeps) {
         set.status = 201;
         return { thread };
       },
-      { auth: true, body: CreateThreadBody },
+      { auth: true, body: CreateThreadBody, response: withErrors({ 201: ThreadAnswer }) },
     )
     .get('/:id', async ({ user, params }) => ({ thread: await threads.requireThread(deps, user.id, params.id) }), {
       auth: true,
       params: IdParams,
+      response: withErrors({ 200: ThreadAnswer }),
     })
     .patch(
       '/:id',
       async ({ user, params, body }) => ({ thread: await threads.updateThread(deps, user.id, params.id, body) }),
-      { auth: true, params: IdParams, body: UpdateThreadBody },
+      { auth: true, params: IdParams, body: UpdateThreadBody, response: withErrors({ 200: ThreadAnswer }) },
     )
     .delete(
       '/:id',
@@ -37,7 +40,7 @@ export function threadsRoutes(deps: AppDeps) {
         await deps.hooks.afterThreadDelete(user.id, params.id);
         set.status = 204;
       },
-      { auth: true, params: IdParams },
+      { auth: true, params: IdParams, response: withErrors({ 204: NoContent }) },
     )
     .get(
       '/:id/messages',
@@ -45,6 +48,6 @@ export function threadsRoutes(deps: AppDeps) {
         await threads.requireThread(deps, user.id, params.id);
         return q.listMessages(deps.sql, user.id, params.id, query.limit ?? 50, query.before);
       },
-      { auth: true, params: IdParams, query: PageQuery },
+      { auth: true, params: IdParams, query: PageQuery, response: withErrors({ 200: MessagePage }) },
     );
 }

@@ -1,4 +1,5 @@
 import { t } from 'elysia';
+import { IsoDate, NextCursor } from '../http/model';
 
 export const Id = t.String({ format: 'uuid', error: 'must be a UUID' });
 export const IdParams = t.Object({ id: Id });
@@ -27,38 +28,58 @@ export const PageQuery = t.Object({
 
 export type CreateThreadBody = typeof CreateThreadBody.static;
 export type UpdateThreadBody = typeof UpdateThreadBody.static;
+export type PageQuery = typeof PageQuery.static;
 
-export interface Thread {
-  id: string;
-  title: string;
-  model: string | null;
-  systemPrompt: string;
-  pinned: boolean;
-  createdAt: Date;
-  updatedAt: Date;
-}
+export const Thread = t.Object({
+  id: t.String(),
+  title: t.String(),
+  model: t.Union([t.String(), t.Null()]),
+  systemPrompt: t.String(),
+  pinned: t.Boolean(),
+  createdAt: IsoDate,
+  updatedAt: IsoDate,
+}, { title: 'Thread' });
+export type Thread = typeof Thread.static;
 
-export type MessageStatus = 'complete' | 'streaming' | 'cancelled' | 'error';
+export const MessageStatus = t.Union([
+  t.Literal('complete'),
+  t.Literal('streaming'),
+  t.Literal('cancelled'),
+  t.Literal('error'),
+]);
+export type MessageStatus = typeof MessageStatus.static;
 
-export interface Attachment {
-  id: string;
-  mime: string;
-  name?: string;
-  size?: number;
-  url: string;
-}
+/** A stored file as a message, POST /api/files and POST /api/images carry it. */
+export const Attachment = t.Object({
+  id: t.String(),
+  mime: t.String(),
+  name: t.String(),
+  size: t.Integer(),
+  /** Where its bytes are read: /api/files/:id, or /api/shares/:code/files/:id in a share. */
+  url: t.String(),
+}, { title: 'Attachment' });
+export type Attachment = typeof Attachment.static;
 
-export interface Message {
-  id: string;
-  threadId: string;
-  parentId: string | null;
-  role: 'user' | 'assistant' | 'system';
-  content: string;
-  status: MessageStatus;
-  model: string | null;
-  error: string | null;
-  createdAt: Date;
-  attachments: Attachment[];
-  tokensIn: number | null;
-  tokensOut: number | null;
-}
+export const Message = t.Object({
+  id: t.String(),
+  threadId: t.String(),
+  parentId: t.Union([t.String(), t.Null()]),
+  role: t.Union([t.Literal('user'), t.Literal('assistant'), t.Literal('system')]),
+  content: t.String(),
+  status: MessageStatus,
+  model: t.Union([t.String(), t.Null()]),
+  /** Why a reply failed (status `error`), else null. */
+  error: t.Union([t.String(), t.Null()]),
+  createdAt: IsoDate,
+  attachments: t.Array(Attachment),
+  tokensIn: t.Union([t.Integer(), t.Null()]),
+  tokensOut: t.Union([t.Integer(), t.Null()]),
+}, { title: 'Message' });
+export type Message = typeof Message.static;
+
+export const ThreadAnswer = t.Object({ thread: Thread });
+export type ThreadAnswer = typeof ThreadAnswer.static;
+export const ThreadPage = t.Object({ threads: t.Array(Thread), nextCursor: NextCursor });
+export const MessagePage = t.Object({ messages: t.Array(Message), nextCursor: NextCursor });
+export type ThreadPage = typeof ThreadPage.static;
+export type MessagePage = typeof MessagePage.static;

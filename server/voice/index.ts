@@ -5,7 +5,9 @@
 import { Elysia } from 'elysia';
 import type { AppDeps } from '../deps';
 import { withSecurityHeaders } from '../http/security';
-import { SpeechBody } from './model';
+import { withErrors } from '../http/model';
+import { audioResponse, multipartBody } from '../openapi';
+import { SpeechBody, Transcription, TranscriptionUpload, VoiceInfo } from './model';
 import { createVoiceService } from './service';
 import { sttNotConfigured } from './stt';
 import { readRecording } from './upload';
@@ -17,7 +19,7 @@ export function voiceRoutes(deps: AppDeps) {
 
   return new Elysia({ name: 'voice', prefix: '/api/voice' })
     .use(deps.auth)
-    .get('', ({ user }) => voice.info(user.id), { auth: true })
+    .get('', ({ user }) => voice.info(user.id), { auth: true, response: withErrors({ 200: VoiceInfo }) })
     .post(
       '/transcriptions',
       async ({ user, request, server }) => {
@@ -28,7 +30,12 @@ export function voiceRoutes(deps: AppDeps) {
         const recording = await readRecording(request);
         return voice.transcribe(recording, request.signal);
       },
-      { auth: true, parse: 'none' },
+      {
+        auth: true,
+        parse: 'none',
+        response: withErrors({ 200: Transcription }, 413, 415, 501, 502, 504),
+        detail: { requestBody: multipartBody(TranscriptionUpload) },
+      },
     )
     .post(
       '/speech',
@@ -46,6 +53,6 @@ export function voiceRoutes(deps: AppDeps) {
           }),
         );
       },
-      { auth: true, body: SpeechBody },
+      { auth: true, body: SpeechBody, detail: audioResponse() },
     );
 }

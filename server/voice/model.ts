@@ -25,8 +25,39 @@ export const Voice = t.Object({
   id: t.String(),
   name: t.String(),
   language: t.Union([t.String(), t.Null()]),
-});
+}, { title: 'Voice' });
 export type Voice = typeof Voice.static;
 
-export type SttProvider = 'openai' | 'mistral';
-export type TtsProvider = 'openai' | 'mistral' | 'espeak';
+export const SttProvider = t.Union([t.Literal('openai'), t.Literal('mistral')]);
+export type SttProvider = typeof SttProvider.static;
+export const TtsProvider = t.Union([t.Literal('openai'), t.Literal('mistral'), t.Literal('espeak')]);
+export type TtsProvider = typeof TtsProvider.static;
+
+/** GET /api/voice: which speech engines the server has, and the voices of its text-to-speech. */
+export const VoiceInfo = t.Object({
+  stt: t.Union([SttProvider, t.Null()]),
+  tts: t.Union([TtsProvider, t.Null()]),
+  voices: t.Array(Voice),
+  defaultVoice: t.Union([t.String(), t.Null()]),
+  /** The voice this user's speech requests get when they name none (their saved one if the engine has it). */
+  voice: t.Union([t.String(), t.Null()]),
+  maxUploadBytes: t.Integer(),
+  maxTextChars: t.Integer(),
+  /** The recording types POST /api/voice/transcriptions accepts. */
+  uploadTypes: t.Array(t.String()),
+});
+export type VoiceInfo = typeof VoiceInfo.static;
+
+/** POST /api/voice/transcriptions answers the recording's text. */
+export const Transcription = t.Object({ text: t.String() });
+export type Transcription = typeof Transcription.static;
+
+/**
+ * The fields of the multipart body of POST /api/voice/transcriptions. The route reads the
+ * body itself under a byte cap (parse: 'none'), so this schema documents it rather than
+ * validating it.
+ */
+export const TranscriptionUpload = t.Object({
+  file: t.File({ description: 'webm, ogg, mp4/m4a, mpeg or wav; at most 25 MB' }),
+  language: t.Optional(t.String({ description: 'an ISO 639-1 hint such as en' })),
+});

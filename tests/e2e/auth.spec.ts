@@ -1,5 +1,5 @@
 import { expect, test } from '@playwright/test';
-import { newAccount, signUpByApi } from './helpers';
+import { newAccount, newThread, signUpByApi } from './helpers';
 
 test('sign up shows server errors next to the right field, then creates the account', async ({ page }) => {
   const taken = await signUpByApi(page);
@@ -54,7 +54,7 @@ test('sign in: a wrong password is refused, the right one lands in the app; sign
 
 test('an expired access token is refreshed once for many concurrent requests, and the session goes on', async ({ page }) => {
   await signUpByApi(page);
-  const { thread } = await (await page.request.post('/api/threads', { data: { title: 'Refresh me' } })).json();
+  const thread = await newThread(page.request, { title: 'Refresh me' });
   // The short-lived access cookie is gone (as after 15 minutes); the refresh cookie remains.
   const cookies = await page.context().cookies();
   expect(cookies.map((c) => c.name).sort()).toEqual(['parley_access', 'parley_refresh']);

@@ -2,6 +2,9 @@
 import AxeBuilder from '@axe-core/playwright';
 import { expect, type Page } from '@playwright/test';
 import { join } from 'node:path';
+import { eventually } from '../support/eventually';
+
+export { newThread } from '../support/threads';
 
 let counter = 0;
 
@@ -55,12 +58,41 @@ const SHOTS = join(import.meta.dirname, '.artifacts', 'screens');
  * axe-core finding no serious or critical violation on the screen.
  */
 export async function shoot(page: Page, name: string) {
-  // Let transitions settle before judging contrast and taking the picture.
-  await page.waitForTimeout(300);
-  await page.screenshot({ path: join(SHOTS, `${name}.png`) });
+  // Contrast is judged on the final colours, not halfway through a fade or a slide.
+  await settled(page);
+  await page.screenshot({ path: join(SHOTS, `${name}.png`), animations: 'disabled' });
   const results = await new AxeBuilder({ page }).withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice']).analyze();
   const bad = results.violations
     .filter((v) => v.impact === 'serious' || v.impact === 'critical')
     .map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
   expect(bad, name).toEqual([]);
+}
+
+/**
+ * Waits until every running finite CSS transition and animation has finished (a drawer's
+ * slide, a fade), instead of sleeping for their guessed duration. Endless ones (a typing
+ * indicator, a shimmer) are left running: they never settle, and screenshots freeze them.
+ */
+export async function settled(page: Page) {
+  await page.evaluate(async () => {
+    for (let round = 0; round < 5; round++) {
+      const running = document
+        .getAnimations()
+        .filter((a) => a.playState === 'running' && a.effect?.getComputedTiming().endTime !== Infinity);
+      if (!running.length) return;
+      // A finished transition can start another (e.g. on transitionend): look again after.
+      await Promise.all(running.map((a) => a.finished.catch(() => undefined)));
+    }
+  });
+}
+
+/** Waits until the service worker controls the page (an offline reload is then served by it). */
+export async function installed(page: Page) {
+  // Not `await navigator.serviceWorker.ready`: with no worker it never settles, and the test
+  // would end in a timeout that does not say why.
+  const active = () => page.evaluate(async () => (await navigator.serviceWorker.getRegistration())?.active != null);
+  const controlled = () => page.evaluate(() => navigator.serviceWorker.controller !== null);
+  await eventually(async () => expect(await active()).toBe(true), { timeout: 15_000, message: 'an active service worker' });
+  if (!(await controlled())) await page.reload();
+  await eventually(async () => expect(await controlled()).toBe(true), { timeout: 15_000, message: 'the service worker controlling the page' });
 }

@@ -242,9 +242,11 @@ test('Image mode and /image generate through the provider (b64_json and URL), sh
   const threadId = await startChat(page, 'Let us make pictures');
   await waitForReply(page);
 
-  // Slow the request down a little so the placeholder can be seen.
+  // Hold the request until the placeholder has been seen, then let it through.
+  let release!: () => void;
+  const seen = new Promise<void>((resolve) => (release = resolve));
   await page.route('**/api/images', async (route) => {
-    await new Promise((r) => setTimeout(r, 700));
+    await seen;
     await route.continue();
   });
   await page.getByRole('button', { name: 'Add photos or create an image' }).click();
@@ -255,6 +257,7 @@ test('Image mode and /image generate through the provider (b64_json and URL), sh
   await composer.fill('a red lighthouse at dusk');
   await composer.press('Enter');
   await expect(page.getByRole('status', { name: 'Creating image' })).toBeVisible();
+  release();
   const image = assistant(page).last().getByRole('img', { name: 'a red lighthouse at dusk' });
   await expectLoaded(page, image);
   await expect(page.getByRole('status', { name: 'Creating image' })).toHaveCount(0);

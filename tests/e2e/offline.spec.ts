@@ -9,7 +9,8 @@
  */
 import { expect, test, type APIRequestContext, type Page } from '@playwright/test';
 import { join } from 'node:path';
-import { assistant, newAccount, signUpByApi, startChat, user, waitForReply } from './helpers';
+import { eventually } from '../support/eventually';
+import { assistant, installed, newAccount, newThread, settled, signUpByApi, startChat, user, waitForReply } from './helpers';
 
 test.use({ serviceWorkers: 'allow', viewport: { width: 390, height: 844 } });
 
@@ -27,9 +28,7 @@ async function openDrawer(page: Page) {
 
 /** A thread made through the API, with one exchange per message (each reply complete). */
 async function threadByApi(request: APIRequestContext, title: string, messages: string[]): Promise<string> {
-  const res = await request.post('/api/threads', { data: { title } });
-  expect(res.status()).toBe(201);
-  const { thread } = await res.json();
+  const thread = await newThread(request, { title });
   for (const content of messages) await postByApi(request, thread.id, content);
   return thread.id;
 }
@@ -48,13 +47,6 @@ async function serverMessages(request: APIRequestContext, threadId: string): Pro
 
 async function userId(page: Page): Promise<string> {
   return (await (await page.request.get('/api/auth/me')).json()).user.id;
-}
-
-/** Waits until the worker controls the page (an offline reload is then served by it). */
-async function installed(page: Page) {
-  await page.evaluate(() => navigator.serviceWorker.ready);
-  if (!(await page.evaluate(() => navigator.serviceWorker.controller !== null))) await page.reload();
-  await expect.poll(() => page.evaluate(() => navigator.serviceWorker.controller !== null), { timeout: 15_000 }).toBe(true);
 }
 
 /** What the account's mirror holds (read without creating the database if it is not there). */
@@ -131,7 +123,7 @@ test('offline: the installed app lists and opens every thread, queues what is wr
   await expect(offlineBanner(page)).toBeVisible();
   await openDrawer(page);
   await expect(threadLinks(page)).toHaveCount(3);
-  await page.waitForTimeout(400); // the drawer's slide
+  await settled(page); // the drawer's slide
   await page.screenshot({ path: join(shots, 'offline-list.png') });
 
   for (const [i, s] of specs.entries()) {
@@ -283,13 +275,22 @@ test('a reply cut off by going offline is picked up again when the network retur
   await signUpByApi(page);
   await page.goto('/');
   await installed(page);
-  await startChat(page, 'Tell me everything #slow');
+  const threadId = await startChat(page, 'Tell me everything #slow');
   await expect(assistant(page)).toContainText('word3');
   await context.setOffline(true);
   await expect(offlineBanner(page)).toBeVisible();
   await expect(page.getByRole('alert')).toContainText('still being written on the server');
   await page.screenshot({ path: join(shots, 'reply-detached.png') });
-  await page.waitForTimeout(1500);
+  // While the page is offline the server writes on: wait until it stored words the page never
+  // received (page.request is not the page's network, so it still reaches the server).
+  const shown = Math.max(...[...(await assistant(page).innerText()).matchAll(/\bword(\d+)\b/g)].map((m) => Number(m[1])));
+  await eventually(
+    async () => {
+      const reply = (await serverMessages(page.request, threadId)).find((m) => m.role === 'assistant');
+      expect(reply?.content).toMatch(new RegExp(`\\bword${shown + 5}\\b`));
+    },
+    { timeout: 15_000, message: 'the server writing on while the page is offline' },
+  );
   await context.setOffline(false);
   await expect(assistant(page)).toHaveAttribute('data-status', 'complete', { timeout: 30_000 });
   const text = await assistant(page).innerText();
@@ -390,7 +391,7 @@ test('images of a mirrored thread render offline', async ({ page, context }) => 
   const res = await page.request.post('/api/files', { multipart: { file: { name: 'dot.png', mimeType: 'image/png', buffer: PNG } } });
   expect(res.status(), await res.text()).toBe(201);
   const { file } = await res.json();
-  const { thread } = await (await page.request.post('/api/threads', { data: { title: 'Holiday photo' } })).json();
+  const thread = await newThread(page.request, { title: 'Holiday photo' });
   await postByApi(page.request, thread.id, 'What is in this picture?', { attachments: [{ id: file.id }] });
 
   await page.goto(`/t/${thread.id}`);

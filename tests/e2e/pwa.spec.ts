@@ -148,3 +148,19 @@ test('a new version waits for the user, and never while a reply streams', async 
   }
   await page.close();
 });
+
+test('robots.txt is a real one, and the manifest and the page agree on the theme colour', async ({ page }) => {
+  const robots = await page.request.get('/robots.txt');
+  expect(robots.status()).toBe(200);
+  expect(robots.headers()['content-type']).toMatch(/^text\/plain/);
+  expect(await robots.text()).toMatch(/^User-agent: \*$/m);
+
+  const manifest = (await (await page.request.get('/manifest.webmanifest')).json()) as { theme_color: string };
+  await page.emulateMedia({ colorScheme: 'dark' });
+  await page.goto('/login');
+  const tags = await page.locator('meta[name="theme-color"]').evaluateAll((els) =>
+    els.map((el) => ({ media: el.getAttribute('media') ?? '', content: el.getAttribute('content') })),
+  );
+  // The installed app opens with the manifest's colour: the dark tag's, so nothing flashes.
+  expect(tags.find((t) => t.media.includes('dark'))?.content).toBe(manifest.theme_color);
+});

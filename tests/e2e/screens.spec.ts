@@ -4,7 +4,7 @@
  * tests/e2e/.artifacts/screens/ for people to look at.
  */
 import { expect, test, type Page } from '@playwright/test';
-import { signUpByApi, startChat, waitForReply, shoot, SIZES } from './helpers';
+import { newThread, signUpByApi, startChat, waitForReply, shoot, SIZES } from './helpers';
 
 // Each test walks many screens with an axe audit on each: give them room on a loaded machine.
 test.describe.configure({ timeout: 120_000 });
@@ -33,9 +33,9 @@ for (const size of SIZES) {
 
     test('new chat, thread, quick settings, share, drawer, call', async ({ page }) => {
       await signUpByApi(page);
-      for (const title of ['Trip to Lisbon', 'Tax questions']) await page.request.post('/api/threads', { data: { title } });
-      const pinned = (await (await page.request.post('/api/threads', { data: { title: 'Weekly meal plan' } })).json()).thread;
-      await page.request.patch(`/api/threads/${pinned.id}`, { data: { pinned: true } });
+      for (const title of ['Trip to Lisbon', 'Tax questions']) await newThread(page.request, { title });
+      const pinned = await newThread(page.request, { title: 'Weekly meal plan' });
+      expect((await page.request.patch(`/api/threads/${pinned.id}`, { data: { pinned: true } })).status()).toBe(200);
 
       await page.goto('/?new=1');
       await expect(page.getByRole('textbox', { name: 'Message' })).toBeVisible();
@@ -102,7 +102,7 @@ for (const size of SIZES) {
       await check(page, 'delete-account', size.name);
       await page.keyboard.press('Escape');
 
-      const id = (await (await page.request.post('/api/threads', { data: {} })).json()).thread.id;
+      const { id } = await newThread(page.request, {});
       await page.goto(`/t/${id}`);
       await page.getByRole('textbox', { name: 'Message' }).fill('Dark mode code sample #code');
       await page.keyboard.press('Enter');

@@ -4,7 +4,8 @@
  * nothing of the account stays in the browser's caches or storage after sign-out.
  */
 import { expect, test, type Page } from '@playwright/test';
-import { assistant, newAccount, signUpByApi, startChat, waitForReply } from './helpers';
+import { eventually } from '../support/eventually';
+import { assistant, installed, newAccount, newThread, signUpByApi, startChat, waitForReply } from './helpers';
 
 const PAYLOAD = [
   '<img src=x onerror="window.__xss=\'img\'">',
@@ -25,6 +26,13 @@ async function watch(page: Page) {
     if (r.url().includes('evil.example')) events.evil++;
   });
   return events;
+}
+
+/** The premise of the leftover-draft checks: the draft was really written to localStorage. */
+async function draftSaved(page: Page, text: string) {
+  const drafts = () =>
+    page.evaluate(() => Object.entries(localStorage).filter(([k]) => k.startsWith('parley:draft:')).map(([, v]) => v));
+  await eventually(async () => expect(await drafts()).toContain(text), { timeout: 5000, message: `the draft "${text}" saved` });
 }
 
 async function expectNoScriptRan(page: Page) {
@@ -66,8 +74,7 @@ test('XSS in thread titles runs no script', async ({ page }) => {
   const events = await watch(page);
   await signUpByApi(page);
   const title = '<img src=x onerror=alert(1)><script>alert(2)</script>';
-  const res = await page.request.post('/api/threads', { data: { title } });
-  const { thread } = await res.json();
+  const thread = await newThread(page.request, { title });
   await page.goto(`/t/${thread.id}`);
   const nav = page.getByRole('navigation', { name: 'Threads' });
   await expect(nav.getByRole('link', { name: title })).toBeVisible();
@@ -80,7 +87,7 @@ test("a session that expires leaves no draft for the next account on the device"
   await signUpByApi(page);
   await page.goto('/?new=1');
   await page.getByRole('textbox', { name: 'Message' }).fill('my private draft');
-  await page.waitForTimeout(400); // drafts are saved after a short pause
+  await draftSaved(page, 'my private draft'); // saved after a pause in typing
   await page.context().clearCookies(); // expired, not signed out
   await page.reload();
   await expect(page).toHaveURL(/\/login/);
@@ -102,8 +109,11 @@ test.describe('with the service worker', () => {
     await signUpByApi(page);
     await startChat(page, 'Remember my secret: plum tree');
     await waitForReply(page);
+    // The premise: the worker controls the page (else nothing could be cached and the checks
+    // below would pass for want of a worker) and a draft is stored to be cleared.
+    await installed(page);
     await page.getByRole('textbox', { name: 'Message' }).fill('an unsent draft');
-    await page.waitForFunction(() => navigator.serviceWorker.controller !== null, undefined, { timeout: 15_000 }).catch(() => {});
+    await draftSaved(page, 'an unsent draft');
     const cached = async () =>
       page.evaluate(async () => {
         const urls: string[] = [];
@@ -112,7 +122,13 @@ test.describe('with the service worker', () => {
         }
         return urls;
       });
-    expect((await cached()).filter((u) => u.includes('/api/'))).toEqual([]);
+    const before = await cached();
+    expect(before.length, 'the worker precached the app shell').toBeGreaterThan(0);
+    expect(before.filter((u) => u.includes('/api/'))).toEqual([]);
+    // ... and the account's offline mirror exists, so its removal below means something.
+    await eventually(async () => expect(await page.evaluate(async () => (await indexedDB.databases()).length)).toBeGreaterThan(0), {
+      message: "the account's IndexedDB mirror",
+    });
 
     await page.goto('/settings');
     await page.getByRole('button', { name: 'Sign out' }).click();

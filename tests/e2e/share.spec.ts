@@ -14,7 +14,7 @@
  */
 import { expect, test, type APIRequestContext, type Browser, type Page } from '@playwright/test';
 import { makePng } from '../support/fake-provider/images';
-import { assistant, newAccount, signUpByApi, startChat, waitForReply, shoot, SIZES } from './helpers';
+import { assistant, newAccount, newThread, signUpByApi, startChat, waitForReply, shoot, SIZES } from './helpers';
 
 
 const XSS_TITLE = `Plans "><script>window.__xss='title'</script><img src=x onerror="window.__xss='title-img'">`;
@@ -246,8 +246,7 @@ test("another user's thread, file and share ids answer 404 in the browser", asyn
   expect(upload.status()).toBe(201);
   const fileId = (await upload.json()).file.id as string;
   const { code } = await shareByApi(page.request, threadId);
-  const other = await page.request.post(`/api/threads`, { data: { title: 'Unshared' } });
-  const otherThreadId = (await other.json()).thread.id as string;
+  const otherThreadId = (await newThread(page.request, { title: 'Unshared' })).id;
 
   const intruder = await freshViewer(browser);
   await signUpByApi(intruder.page);
@@ -316,3 +315,27 @@ for (const size of SIZES) {
     await viewer.context.close();
   });
 }
+
+test('the share page asks for its conversation once and then rests (signed out and signed in)', async ({ page, browser }) => {
+  await signUpByApi(page);
+  const threadId = await startChat(page, 'A link for the group chat');
+  await waitForReply(page);
+  const { code } = await shareByApi(page.request, threadId);
+
+  const count = async (viewer: Page) => {
+    const hits: string[] = [];
+    viewer.on('request', (r) => {
+      if (new URL(r.url()).pathname === `/api/shares/${code}`) hits.push(r.url());
+    });
+    await viewer.goto(`/s/${code}`);
+    await expect(viewer.getByRole('heading', { level: 1 })).toContainText('A link for the group');
+    // networkidle: no request for 500 ms. A page that keeps asking never gets there.
+    await viewer.waitForLoadState('networkidle', { timeout: 10_000 });
+    return hits.length;
+  };
+
+  const { context, page: stranger } = await freshViewer(browser);
+  expect(await count(stranger)).toBe(1);
+  await context.close();
+  expect(await count(page)).toBe(1);
+});

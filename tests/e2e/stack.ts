@@ -10,6 +10,8 @@
  *       #code  Markdown with a code block, a table and a list
  *       #fail  a few words, then a provider error mid-stream; only the first time (for Retry)
  *       #xss   a reply full of script-injection attempts
+ *       #broken a provider error before any text, every time
+ *       #rich  a wide table, maths (inline, display, a price that is not maths) and a task list
  *     and it answers the server's title requests with the first words of the message, so
  *     titles are predictable (and carry any payload the message had);
  *   - the real server (`bun server/index.ts`) serving the built app from web/build.
@@ -65,6 +67,26 @@ const CODE_REPLY = [
   '',
   '- first item',
   '- second item',
+].join('\n');
+
+// What models write that plain Markdown mangles: a table wider than a phone, maths inline and
+// on its own lines (with a thin space, `\,`), a price that is not maths, and a task list.
+const RICH_REPLY = [
+  'A comparison:',
+  '',
+  '| Algorithm | Complexity | Stability | Memory | Typical use |',
+  '| --- | --- | --- | --- | --- |',
+  '| Quicksort | O(n log n) | unstable | in place | general-purpose sorting |',
+  '| Mergesort | O(n log n) | stable | O(n) extra | linked lists and external sorting |',
+  '',
+  'Euler: $e^{i\\pi} + 1 = 0$, and it costs $5 or $10.',
+  '',
+  '$$',
+  '\\int_0^1 x^2 \\, dx = \\frac{1}{3}',
+  '$$',
+  '',
+  '- [x] read the paper',
+  '- [ ] write the summary',
 ].join('\n');
 
 // One word per line, so the reply outgrows a phone's screen while it streams.
@@ -156,6 +178,9 @@ const directives = Bun.serve({
     if (text.includes('#slow')) return chunked(words(SLOW_REPLY), 120);
     if (text.includes('#code')) return chunked(words(CODE_REPLY), 15);
     if (text.includes('#xss')) return chunked(words(XSS_REPLY), 5);
+    if (text.includes('#rich')) return chunked(words(RICH_REPLY), 5);
+    // Fails before any text, every time.
+    if (text.includes('#broken')) return chunked(['never sent'], 0, 0);
     // Fails the first time for a given message, so Retry can succeed.
     if (text.includes('#fail') && !failedOnce.has(text)) {
       failedOnce.add(text);

@@ -1,11 +1,8 @@
 import { expect, test, type Page } from '@playwright/test';
-import { signUpByApi } from './helpers';
+import { newThread, settled, shoot, signUpByApi, SIZES } from './helpers';
 
 async function makeThreads(page: Page, titles: string[]) {
-  for (const title of titles) {
-    const res = await page.request.post('/api/threads', { data: { title } });
-    expect(res.status()).toBe(201);
-  }
+  for (const title of titles) await newThread(page.request, { title });
 }
 
 const nav = (page: Page) => page.getByRole('navigation', { name: 'Threads' });
@@ -90,4 +87,36 @@ test('phones: the thread list is a drawer', async ({ page }) => {
   await page.getByRole('button', { name: 'Open threads' }).click();
   await page.keyboard.press('Escape');
   await expect(nav(page)).toBeHidden();
+});
+
+test('long titles ellipsize and every row keeps its actions on screen, on a phone and a desktop', async ({ page }) => {
+  await signUpByApi(page);
+  const long = 'Antidisestablishmentarianism'.repeat(6); // one unbroken word, far wider than the list
+  await makeThreads(page, ['Weekly groceries and a plan for the garden', long, 'Short one']);
+  for (const size of SIZES) {
+    await page.setViewportSize(size);
+    await page.goto('/');
+    if (size.name === 'phone') await page.getByRole('button', { name: 'Open threads' }).click();
+    const list = nav(page);
+    await expect(list.getByRole('link')).toHaveCount(3);
+    // Measure the drawer where it comes to rest, not while it slides in.
+    await settled(page);
+    // The list never scrolls sideways.
+    const sideways = await list.evaluate((el) => el.scrollWidth - el.clientWidth);
+    expect(sideways, size.name).toBeLessThanOrEqual(0);
+    // Each row's actions button lies inside the list and the viewport.
+    const box = (await list.boundingBox())!;
+    for (const name of ['Weekly groceries and a plan for the garden', long, 'Short one']) {
+      const button = list.getByRole('button', { name: `Actions for ${name}` });
+      const b = (await button.boundingBox())!;
+      expect(b.x + b.width, `${size.name}: ${name.slice(0, 20)}`).toBeLessThanOrEqual(Math.min(box.x + box.width, size.width) + 0.5);
+      await button.click();
+      await expect(page.getByRole('button', { name: 'Rename' })).toBeVisible();
+      await page.keyboard.press('Escape');
+    }
+    // The long title is cut with an ellipsis, not clipped mid-letter with no sign.
+    const title = list.getByRole('link', { name: long }).locator('.title');
+    expect(await title.evaluate((el) => [getComputedStyle(el).textOverflow, el.scrollWidth > el.clientWidth])).toEqual(['ellipsis', true]);
+    await shoot(page, `thread-list-long-titles-${size.name}`);
+  }
 });

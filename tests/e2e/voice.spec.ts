@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, expect, test, type Page } from '@playwright/test';
 import { chromiumArgs } from './playwright.config';
-import { signUpByApi } from './helpers';
+import { newThread, signUpByApi } from './helpers';
 
 const SPOKEN = 'Hello Parley. Tell me something about the sea, please.';
 const wav = join(mkdtempSync(join(tmpdir(), 'parley-voice-')), 'microphone.wav');
@@ -231,8 +231,7 @@ test('a voice call: real recording in, transcript, streamed reply spoken sentenc
 });
 
 test('Space holds to talk too; dictation fills the message box; Read aloud speaks and stops', async ({ page }) => {
-  const res = await page.request.post('/api/threads', { data: {} });
-  const { thread } = (await res.json()) as { thread: { id: string } };
+  const thread = await newThread(page.request, {});
 
   // Space on the call screen.
   await fake('/transcript', { text: 'Spoken with the space bar.' });
@@ -325,8 +324,7 @@ test('a denied microphone says so plainly (dark theme)', async ({ baseURL }) => 
     await expect(page.getByRole('button', { name: 'End call' })).toBeEnabled();
     await shoot(page, 'call-denied-dark');
     // Dictation in the composer gives the same explanation.
-    const res = await page.request.post('/api/threads', { data: {} });
-    const { thread } = (await res.json()) as { thread: { id: string } };
+    const thread = await newThread(page.request, {});
     await page.goto(`/t/${thread.id}`);
     await page.getByRole('button', { name: 'Hold to dictate' }).click();
     await expect(page.getByRole('alert')).toContainText("Parley isn't allowed to use the microphone");

@@ -8,6 +8,7 @@ import { openDatabase } from '../../server/db';
 import { migrate, readMigrations } from '../../server/migrate';
 import { createApp } from '../../server/app';
 import { Client } from '../support/client';
+import { eventually } from '../support/eventually';
 import { freshDatabase, startCluster } from '../support/postgres';
 import { embedded } from '../support/server';
 
@@ -94,12 +95,7 @@ describe('health', () => {
       expect(login.status).toBe(503);
       expect(login.body.error.code).toBe('database_unavailable');
       cluster.resume();
-      let status = 0;
-      for (let i = 0; i < 20 && status !== 200; i++) {
-        status = (await health()).status;
-        if (status !== 200) await Bun.sleep(250);
-      }
-      expect(status).toBe(200);
+      await eventually(async () => expect((await health()).status).toBe(200), { timeout: 5000, message: 'health back up' });
     } finally {
       await server.stop();
       cluster.destroy();

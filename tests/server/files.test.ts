@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { Client, signUp } from '../support/client';
 import { startServer, type TestServer } from '../support/server';
 import { makePng } from '../support/fake-provider/images';
-import { pieces, rawRequest } from '../support/raw-http';
+import { cookieHeader, pieces, rawRequest } from '../support/raw-http';
+import { newThread } from '../support/threads';
 import { nextSeq } from '../../server/infra/seq';
 import { deleteOrphanBlobs, readFileForUser } from '../../server/files';
 import { MAX_UPLOAD_BYTES } from '../../server/files/upload';
@@ -168,7 +169,7 @@ describe('who may read', () => {
   test('threadId must be the uploader’s own thread: someone else’s → 404 and nothing stored', async () => {
     const a = await signUp(server.url);
     const b = await signUp(server.url);
-    const thread = (await a.client.json('POST', '/api/threads', { title: 'mine' })).body.thread;
+    const thread = await newThread(a.client, { title: 'mine' });
     const mine = await upload(a.client, uniquePng(), 'a.png', 'image/png', { threadId: thread.id });
     expect(mine.status).toBe(201);
     const [row] = await server.db.sql<{ threadId: string }[]>`select thread_id from files where id = ${mine.body.file.id}`;
@@ -236,7 +237,7 @@ describe('refused uploads', () => {
 
   test('too large → 413 at once from Content-Length, before any body is sent', async () => {
     const { client } = await signUp(server.url);
-    const cookie = [...client.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
+    const cookie = cookieHeader(client);
     const res = await rawRequest(server.url, {
       path: '/api/files',
       headers: {
@@ -252,7 +253,7 @@ describe('refused uploads', () => {
 
   test('too large → 413 while reading a chunked body with no Content-Length, long before it ends', async () => {
     const { client, user } = await signUp(server.url);
-    const cookie = [...client.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
+    const cookie = cookieHeader(client);
     // 40 MB offered in 64 KB chunks; the server must stop us just past the 10 MB cap.
     const res = await rawRequest(server.url, {
       path: '/api/files',
@@ -278,8 +279,8 @@ async function insertMessage(userId: string, threadId: string, attachments: unkn
 describe('deleting threads and accounts deletes their files', () => {
   test('a thread’s files and their bytes go with it, including uploads attached to its messages', async () => {
     const { client, user } = await signUp(server.url);
-    const thread = (await client.json('POST', '/api/threads', {})).body.thread;
-    const other = (await client.json('POST', '/api/threads', {})).body.thread;
+    const thread = await newThread(client, {});
+    const other = await newThread(client, {});
     const inThread = (await upload(client, uniquePng(), 'a.png', 'image/png', { threadId: thread.id })).body.file;
     const attached = (await upload(client, uniquePng())).body.file; // uploaded without a thread, then sent
     const elsewhere = (await upload(client, uniquePng())).body.file; // sent in another thread too
@@ -321,7 +322,7 @@ describe('deleting threads and accounts deletes their files', () => {
 
   test('an upload never sent with a message is deleted a day later; a sent one stays', async () => {
     const { client, user } = await signUp(server.url);
-    const thread = (await client.json('POST', '/api/threads', {})).body.thread;
+    const thread = await newThread(client, {});
     const abandoned = uniquePng();
     const fa = (await upload(client, abandoned)).body.file;
     const fs = (await upload(client, uniquePng())).body.file;

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'bun:test';
 import { Client, signUp } from '../support/client';
 import { startServer, type TestServer } from '../support/server';
+import { newThread } from '../support/threads';
 import { startFakeProvider, type FakeProvider } from '../support/fake-provider';
 import { makePng } from '../support/fake-provider/images';
 import { checkUrl, isPublicAddress } from '../../server/http/safe-fetch';
@@ -24,12 +25,6 @@ beforeEach(() => fake.reset());
 
 const fileCount = async (userId: string) =>
   Number((await server.db.sql<{ n: string }[]>`select count(*)::text as n from files where user_id = ${userId}`)[0]!.n);
-
-async function newThread(client: Client, title = 'Pictures') {
-  const res = await client.json('POST', '/api/threads', { title });
-  expect(res.status).toBe(201);
-  return res.body.thread as { id: string; updatedAt: string };
-}
 
 async function bytesOf(client: Client, path: string) {
   const res = await client.get(path);
@@ -129,11 +124,18 @@ describe('refusals', () => {
   test('anonymous → 401; bad input → 400 with fields', async () => {
     expect((await new Client(server.url).json('POST', '/api/images', { prompt: 'x' })).status).toBe(401);
     const { client } = await signUp(server.url);
-    const cases = [{}, { prompt: '' }, { prompt: '   ' }, { prompt: 'x'.repeat(4001) }, { prompt: 'x', size: '10x10; rm' }, { prompt: 'x', threadId: 'nope' }];
-    for (const body of cases) {
+    const cases: [Record<string, unknown>, string][] = [
+      [{}, 'prompt'],
+      [{ prompt: '' }, 'prompt'],
+      [{ prompt: '   ' }, 'prompt'],
+      [{ prompt: 'x'.repeat(4001) }, 'prompt'],
+      [{ prompt: 'x', size: '10x10; rm' }, 'size'],
+      [{ prompt: 'x', threadId: 'nope' }, 'threadId'],
+    ];
+    for (const [body, field] of cases) {
       const res = await client.json('POST', '/api/images', body);
       expect(res.status).toBe(400);
-      expect(res.body.error.fields).toBeDefined();
+      expect(Object.keys(res.body.error.fields)).toEqual([field]);
     }
     expect(fake.images.prompts).toEqual([]);
   });
@@ -277,7 +279,7 @@ describe('other providers', () => {
     });
     try {
       const { client } = await signUp(mistral.url);
-      const thread = (await client.json('POST', '/api/threads', {})).body.thread;
+      const thread = await newThread(client, {});
       const image = makePng(6, 6, [9, 9, 9]);
       fake.images.image = image;
       const res = await client.json('POST', '/api/images', { prompt: 'a grey tile', threadId: thread.id });

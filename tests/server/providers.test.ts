@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'bun:test';
 import { Client, signUp } from '../support/client';
+import { eventually } from '../support/eventually';
 import { startServer, type TestServer } from '../support/server';
 import { startFakeProvider, type FakeProvider } from '../support/fake-provider';
 import { echoReply, words } from '../support/fake-provider/chat';
@@ -264,16 +265,30 @@ describe('model lists', () => {
     expect((await providers.models(u.id)).models).toHaveLength(6);
     fake.chat.modelsDown.openai = true;
     fake.chat.modelsDown.mistral = true;
-    for (let i = 0; i < 3; i++) {
-      expect((await providers.models(u.id)).models).toHaveLength(6);
-      await Bun.sleep(20);
-    }
+    // Ask until both providers have failed three background refreshes; every answer meanwhile
+    // is the last good list.
+    const before = { ...fake.chat.modelListCalls };
+    const answered: number[] = [];
+    await eventually(
+      async () => {
+        answered.push((await providers.models(u.id)).models.length);
+        expect(fake.chat.modelListCalls.openai - before.openai).toBeGreaterThanOrEqual(3);
+        expect(fake.chat.modelListCalls.mistral - before.mistral).toBeGreaterThanOrEqual(3);
+      },
+      { message: 'three failed refreshes of each model list' },
+    );
+    expect(new Set(answered)).toEqual(new Set([6]));
     fake.chat.modelsDown.openai = false;
     fake.chat.models.openai = [{ id: 'gpt-4.1' }];
     await providers.models(u.id); // serves the old list, refreshes behind it
-    await Bun.sleep(50);
-    const ids = (await providers.models(u.id)).models.map((m) => m.id);
-    expect(ids).toContain('openai:gpt-4.1');
+    const ids = await eventually(
+      async () => {
+        const now = (await providers.models(u.id)).models.map((m) => m.id);
+        expect(now).toContain('openai:gpt-4.1');
+        return now;
+      },
+      { message: 'the refreshed OpenAI list' },
+    );
     expect(ids).not.toContain('openai:gpt-4o');
     expect(ids).toContain('mistral:mistral-small-latest');
   });

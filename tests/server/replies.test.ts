@@ -6,7 +6,9 @@ import { failOrphans } from '../../server/replies/service';
 import { Client, signUp } from '../support/client';
 import { startFakeProvider, type FakeProvider } from '../support/fake-provider';
 import { startServer, type TestServer } from '../support/server';
+import { eventually } from '../support/eventually';
 import { SseReader } from '../support/sse';
+import { newThread } from '../support/threads';
 
 let fake: FakeProvider;
 let server: TestServer;
@@ -29,10 +31,6 @@ afterAll(async () => {
 afterEach(() => fake.reset());
 
 const generations = () => server.app.generations;
-
-async function newThread(client: Client, body: Record<string, unknown> = { title: 'Test thread' }) {
-  return (await client.json('POST', '/api/threads', body)).body.thread as { id: string; title: string };
-}
 
 function post(client: Client, threadId: string, body: Record<string, unknown>, signal?: AbortSignal) {
   return client
@@ -159,17 +157,21 @@ describe('connections', () => {
     const assistantId = start.data.message.id;
     const g = generations().get(assistantId);
     expect(g).not.toBeNull();
-    await Bun.sleep(50);
-    expect(g!.listenerCount).toBe(0); // the closed client was let go
+    await eventually(() => expect(g!.listenerCount).toBe(0), { message: 'the closed client let go' });
     // While it streams, the text is written to the row in batches (so another instance,
     // or a crash, sees what arrived): a prefix of the reply, status still streaming.
-    await Bun.sleep(700);
-    const [mid] = await server.db.sql<{ content: string; status: string }[]>`
-      select content, status from messages where id = ${assistantId}`;
-    expect(mid!.status).toBe('streaming');
-    expect(mid!.content.length).toBeGreaterThan(0);
-    expect(mid!.content.length).toBeLessThan(text.length);
-    expect(text.startsWith(mid!.content)).toBe(true);
+    const mid = await eventually(
+      async () => {
+        const [row] = await server.db.sql<{ content: string; status: string }[]>`
+          select content, status from messages where id = ${assistantId}`;
+        expect(row!.content.length).toBeGreaterThan(0);
+        return row!;
+      },
+      { message: 'a first batch of the reply written to its row' },
+    );
+    expect(mid.status).toBe('streaming');
+    expect(mid.content.length).toBeLessThan(text.length);
+    expect(text.startsWith(mid.content)).toBe(true);
     await g!.settled;
     const stored = (await messages(client, thread.id)).find((m) => m.id === assistantId);
     expect(stored).toMatchObject({ status: 'complete', content: text });
@@ -211,7 +213,8 @@ describe('connections', () => {
     const re = new SseReader(await client.get(`/api/messages/${orphanId}/stream`));
     await re.until('delta');
     await server.db.sql`update messages set content = 'Part one, part two' where id = ${orphanId}`;
-    await Bun.sleep(700);
+    // The follower polls the row: wait until it has relayed the new text, then finish the row.
+    while (!re.text().includes('part two')) expect(await re.next()).not.toBeNull();
     await server.db.sql`update messages set status = 'complete' where id = ${orphanId}`;
     await re.all();
     expect(re.text()).toBe('Part one, part two');
@@ -415,12 +418,9 @@ describe('titles and sync', () => {
     fake.chat.script({ text: 'Sure, here is a packing list.' }, { text: '"Packing for Lisbon."' });
     const stream = await post(client, thread.id, { content: 'What should I pack for a weekend in Lisbon in May?' });
     await stream.all();
-    let title = '';
-    for (let i = 0; i < 40 && title !== 'Packing for Lisbon'; i++) {
-      title = (await client.json('GET', `/api/threads/${thread.id}`)).body.thread.title;
-      if (title !== 'Packing for Lisbon') await Bun.sleep(50);
-    }
-    expect(title).toBe('Packing for Lisbon');
+    await eventually(async () => expect((await client.json('GET', `/api/threads/${thread.id}`)).body.thread.title).toBe('Packing for Lisbon'), {
+      message: 'the thread named after its first exchange',
+    });
     expect(fake.chat.requests[1]!.messages.at(-1)!.content).toContain('Lisbon in May');
   });
 
@@ -431,7 +431,7 @@ describe('titles and sync', () => {
     const stream = await post(client, thread.id, { content: 'Plan a weekend in Porto' });
     await stream.all();
     expect(stream.events.filter((e) => e.event !== 'delta').map((e) => e.event)).toEqual(['user', 'start', 'done', 'title']);
-    expect(stream.events.at(-1)!.data).toEqual({ threadId: thread.id, title: 'Weekend in Porto' });
+    expect(stream.events.at(-1)!.data as unknown).toEqual({ threadId: thread.id, title: 'Weekend in Porto' });
     // Stored by the time the stream ended: no polling needed.
     expect((await client.json('GET', `/api/threads/${thread.id}`)).body.thread.title).toBe('Weekend in Porto');
     // A thread that already has a title gets no title event (and the model is not asked).

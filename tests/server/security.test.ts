@@ -1,5 +1,5 @@
 /**
- * Attacks from ../shared/security.md tried against a real server and database:
+ * Attacks from the project's security checklist (numbered items) tried against a real server and database:
  * forged and stale tokens (5), refresh reuse (6, also in auth.test.ts), brute
  * force (7), CSRF (8), malformed input on every route (11), sessions (15).
  */
@@ -259,7 +259,7 @@ describe('headers', () => {
       expect(res.headers.get('content-security-policy')).toContain("script-src 'self'");
       expect(res.headers.get('content-security-policy')).not.toMatch(/script-src[^;]*unsafe-inline/);
       expect(res.headers.get('x-content-type-options')).toBe('nosniff');
-      expect(res.headers.get('referrer-policy')).toBeTruthy();
+      expect(res.headers.get('referrer-policy')).toBe('strict-origin-when-cross-origin');
       expect(res.headers.get('x-frame-options')).toBe('DENY');
       expect(await res.text()).not.toMatch(/\bat .*\.ts:\d+/);
     }

@@ -42,7 +42,7 @@ describe('preferences', () => {
     const { client } = await signUp(server.url);
     const res = await client.json('GET', '/api/settings');
     expect(res.status).toBe(200);
-    expect(res.body).toEqual(DEFAULTS);
+    expect(res.body as unknown).toEqual(DEFAULTS);
   });
 
   test('round trip: PUT answers the new state, GET shows the same, unspecified fields are kept', async () => {
@@ -58,8 +58,8 @@ describe('preferences', () => {
       settings: { defaultModel: 'openai:gpt-4o', theme: 'dark', voice: 'alloy', talkMode: 'toggle' },
       keys: { mistral: null, openai: null },
     };
-    expect(put.body).toEqual(expected);
-    expect((await client.json('GET', '/api/settings')).body).toEqual(expected);
+    expect(put.body as unknown).toEqual(expected);
+    expect((await client.json('GET', '/api/settings')).body as unknown).toEqual(expected);
 
     const partial = await client.json('PUT', '/api/settings', { theme: 'light' });
     expect(partial.body.settings).toEqual({ ...expected.settings, theme: 'light' });
@@ -68,21 +68,21 @@ describe('preferences', () => {
     expect(cleared.body.settings).toEqual({ defaultModel: null, theme: 'light', voice: null, talkMode: 'toggle' });
 
     // The service other features use reads the same.
-    expect(await getSettings(server.db.sql, user.id)).toEqual(cleared.body.settings);
+    expect((await getSettings(server.db.sql, user.id)) as unknown).toEqual(cleared.body.settings);
   });
 
   test('an empty PUT changes nothing and still answers the state', async () => {
     const { client } = await signUp(server.url);
     const res = await client.json('PUT', '/api/settings', {});
     expect(res.status).toBe(200);
-    expect(res.body).toEqual(DEFAULTS);
+    expect(res.body as unknown).toEqual(DEFAULTS);
   });
 
   test("one user's settings are not another's", async () => {
     const a = await signUp(server.url);
     const b = await signUp(server.url);
     await a.client.json('PUT', '/api/settings', { theme: 'dark', openaiKey: 'sk-user-a-0000' });
-    expect((await b.client.json('GET', '/api/settings')).body).toEqual(DEFAULTS);
+    expect((await b.client.json('GET', '/api/settings')).body as unknown).toEqual(DEFAULTS);
   });
 });
 
@@ -109,7 +109,7 @@ describe('validation', () => {
       expect(Object.keys(res.body.error.fields)).toContain(field);
     }
     // Nothing was saved by any of them.
-    expect((await client.json('GET', '/api/settings')).body).toEqual(DEFAULTS);
+    expect((await client.json('GET', '/api/settings')).body as unknown).toEqual(DEFAULTS);
   });
 
   test('malformed bodies are 4xx and the server stays up', async () => {
@@ -130,7 +130,7 @@ describe('validation', () => {
       defaultModel: 'openai:not-a-model',
     });
     expect(res.status).toBe(400);
-    expect((await client.json('GET', '/api/settings')).body).toEqual(DEFAULTS);
+    expect((await client.json('GET', '/api/settings')).body as unknown).toEqual(DEFAULTS);
   });
 
   test('unauthenticated GET and PUT are 401', async () => {
@@ -148,6 +148,37 @@ describe('validation', () => {
 });
 
 describe('own provider keys', () => {
+  test('a key is tried against its provider before it is stored: a refused one is a 400 naming the field', async () => {
+    const { client } = await signUp(server.url);
+    fake.chat.refusedKeys.add('sk-wrong-key-0000');
+    const res = await client.json('PUT', '/api/settings', { theme: 'dark', openaiKey: 'sk-wrong-key-0000' });
+    expect(res.status).toBe(400);
+    expect(res.body.error.fields).toEqual({ openaiKey: 'was not accepted by OpenAI (401)' });
+    // It was really asked, with that key.
+    expect(fake.chat.modelListCalls.openai).toBeGreaterThan(0);
+    expect((await client.json('GET', '/api/settings')).body as unknown).toEqual(DEFAULTS);
+
+    // The same for Mistral, in the same request as a good OpenAI key: nothing of it is saved.
+    fake.chat.refusedKeys.add('mk-wrong-key-1111');
+    const both = await client.json('PUT', '/api/settings', { openaiKey: 'sk-right-key-2222', mistralKey: 'mk-wrong-key-1111' });
+    expect(both.status).toBe(400);
+    expect(Object.keys(both.body.error.fields)).toEqual(['mistralKey']);
+    expect((await client.json('GET', '/api/settings')).body as unknown).toEqual(DEFAULTS);
+
+    const good = await client.json('PUT', '/api/settings', { openaiKey: 'sk-right-key-2222' });
+    expect(good.status).toBe(200);
+    expect(good.body.keys.openai).toEqual({ last4: '2222' });
+  });
+
+  test('a provider that cannot be asked about a key: 502, and the key is not stored', async () => {
+    const { client } = await signUp(server.url);
+    fake.chat.modelsDown.mistral = true;
+    const res = await client.json('PUT', '/api/settings', { mistralKey: 'mk-unchecked-3333' });
+    expect(res.status).toBe(502);
+    expect(res.body.error.message).toContain('Could not check the Mistral key');
+    expect((await client.json('GET', '/api/settings')).body as unknown).toEqual(DEFAULTS);
+  });
+
   test('saved keys show only their last four characters and are stored encrypted', async () => {
     const { client, user } = await signUp(server.url);
     const mistralKey = 'mk-Secret-Value-AbCd';
@@ -232,7 +263,7 @@ describe('own provider keys', () => {
     // The server key's list was cached with the default models: this one is not in it.
     const refused = await client.json('PUT', '/api/settings', { defaultModel: 'openai:gpt-5-for-key-holders' });
     expect(refused.status).toBe(400);
-    expect(refused.body.error.fields.defaultModel).toBeDefined();
+    expect(refused.body.error.fields.defaultModel).toEqual(expect.any(String));
 
     const saved = await client.json('PUT', '/api/settings', {
       openaiKey: 'sk-holder-key-5555',
@@ -242,7 +273,7 @@ describe('own provider keys', () => {
     expect(saved.body.settings.defaultModel).toBe('openai:gpt-5-for-key-holders');
     const models = await client.json('GET', '/api/models');
     expect(models.body.models.map((m: { id: string }) => m.id)).toContain('openai:gpt-5-for-key-holders');
-    expect(models.body.models.find((m: { id: string }) => m.id === 'openai:gpt-5-for-key-holders').capabilities).toEqual([
+    expect(models.body.models.find((m: { id: string }) => m.id === 'openai:gpt-5-for-key-holders')!.capabilities).toEqual([
       'chat',
       'vision',
     ]);

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'bun:test';
 import { Client, signUp } from '../support/client';
 import { startServer, type TestServer } from '../support/server';
+import { newThread } from '../support/threads';
 import { startFakeProvider, type FakeProvider } from '../support/fake-provider';
 import { makePng } from '../support/fake-provider/images';
 import { nextSeq } from '../../server/infra/seq';
@@ -19,11 +20,8 @@ beforeEach(() => fake.reset());
 
 type Msg = { id: string; parentId: string | null; role: string; content: string; attachments: { id: string; url: string }[] };
 
-async function newThread(client: Client, title = 'Trip plans') {
-  const res = await client.json('POST', '/api/threads', { title, model: 'openai:gpt-4o-mini' });
-  expect(res.status).toBe(201);
-  return res.body.thread as { id: string; title: string };
-}
+/** The body of the threads these tests share: a title and a model the fork must keep. */
+const trip = (title = 'Trip plans') => ({ title, model: 'openai:gpt-4o-mini' });
 
 /** Messages are written straight to the table (as the replies feature would), with a sync seq. */
 async function addMessage(
@@ -52,14 +50,14 @@ const anonymous = () => new Client(server.url);
 describe('sharing a thread', () => {
   test('a 128-bit code and a public URL; anyone reads the snapshot, uncached', async () => {
     const { client, user } = await signUp(server.url);
-    const thread = await newThread(client);
+    const thread = await newThread(client, trip());
     const q = await addMessage(user.id, thread.id, { role: 'user', content: 'Where should we go?' });
     await addMessage(user.id, thread.id, { role: 'assistant', content: 'Lisbon.', parentId: q });
     const { code, url } = await share(client, thread.id);
     expect(code).toMatch(/^[A-Za-z0-9_-]{22,}$/);
     expect(Buffer.from(code, 'base64url').length).toBeGreaterThanOrEqual(16);
     expect(url).toBe(`${server.config.http.publicUrl}/s/${code}`);
-    expect((await share(client, (await newThread(client)).id)).code).not.toBe(code);
+    expect((await share(client, (await newThread(client, trip())).id)).code).not.toBe(code);
 
     const res = await anonymous().json('GET', `/api/shares/${code}`);
     expect(res.status).toBe(200);
@@ -77,7 +75,7 @@ describe('sharing a thread', () => {
 
   test('the snapshot excludes later messages; sharing again refreshes it and keeps the code', async () => {
     const { client, user } = await signUp(server.url);
-    const thread = await newThread(client);
+    const thread = await newThread(client, trip());
     const first = await addMessage(user.id, thread.id, { role: 'user', content: 'one' });
     const { code } = await share(client, thread.id);
     await addMessage(user.id, thread.id, { role: 'assistant', content: 'two', parentId: first });
@@ -92,7 +90,7 @@ describe('sharing a thread', () => {
 
   test('streaming and system messages are left out; their children keep a kept ancestor', async () => {
     const { client, user } = await signUp(server.url);
-    const thread = await newThread(client);
+    const thread = await newThread(client, trip());
     const sys = await addMessage(user.id, thread.id, { role: 'system', content: 'secret instructions' });
     const q = await addMessage(user.id, thread.id, { role: 'user', content: 'hi', parentId: sys });
     await addMessage(user.id, thread.id, { role: 'assistant', content: 'half a rep', parentId: q, status: 'streaming' });
@@ -105,12 +103,12 @@ describe('sharing a thread', () => {
 
   test('the user lists their active shares (paged); others’ are not there', async () => {
     const { client } = await signUp(server.url);
-    const t1 = await newThread(client, 'First');
-    const t2 = await newThread(client, 'Second');
+    const t1 = await newThread(client, trip('First'));
+    const t2 = await newThread(client, trip('Second'));
     const s1 = await share(client, t1.id);
     const s2 = await share(client, t2.id);
     const other = await signUp(server.url);
-    await share(other.client, (await newThread(other.client, 'Theirs')).id);
+    await share(other.client, (await newThread(other.client, trip('Theirs'))).id);
 
     const list = await client.json('GET', '/api/shares');
     expect(list.status).toBe(200);
@@ -132,7 +130,7 @@ describe('sharing a thread', () => {
 describe('revoking', () => {
   test('DELETE /api/threads/:id/share → 204 and the link is 404 at once (API, page, files)', async () => {
     const { client } = await signUp(server.url);
-    const thread = await newThread(client);
+    const thread = await newThread(client, trip());
     const image = await client.json('POST', '/api/images', { prompt: 'x', threadId: thread.id });
     const { code } = await share(client, thread.id);
     const fileUrl = `/api/shares/${code}/files/${image.body.file.id}`;
@@ -152,7 +150,7 @@ describe('revoking', () => {
 
   test('DELETE /api/shares/:code (from the settings list) revokes too', async () => {
     const { client } = await signUp(server.url);
-    const { code } = await share(client, (await newThread(client)).id);
+    const { code } = await share(client, (await newThread(client, trip())).id);
     expect((await client.request('DELETE', `/api/shares/${code}`)).status).toBe(204);
     expect((await anonymous().json('GET', `/api/shares/${code}`)).status).toBe(404);
     expect((await client.request('DELETE', `/api/shares/${code}`)).status).toBe(404);
@@ -160,7 +158,7 @@ describe('revoking', () => {
 
   test('deleting the thread ends its share', async () => {
     const { client } = await signUp(server.url);
-    const thread = await newThread(client);
+    const thread = await newThread(client, trip());
     const { code } = await share(client, thread.id);
     expect((await client.request('DELETE', `/api/threads/${thread.id}`)).status).toBe(204);
     expect((await anonymous().json('GET', `/api/shares/${code}`)).status).toBe(404);
@@ -171,7 +169,7 @@ describe('someone else’s ids', () => {
   test('another user cannot share, revoke or list someone’s thread or share: 404 and nothing changes', async () => {
     const owner = await signUp(server.url);
     const intruder = await signUp(server.url);
-    const thread = await newThread(owner.client);
+    const thread = await newThread(owner.client, trip());
     await addMessage(owner.user.id, thread.id, { role: 'user', content: 'private' });
     expect((await intruder.client.json('POST', `/api/threads/${thread.id}/share`)).status).toBe(404);
     const [none] = await server.db.sql`select 1 from shares where thread_id = ${thread.id}`;
@@ -194,8 +192,8 @@ describe('someone else’s ids', () => {
 
   test('a share exposes only the files its snapshot shows, and only its owner’s', async () => {
     const { client, user } = await signUp(server.url);
-    const shown = await newThread(client, 'shown');
-    const hidden = await newThread(client, 'hidden');
+    const shown = await newThread(client, trip('shown'));
+    const hidden = await newThread(client, trip('hidden'));
     fake.images.image = makePng(7, 7, [1, 1, 1]);
     const inShare = (await client.json('POST', '/api/images', { prompt: 'in', threadId: shown.id })).body.file;
     fake.images.image = makePng(7, 7, [2, 2, 2]);
@@ -227,7 +225,7 @@ describe('the /s/:code page', () => {
   test('the app shell with escaped Open Graph tags, never cached', async () => {
     const { client, user } = await signUp(server.url);
     const title = `"><script>alert(1)</script> & $& $' Tom's`;
-    const thread = await newThread(client, title);
+    const thread = await newThread(client, trip(title));
     await addMessage(user.id, thread.id, { role: 'user', content: `  Plan   a <b>trip</b>\n\nto "Lisbon"  ${'word '.repeat(80)}` });
     const { code, url } = await share(client, thread.id);
 
@@ -257,7 +255,7 @@ describe('the /s/:code page', () => {
 
   test('a shared image becomes og:image, at the share’s file URL', async () => {
     const { client } = await signUp(server.url);
-    const thread = await newThread(client, 'Art');
+    const thread = await newThread(client, trip('Art'));
     const image = (await client.json('POST', '/api/images', { prompt: 'a fox', threadId: thread.id })).body.file;
     const { code } = await share(client, thread.id);
     const html = await (await anonymous().get(`/s/${code}`)).text();
@@ -269,7 +267,7 @@ describe('continue this conversation (fork)', () => {
   test('the viewer gets a copy in their own account: same tree, new ids, their own copies of the files', async () => {
     const owner = await signUp(server.url);
     const viewer = await signUp(server.url);
-    const thread = await newThread(owner.client, 'Recipes');
+    const thread = await newThread(owner.client, trip('Recipes'));
     const q = await addMessage(owner.user.id, thread.id, { role: 'user', content: 'Soup?' });
     await addMessage(owner.user.id, thread.id, { role: 'assistant', content: 'Tomato.', parentId: q });
     await addMessage(owner.user.id, thread.id, { role: 'assistant', content: 'Leek.', parentId: q }); // a regenerated sibling
@@ -323,7 +321,7 @@ describe('continue this conversation (fork)', () => {
   test('the fork survives the owner deleting everything (its own files keep their bytes)', async () => {
     const owner = await signUp(server.url);
     const viewer = await signUp(server.url);
-    const thread = await newThread(owner.client);
+    const thread = await newThread(owner.client, trip());
     fake.images.image = makePng(11, 3, [7, 7, 7]);
     await owner.client.json('POST', '/api/images', { prompt: 'kept', threadId: thread.id });
     const { code } = await share(owner.client, thread.id);
@@ -338,7 +336,7 @@ describe('continue this conversation (fork)', () => {
   test('forking a revoked or unknown share → 404, nothing created', async () => {
     const owner = await signUp(server.url);
     const viewer = await signUp(server.url);
-    const thread = await newThread(owner.client);
+    const thread = await newThread(owner.client, trip());
     const { code } = await share(owner.client, thread.id);
     await owner.client.request('DELETE', `/api/threads/${thread.id}/share`);
     expect((await viewer.client.json('POST', `/api/shares/${code}/fork`)).status).toBe(404);

@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { signUp } from '../support/client';
 import { startServer, type TestServer } from '../support/server';
+import { newThread } from '../support/threads';
 
 let server: TestServer;
 beforeAll(async () => {
@@ -16,7 +17,7 @@ afterAll(() => server.stop(), 30_000);
 /** A signed-in user with `n` threads (enough JSON to pass the compression threshold). */
 async function userWithThreads(n: number) {
   const u = await signUp(server.url, 'sync');
-  for (let i = 0; i < n; i++) await u.client.json('POST', '/api/threads', { title: `Thread number ${i} with a long enough title` });
+  for (let i = 0; i < n; i++) await newThread(u.client, { title: `Thread number ${i} with a long enough title` });
   return u;
 }
 

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { signUp } from '../support/client';
 import { startServer, type TestServer } from '../support/server';
+import { newThread } from '../support/threads';
 
 let server: TestServer;
 beforeAll(async () => {
@@ -63,7 +64,7 @@ describe('threads', () => {
   test('list: newest activity first, cursor pages without gaps or repeats', async () => {
     const { client } = await signUp(server.url);
     const ids: string[] = [];
-    for (let i = 0; i < 7; i++) ids.push((await client.json('POST', '/api/threads', { title: `t${i}` })).body.thread.id);
+    for (let i = 0; i < 7; i++) ids.push((await newThread(client, { title: `t${i}` })).id);
     // Touch t2: it becomes the most recent.
     await client.json('PATCH', `/api/threads/${ids[2]}`, { pinned: true });
     const seen: string[] = [];
@@ -90,8 +91,7 @@ describe('threads', () => {
   test("someone else's thread: 404 on every route, nothing read or changed", async () => {
     const alice = await signUp(server.url, 'alice');
     const mallory = await signUp(server.url, 'mallory');
-    const { body } = await alice.client.json('POST', '/api/threads', { title: 'Private' });
-    const id = body.thread.id;
+    const { id } = await newThread(alice.client, { title: 'Private' });
     const attempts = [
       mallory.client.json('GET', `/api/threads/${id}`),
       mallory.client.json('PATCH', `/api/threads/${id}`, { title: 'pwned' }),
@@ -119,8 +119,8 @@ describe('threads', () => {
 describe('sync', () => {
   test('first sync returns everything; the cursor then returns only changes; deletions are tombstones', async () => {
     const { client } = await signUp(server.url);
-    const a = (await client.json('POST', '/api/threads', { title: 'A' })).body.thread;
-    const b = (await client.json('POST', '/api/threads', { title: 'B' })).body.thread;
+    const a = await newThread(client, { title: 'A' });
+    const b = await newThread(client, { title: 'B' });
     const first = await client.json('GET', '/api/sync');
     expect(first.status).toBe(200);
     expect(first.body.threads.map((t: { id: string }) => t.id).sort()).toEqual([a.id, b.id].sort());
@@ -129,7 +129,7 @@ describe('sync', () => {
     expect(cursor).toMatch(/^\d+$/);
 
     const none = await client.json('GET', `/api/sync?since=${cursor}`);
-    expect(none.body).toEqual({ threads: [], messages: [], deletedThreadIds: [], cursor, more: false });
+    expect(none.body as unknown).toEqual({ threads: [], messages: [], deletedThreadIds: [], cursor, more: false });
 
     await client.json('PATCH', `/api/threads/${a.id}`, { title: 'A2' });
     await client.delete(`/api/threads/${b.id}`);
@@ -144,7 +144,7 @@ describe('sync', () => {
   test('paged with `more`, every change exactly once', async () => {
     const { client } = await signUp(server.url);
     const ids = new Set<string>();
-    for (let i = 0; i < 9; i++) ids.add((await client.json('POST', '/api/threads', { title: `p${i}` })).body.thread.id);
+    for (let i = 0; i < 9; i++) ids.add((await newThread(client, { title: `p${i}` })).id);
     const got: string[] = [];
     let since = '0';
     let more = true;
@@ -164,7 +164,7 @@ describe('sync', () => {
   test("another user's changes never appear", async () => {
     const alice = await signUp(server.url);
     const bob = await signUp(server.url);
-    await alice.client.json('POST', '/api/threads', { title: 'alice only' });
+    await newThread(alice.client, { title: 'alice only' });
     const res = await bob.client.json('GET', '/api/sync');
     expect(res.body.threads).toEqual([]);
     expect(res.body.messages).toEqual([]);
@@ -179,8 +179,7 @@ describe('sync', () => {
     const writers = Promise.all(
       Array.from({ length: 4 }, async () => {
         for (let i = 0; i < 10; i++) {
-          const res = await client.json('POST', '/api/threads', { title: `c${i}` });
-          created.add(res.body.thread.id);
+          created.add((await newThread(client, { title: `c${i}` })).id);
         }
       }),
     ).then(() => {

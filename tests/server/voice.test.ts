@@ -4,16 +4,20 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, setDefaultTimeout, test } from 'bun:test';
 import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, signUp } from '../support/client';
+import { eventually } from '../support/eventually';
+import { cookieHeader, rawRequest } from '../support/raw-http';
 import { startServer, type TestServer } from '../support/server';
 import { startFakeProvider, type FakeProvider } from '../support/fake-provider';
 import { PNG_BYTES, probeAudio, recording, toneWav, type FixtureFormat } from '../support/audio-fixtures';
 import { MultipartError, parseMultipart } from '../../server/http/multipart';
 
 const MB = 1024 * 1024;
+/** The multipart framing of the raw uploads below. */
+const BOUNDARY = 'parleyboundary';
+const MULTIPART = `multipart/form-data; boundary=${BOUNDARY}`;
 const FORMATS: FixtureFormat[] = ['webm', 'ogg', 'm4a', 'mp3', 'wav'];
 const TIMEOUT_MS = 1500;
 // Deadlines, espeak-ng and ffmpeg take seconds on a shared 2-core machine.
@@ -189,22 +193,33 @@ describe('POST /api/voice/transcriptions', () => {
 
   test('a Content-Length over the cap is refused before any body byte is sent', async () => {
     const { client } = await signUp(openai.url);
-    const result = await rawUpload(openai.url, client, { declaredLength: 40 * MB, totalBytes: 0 });
+    const result = await rawRequest(openai.url, {
+      path: '/api/voice/transcriptions',
+      headers: { cookie: cookieHeader(client), 'content-type': MULTIPART, 'content-length': String(40 * MB) },
+    });
     expect(result.status).toBe(413);
-    expect(result.sentWhenAnswered).toBe(0);
+    expect(result.sentBeforeResponse).toBe(0);
   });
 
   test('a streamed upload with no Content-Length is cut off with 413 soon after 25 MB, not read to its end', async () => {
     const { client } = await signUp(openai.url);
     const total = 60 * MB;
-    const result = await rawUpload(openai.url, client, { totalBytes: total, chunkBytes: 256 * 1024 });
+    // The multipart head, then audio bytes, in 256 KB chunks until the server answers.
+    const chunk = new Uint8Array(256 * 1024);
+    chunk.set(new TextEncoder().encode(`--${BOUNDARY}\r\nContent-Disposition: form-data; name="file"; filename="a.wav"\r\nContent-Type: audio/wav\r\n\r\n`));
+    const result = await rawRequest(openai.url, {
+      path: '/api/voice/transcriptions',
+      headers: { cookie: cookieHeader(client), 'content-type': MULTIPART },
+      body: Array.from({ length: total / chunk.byteLength }, () => chunk),
+      chunked: true,
+    });
     expect(result.status).toBe(413);
     expect(result.body).toContain('too_large'); // our answer, not Bun's own body limit
     // What we measure: bytes the client had written when the answer arrived. The server read at
     // most that much (less, by what sat in socket buffers), and the client was stopped far short
     // of the 60 MB it meant to send.
-    expect(result.sentWhenAnswered).toBeGreaterThan(25 * MB);
-    expect(result.sentWhenAnswered).toBeLessThan(32 * MB);
+    expect(result.sentBeforeResponse).toBeGreaterThan(25 * MB);
+    expect(result.sentBeforeResponse).toBeLessThan(32 * MB);
     expect(fake.audio.transcriptions).toHaveLength(0);
   });
 
@@ -368,9 +383,9 @@ describe('POST /api/voice/speech', () => {
       const res = await speak(client, { text: 'Hello, this is a local voice.', ...(voice ? { voice } : {}) });
       expect(res.status).toBe(200);
       expect(res.type).toMatch(/^audio\/(mpeg|ogg|wav)$/);
-      if (res.type === 'audio/mpeg') expect(isMp3(res.bytes)).toBe(true);
-      if (res.type === 'audio/ogg') expect(isOgg(res.bytes)).toBe(true);
-      if (res.type === 'audio/wav') expect(isWav(res.bytes)).toBe(true);
+      // The bytes are what the Content-Type says (one check, whichever type was chosen).
+      const looksLike = { 'audio/mpeg': isMp3, 'audio/ogg': isOgg, 'audio/wav': isWav }[res.type as 'audio/wav'];
+      expect(looksLike(res.bytes)).toBe(true);
       const probe = await probeAudio(res.bytes);
       expect(probe.decodable).toBe(true);
       expect(probe.silent).toBe(false);
@@ -419,7 +434,7 @@ describe('POST /api/voice/speech', () => {
   test('no espeak-ng or ffmpeg process outlives a finished or abandoned reply', async () => {
     const { client } = await signUp(espeak.url);
     expect((await speak(client, { text: 'short and complete' })).status).toBe(200);
-    await waitFor(async () => (await speechChildren()).length === 0, 3000);
+    await eventually(async () => expect(await speechChildren()).toEqual([]), { timeout: 3000, message: 'no child left after a finished reply' });
 
     const aborter = new AbortController();
     const res = await client.post('/api/voice/speech', { text: 'A long text to read aloud. '.repeat(150) }, { signal: aborter.signal });
@@ -428,8 +443,7 @@ describe('POST /api/voice/speech', () => {
     expect((await reader.read()).value!.byteLength).toBeGreaterThan(0);
     aborter.abort();
     await reader.cancel().catch(() => {});
-    await waitFor(async () => (await speechChildren()).length === 0, 5000);
-    expect(await speechChildren()).toEqual([]);
+    await eventually(async () => expect(await speechChildren()).toEqual([]), { timeout: 5000, message: 'no child left after an abandoned reply' });
   });
 
   test('no text-to-speech engine: 501', async () => {
@@ -524,63 +538,4 @@ async function speechChildren(): Promise<string[]> {
     }
   }
   return found;
-}
-
-async function waitFor(check: () => Promise<boolean>, ms: number) {
-  const until = Date.now() + ms;
-  while (!(await check()) && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
-}
-
-/**
- * Sends an upload over a raw socket so we control the bytes: a declared Content-Length
- * (then no body), or a chunked body paced in `chunkBytes` pieces until the server answers.
- */
-async function rawUpload(
-  base: string,
-  client: Client,
-  plan: { declaredLength?: number; totalBytes: number; chunkBytes?: number },
-): Promise<{ status: number; body: string; sentWhenAnswered: number }> {
-  const url = new URL(base);
-  const socket = connect(Number(url.port), url.hostname);
-  await new Promise<void>((resolve, reject) => {
-    socket.once('connect', resolve);
-    socket.once('error', reject);
-  });
-  const boundary = 'parleyboundary';
-  const cookie = [...client.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
-  const framing =
-    plan.declaredLength !== undefined ? `Content-Length: ${plan.declaredLength}` : 'Transfer-Encoding: chunked';
-  let answer = '';
-  let sent = 0;
-  let sentWhenAnswered = -1;
-  const answered = new Promise<void>((resolve) => {
-    socket.on('data', (d) => {
-      if (sentWhenAnswered < 0) sentWhenAnswered = sent;
-      answer += d.toString('latin1');
-      if (/\r\n\r\n[\s\S]*\}\s*$/.test(answer) || /\r\n\r\n0\r\n\r\n$/.test(answer)) resolve();
-    });
-    socket.on('close', () => resolve());
-    socket.on('error', () => resolve());
-  });
-  socket.write(
-    `POST /api/voice/transcriptions HTTP/1.1\r\nHost: ${url.host}\r\nCookie: ${cookie}\r\n` +
-      `Content-Type: multipart/form-data; boundary=${boundary}\r\n${framing}\r\n\r\n`,
-  );
-  if (plan.declaredLength === undefined) {
-    const head = new TextEncoder().encode(
-      `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="a.wav"\r\nContent-Type: audio/wav\r\n\r\n`,
-    );
-    const chunk = new Uint8Array(plan.chunkBytes ?? 256 * 1024);
-    chunk.set(head);
-    while (sent < plan.totalBytes && sentWhenAnswered < 0 && !socket.destroyed) {
-      const ok = socket.write(`${chunk.byteLength.toString(16)}\r\n`) && socket.write(chunk) && socket.write('\r\n');
-      sent += chunk.byteLength;
-      if (!ok) await new Promise((r) => socket.once('drain', r));
-      await new Promise((r) => setTimeout(r, 2));
-    }
-  }
-  await Promise.race([answered, new Promise((r) => setTimeout(r, 10_000))]);
-  socket.destroy();
-  const status = Number(answer.match(/^HTTP\/1\.1 (\d{3})/)?.[1] ?? 0);
-  return { status, body: answer.split('\r\n\r\n').slice(1).join('\r\n\r\n'), sentWhenAnswered: Math.max(0, sentWhenAnswered) };
 }

@@ -2,6 +2,8 @@
  * A tiny HTTP client with a cookie jar, as a browser would keep one.
  * Tests talk to the real server over HTTP through it.
  */
+import type { BodyOf } from './answers';
+
 export class Client {
   cookies = new Map<string, string>();
   constructor(
@@ -37,7 +39,12 @@ export class Client {
   put = (path: string, body?: unknown, extra?: RequestInit) => this.request('PUT', path, body, extra);
   delete = (path: string, body?: unknown, extra?: RequestInit) => this.request('DELETE', path, body, extra);
 
-  async json<T = any>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T; res: Response }> {
+  /** The answer, parsed; typed from the server's schemas for the routes answers.ts knows. */
+  async json<M extends string, P extends string, T = BodyOf<M, P>>(
+    method: M,
+    path: P,
+    body?: unknown,
+  ): Promise<{ status: number; body: T; res: Response }> {
     const res = await this.request(method, path, body);
     const text = await res.text();
     return { status: res.status, body: (text ? JSON.parse(text) : null) as T, res };
@@ -52,5 +59,5 @@ export async function signUp(base: string, name = 'user') {
   const password = `pw-${crypto.randomUUID()}`;
   const res = await client.json('POST', '/api/auth/register', { email, password, name });
   if (res.status !== 201) throw new Error(`register failed: ${res.status} ${JSON.stringify(res.body)}`);
-  return { client, email, password, user: res.body.user as { id: string; email: string; name: string; role: string } };
+  return { client, email, password, user: res.body.user };
 }

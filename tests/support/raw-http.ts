@@ -7,7 +7,27 @@ export interface RawResult {
   status: number;
   /** Body bytes written before the response's status line arrived. */
   sentBeforeResponse: number;
+  /** The whole response as received (status line, headers, body), latin1. */
   response: string;
+  /** The response body (after the blank line; chunked framing left as sent). */
+  body: string;
+}
+
+/** The Cookie header a signed-in test client would send. */
+export function cookieHeader(client: { cookies: Map<string, string> }): string {
+  return [...client.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
+}
+
+/** Whether `response` holds a complete HTTP/1.1 answer: headers, then the body they announce. */
+function complete(response: string): boolean {
+  const end = response.indexOf('\r\n\r\n');
+  if (end < 0) return false;
+  const head = response.slice(0, end).toLowerCase();
+  const body = response.slice(end + 4);
+  const length = head.match(/\r\ncontent-length:\s*(\d+)/)?.[1];
+  if (length !== undefined) return Buffer.byteLength(body, 'latin1') >= Number(length);
+  if (/\r\ntransfer-encoding:\s*chunked/.test(head)) return body.endsWith('0\r\n\r\n');
+  return false; // read until the server closes (we always send `connection: close`)
 }
 
 export async function rawRequest(
@@ -28,6 +48,8 @@ export async function rawRequest(
   let sentAtResponse = -1;
   let answered!: () => void;
   const responded = new Promise<void>((r) => (answered = r));
+  let finished!: () => void;
+  const whole = new Promise<void>((r) => (finished = r));
   let drained: (() => void) | null = null;
   const socket = await Bun.connect({
     hostname,
@@ -37,6 +59,7 @@ export async function rawRequest(
         if (sentAtResponse < 0) sentAtResponse = sent;
         response += Buffer.from(data).toString('latin1');
         if (response.includes('\r\n\r\n')) answered();
+        if (complete(response)) finished();
       },
       drain() {
         drained?.();
@@ -44,10 +67,12 @@ export async function rawRequest(
       },
       close() {
         answered();
+        finished();
         drained?.();
       },
       error() {
         answered();
+        finished();
         drained?.();
       },
     },
@@ -85,10 +110,11 @@ export async function rawRequest(
     await Bun.sleep(1);
   }
   if (opts.chunked && !done) await write(new TextEncoder().encode('0\r\n\r\n'));
-  await Promise.race([responded, Bun.sleep(opts.timeoutMs ?? 10_000)]);
+  await Promise.race([whole, Bun.sleep(opts.timeoutMs ?? 10_000)]);
   socket.end();
   const status = Number(response.match(/^HTTP\/1\.[01] (\d{3})/)?.[1] ?? 0);
-  return { status, sentBeforeResponse: sentAtResponse < 0 ? sent : sentAtResponse, response };
+  const body = response.split('\r\n\r\n').slice(1).join('\r\n\r\n');
+  return { status, sentBeforeResponse: sentAtResponse < 0 ? sent : sentAtResponse, response, body };
 }
 
 /** `count` pieces of `size` bytes each (the same buffer, to keep memory flat). */

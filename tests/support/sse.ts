@@ -1,7 +1,17 @@
+import type { ReplyEvent } from '../../server/replies/model';
+import type { Loose } from './answers';
+
+type Intersect<U> = (U extends unknown ? (x: U) => void : never) extends (x: infer I) => void ? I : never;
+/**
+ * An event's data, typed from the server's ReplyEvent schemas: every field any reply event
+ * carries (message, id, text, threadId, title, error), so a test reads the one its event has.
+ */
+export type SseData = Loose<Intersect<ReplyEvent['data']>>;
+
 /** Reads a text/event-stream Response event by event, noting when each arrived. */
 export interface SseEvent {
   event: string;
-  data: any;
+  data: SseData;
   at: number;
 }
 

@@ -18,6 +18,7 @@ import { cleanupOutdatedCaches, createHandlerBoundToURL, precacheAndRoute } from
 import { NavigationRoute, registerRoute } from 'workbox-routing';
 import { mirrorNames, openExistingMirrorDB } from '$lib/offline/db';
 import { flushOutbox, postBody, refusedForGood, sortOutbox, SYNC_TAG, type Delivery, type Deliver, type OutboxStore } from '$lib/offline/outbox';
+import type { ErrorBody } from '$server/http/model';
 
 interface WorkerEvent extends Event {
   waitUntil(work: Promise<unknown>): void;
@@ -114,6 +115,6 @@ const deliver: Deliver = async (entry, stored) => {
 
 async function refusal(res: Response): Promise<Delivery> {
   if (!refusedForGood(res.status)) return 'offline';
-  const body = (await res.json().catch(() => null)) as { error?: { message?: string } } | null;
+  const body = (await res.json().catch(() => null)) as Partial<ErrorBody> | null;
   return { error: body?.error?.message ?? `The server refused it (${res.status})` };
 }

@@ -13,7 +13,7 @@ const draft = (): Message => ({
   status: 'streaming',
   model: 'openai:gpt-4o-mini',
   error: null,
-  createdAt: new Date(0),
+  createdAt: new Date(0).toISOString(),
   attachments: [],
   tokensIn: null,
   tokensOut: null,

@@ -3,7 +3,7 @@ import { describe, expect, test } from 'bun:test';
 import type { ThreadMessage } from '../../../server/conversations/queries';
 import { attachmentIds, snapshotMessages } from '../../../server/shares/snapshot';
 
-const at = (s: number) => new Date(Date.UTC(2026, 0, 1, 12, 0, s));
+const at = (s: number) => new Date(Date.UTC(2026, 0, 1, 12, 0, s)).toISOString();
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const F1 = '11111111-1111-4111-8111-111111111111';
 const F2 = '22222222-2222-4222-8222-222222222222';
@@ -38,7 +38,7 @@ describe('snapshotMessages', () => {
     expect(u1!.parentId).toBeNull(); // its parent (the system message) is left out
     expect(u2!.parentId).toBe(u1!.id); // its parent (the streaming reply) is left out
     expect(a2!.parentId).toBe(u2!.id);
-    expect(a2).toMatchObject({ role: 'assistant', status: 'error', model: 'openai:gpt-4o-mini', createdAt: at(4).toISOString() });
+    expect(a2).toMatchObject({ role: 'assistant', status: 'error', model: 'openai:gpt-4o-mini', createdAt: at(4) });
   });
 
   test('ids are fresh (the owner’s never leave their account) and consistent between parent and child', () => {

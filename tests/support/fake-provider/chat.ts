@@ -20,6 +20,7 @@
  *                               parts keep their SDK's shape with the data URL shortened and
  *                               an `image` summary added (type, bytes, width, height).
  */
+import { eventually } from '../eventually';
 import type { FakeModule, Recorded } from './index';
 
 export type Sdk = 'openai' | 'mistral';
@@ -150,6 +151,8 @@ export interface ChatControl {
   models: Record<Sdk, FakeModel[]>;
   /** Make GET /v1/models fail with 503 for that SDK (the provider is down). */
   modelsDown: Record<Sdk, boolean>;
+  /** API keys GET /v1/models answers 401 to (a wrong key). */
+  refusedKeys: Set<string>;
   /** How many GET /v1/models each SDK made. */
   modelListCalls: Record<Sdk, number>;
   /** Queue one or more scripted replies. */
@@ -168,24 +171,20 @@ function createControl(): ChatControl {
     requests: [],
     models: structuredClone(DEFAULT_MODELS),
     modelsDown: { openai: false, mistral: false },
+    refusedKeys: new Set<string>(),
     modelListCalls: { openai: 0, mistral: 0 },
     script(...replies: ScriptedReply[]) {
       control.queue.push(...replies);
     },
     async waitForRequests(count = control.requests.length + 1, timeoutMs = 5000): Promise<ChatRequest> {
-      const until = performance.now() + timeoutMs;
-      while (control.requests.length < count) {
-        if (performance.now() > until) throw new Error(`fake chat: ${control.requests.length}/${count} requests after ${timeoutMs} ms`);
-        await Bun.sleep(5);
-      }
+      const arrived = () => {
+        if (control.requests.length < count) throw new Error(`${control.requests.length}/${count} requests`);
+      };
+      await eventually(arrived, { timeout: timeoutMs, interval: 5, message: `fake chat: ${count} requests` });
       return control.requests[count - 1]!;
     },
     async waitForFinish(request: ChatRequest, timeoutMs = 5000) {
-      const until = performance.now() + timeoutMs;
-      while (!request.finished) {
-        if (performance.now() > until) throw new Error(`fake chat: request still open after ${timeoutMs} ms`);
-        await Bun.sleep(5);
-      }
+      await eventually(() => request.finished, { timeout: timeoutMs, interval: 5, message: 'fake chat: the request to end' });
     },
     reset() {
       control.defaults = { firstTokenDelayMs: 0, chunkDelayMs: 0 };
@@ -193,6 +192,7 @@ function createControl(): ChatControl {
       control.requests.length = 0;
       control.models = structuredClone(DEFAULT_MODELS);
       control.modelsDown = { openai: false, mistral: false };
+      control.refusedKeys = new Set<string>();
       control.modelListCalls = { openai: 0, mistral: 0 };
     },
   };
@@ -242,9 +242,10 @@ function describePart(part: unknown): unknown {
 export function createChatModule(): FakeModule<ChatControl> {
   const control = createControl();
 
-  function listModels(sdk: Sdk): Response {
+  function listModels(sdk: Sdk, apiKey: string | null): Response {
     control.modelListCalls[sdk]++;
     if (control.modelsDown[sdk]) return Response.json(errorBody(sdk, 503, 'Service unavailable'), { status: 503 });
+    if (apiKey && control.refusedKeys.has(apiKey)) return Response.json(errorBody(sdk, 401, 'Incorrect API key provided'), { status: 401 });
     const created = 1_700_000_000;
     const data = control.models[sdk].map((m) =>
       sdk === 'openai'
@@ -442,7 +443,9 @@ export function createChatModule(): FakeModule<ChatControl> {
   return {
     async handle(req, url, recorded) {
       if (url.pathname === '/__fake/chat/requests' && req.method === 'GET') return describeRequests();
-      if (url.pathname === '/v1/models' && req.method === 'GET') return listModels(detectSdk(recorded.headers));
+      if (url.pathname === '/v1/models' && req.method === 'GET') {
+        return listModels(detectSdk(recorded.headers), recorded.headers['authorization']?.match(/^Bearer\s+(.+)$/i)?.[1] ?? null);
+      }
       if (url.pathname === '/v1/chat/completions' && req.method === 'POST') return chat(req, recorded);
       return null;
     },

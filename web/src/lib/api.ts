@@ -7,20 +7,16 @@
  * - turns error bodies `{error: {code, message, fields}}` into an ApiError.
  * Replies arrive as server-sent events, parsed by `parseSSE`.
  */
-import type {
-  GeneratedImage,
-  Message,
-  Model,
-  ReplyEvent,
-  SettingsBody,
-  SettingsUpdate,
-  ShareLink,
-  SharedThread,
-  StoredFile,
-  Thread,
-  User,
-  VoiceInfo,
-} from './types';
+import type { Ok, ChangePasswordBody, LoginBody, RegisterBody, UserAnswer } from '$server/auth/model';
+import type { ErrorBody } from '$server/http/model';
+import type { GeneratedImage, ImageBody } from '$server/images/model';
+import type { FileAnswer } from '$server/files/model';
+import type { ModelList } from '$server/providers/model';
+import type { CancelAnswer, PostMessageBody, ReplyEvent } from '$server/replies/model';
+import type { SettingsUpdate, SettingsView } from '$server/settings/model';
+import type { ShareCreated, SharedThread, ShareList } from '$server/shares/model';
+import type { CreateThreadBody, MessagePage, Message, ThreadAnswer, ThreadPage, UpdateThreadBody } from '$server/threads/model';
+import type { Transcription, VoiceInfo } from '$server/voice/model';
 
 export class ApiError extends Error {
   constructor(
@@ -72,7 +68,7 @@ function refreshSession(): Promise<boolean> {
 }
 
 async function toError(res: Response): Promise<ApiError> {
-  let body: { error?: { code?: string; message?: string; fields?: Record<string, string> } } | null = null;
+  let body: Partial<ErrorBody> | null = null;
   try {
     body = await res.json();
   } catch {
@@ -244,36 +240,32 @@ const enc = encodeURIComponent;
 
 export const api = {
   auth: {
-    me: () => json<{ user: User }>('GET', '/api/auth/me'),
-    login: (body: { email: string; password: string }) => json<{ user: User }>('POST', '/api/auth/login', body),
-    register: (body: { email: string; password: string; name?: string }) =>
-      json<{ user: User }>('POST', '/api/auth/register', body),
+    me: () => json<UserAnswer>('GET', '/api/auth/me'),
+    login: (body: LoginBody) => json<UserAnswer>('POST', '/api/auth/login', body),
+    register: (body: RegisterBody) => json<UserAnswer>('POST', '/api/auth/register', body),
     logout: () => json<void>('POST', '/api/auth/logout'),
-    changePassword: (body: { currentPassword: string; newPassword: string }) =>
-      json<{ ok: true }>('POST', '/api/auth/password', body),
+    changePassword: (body: ChangePasswordBody) => json<Ok>('POST', '/api/auth/password', body),
     deleteAccount: () => json<void>('DELETE', '/api/auth/me'),
   },
   models: {
-    list: () => json<{ models: Model[]; defaultModel: string | null }>('GET', '/api/models'),
+    list: () => json<ModelList>('GET', '/api/models'),
   },
   threads: {
     list: (before?: string | null, limit = 100) =>
-      json<{ threads: Thread[]; nextCursor: string | null }>(
+      json<ThreadPage>(
         'GET',
         `/api/threads?limit=${limit}${before ? `&before=${enc(before)}` : ''}`,
       ),
-    get: (id: string) => json<{ thread: Thread }>('GET', `/api/threads/${enc(id)}`),
-    create: (body: { title?: string; model?: string; systemPrompt?: string }) =>
-      json<{ thread: Thread }>('POST', '/api/threads', body),
-    update: (id: string, body: Partial<Pick<Thread, 'title' | 'model' | 'systemPrompt' | 'pinned'>>) =>
-      json<{ thread: Thread }>('PATCH', `/api/threads/${enc(id)}`, body),
+    get: (id: string) => json<ThreadAnswer>('GET', `/api/threads/${enc(id)}`),
+    create: (body: CreateThreadBody) => json<ThreadAnswer>('POST', '/api/threads', body),
+    update: (id: string, body: UpdateThreadBody) => json<ThreadAnswer>('PATCH', `/api/threads/${enc(id)}`, body),
     remove: (id: string, opts?: { keepalive?: boolean }) => json<void>('DELETE', `/api/threads/${enc(id)}`, undefined, opts),
     /** Every message of a thread (all pages), oldest first. */
     async messages(id: string, signal?: AbortSignal): Promise<Message[]> {
       const all: Message[] = [];
       let before: string | null = null;
       do {
-        const page: { messages: Message[]; nextCursor: string | null } = await json(
+        const page: MessagePage = await json(
           'GET',
           `/api/threads/${enc(id)}/messages?limit=200${before ? `&before=${enc(before)}` : ''}`,
           undefined,
@@ -285,18 +277,14 @@ export const api = {
       } while (before);
       return all;
     },
-    send: (
-      id: string,
-      body: { id: string; content: string; parentId?: string | null; model?: string; attachments?: { id: string }[] },
-      signal?: AbortSignal,
-    ) =>
+    send: (id: string, body: PostMessageBody, signal?: AbortSignal) =>
       replyEvents('POST', `/api/threads/${enc(id)}/messages`, body, signal),
-    share: (id: string) => json<{ code: string; url: string }>('POST', `/api/threads/${enc(id)}/share`),
+    share: (id: string) => json<ShareCreated>('POST', `/api/threads/${enc(id)}/share`),
     unshare: (id: string) => json<void>('DELETE', `/api/threads/${enc(id)}/share`),
   },
   messages: {
     stream: (id: string, signal?: AbortSignal) => replyEvents('GET', `/api/messages/${enc(id)}/stream`, undefined, signal),
-    cancel: (id: string) => json<unknown>('POST', `/api/messages/${enc(id)}/cancel`),
+    cancel: (id: string) => json<CancelAnswer>('POST', `/api/messages/${enc(id)}/cancel`),
     regenerate: (id: string, signal?: AbortSignal) =>
       replyEvents('POST', `/api/messages/${enc(id)}/regenerate`, undefined, signal),
   },
@@ -306,18 +294,18 @@ export const api = {
       const form = new FormData();
       form.append('file', file, opts.name ?? (file instanceof File ? file.name : 'image'));
       if (opts.threadId) form.append('threadId', opts.threadId);
-      return upload<{ file: StoredFile }>('/api/files', form, opts.onProgress, opts.signal);
+      return upload<FileAnswer>('/api/files', form, opts.onProgress, opts.signal);
     },
   },
   images: {
     /** Generates an image; with a threadId it is added to that thread as an assistant message. */
-    generate: (body: { prompt: string; threadId?: string; size?: string }, signal?: AbortSignal) =>
+    generate: (body: ImageBody, signal?: AbortSignal) =>
       json<GeneratedImage>('POST', '/api/images', body, { signal }),
   },
   shares: {
     /** The signed-in user's active share links, newest first. */
     list: (before?: string | null, limit = 50) =>
-      json<{ shares: ShareLink[]; nextCursor: string | null }>(
+      json<ShareList>(
         'GET',
         `/api/shares?limit=${limit}${before ? `&before=${enc(before)}` : ''}`,
       ),
@@ -326,11 +314,11 @@ export const api = {
     get: (code: string, signal?: AbortSignal) =>
       json<SharedThread>('GET', `/api/shares/${enc(code)}`, undefined, { signal, cache: 'no-store' }),
     /** "Continue this conversation": a copy in the signed-in user's account. */
-    fork: (code: string) => json<{ thread: Thread }>('POST', `/api/shares/${enc(code)}/fork`),
+    fork: (code: string) => json<ThreadAnswer>('POST', `/api/shares/${enc(code)}/fork`),
   },
   settings: {
-    get: () => json<SettingsBody>('GET', '/api/settings'),
-    update: (body: SettingsUpdate) => json<SettingsBody>('PUT', '/api/settings', body as Json),
+    get: () => json<SettingsView>('GET', '/api/settings'),
+    update: (body: SettingsUpdate) => json<SettingsView>('PUT', '/api/settings', body as Json),
   },
   voice: {
     info: () => json<VoiceInfo>('GET', '/api/voice'),
@@ -340,7 +328,7 @@ export const api = {
       form.append('file', recording, opts.filename ?? 'recording.webm');
       if (opts.language) form.append('language', opts.language);
       return send('POST', '/api/voice/transcriptions', form, { signal: opts.signal }).then(
-        (res) => res.json() as Promise<{ text: string }>,
+        (res) => res.json() as Promise<Transcription>,
       );
     },
     /** Text → speech: the Response, so the caller can read the audio as it streams. */

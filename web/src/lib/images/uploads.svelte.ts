@@ -4,7 +4,7 @@
  * Refusals (not an image, too large, too many) are said plainly and never reach the server.
  */
 import { api, ApiError } from '$lib/api';
-import type { Attachment } from '$lib/types';
+import type { Attachment } from '$server/threads/model';
 import { refuseEarly } from './limits';
 
 /** The server's limit per message (POST /api/threads/:id/messages). */

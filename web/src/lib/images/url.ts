@@ -5,7 +5,7 @@
  * `/api/shares/:code/files/:id` and are always read from there (they are not the viewer's).
  */
 import { fileUrl } from '$lib/offline/files.svelte';
-import type { Attachment } from '$lib/types';
+import type { Attachment } from '$server/threads/model';
 
 export function attachmentUrl(a: Attachment, opts: { download?: boolean } = {}): string | undefined {
   const url = a.url?.startsWith('/api/shares/') ? a.url : fileUrl(a);

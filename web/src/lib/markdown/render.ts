@@ -3,13 +3,13 @@
  * rendering, on the final HTML, never before. Remote images are not loaded (the CSP
  * would refuse them anyway): they become a link the user may choose to open.
  */
-import { Marked, type Tokens } from 'marked';
+import { Marked, type MarkedExtension, type Tokens } from 'marked';
 import DOMPurify from 'dompurify';
 
 const escapeHtml = (s: string) =>
   s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 
-const marked = new Marked({
+const options: MarkedExtension = {
   gfm: true,
   breaks: true,
   async: false,
@@ -23,7 +23,24 @@ const marked = new Marked({
       );
     },
   },
-});
+};
+const plain = new Marked(options);
+/** The same renderer plus maths, once math.ts has loaded (see `loadMath`). */
+let withMath: Marked | null = null;
+
+/** Whether a text may hold maths worth loading KaTeX for: `$$`, `\[`, `\(`, or `$x$` (the same rules as math.ts's inline `$`). */
+export function hasMath(source: string): boolean {
+  return /\$\$|\\\[|\\\(|\$(?![\s$])(?:\\.|[^\\$\n])+?(?<!\s)\$(?!\d)/.test(source);
+}
+
+/** Loads the maths extension (a lazy chunk) once; later renders with maths use it. */
+export async function loadMath(): Promise<void> {
+  if (withMath) return;
+  const { mathExtension } = await import('./math');
+  withMath ??= new Marked(options, mathExtension);
+}
+
+export const mathLoaded = () => withMath !== null;
 
 let hooked = false;
 function installHooks() {
@@ -32,6 +49,15 @@ function installHooks() {
   DOMPurify.addHook('afterSanitizeAttributes', (node) => {
     // Code and tables scroll sideways on their own: keyboard users must reach them.
     if (node.tagName === 'PRE' || node.tagName === 'TABLE') node.setAttribute('tabindex', '0');
+    // Task lists: the only input allowed is a checkbox that shows, never takes, a state.
+    if (node.tagName === 'INPUT') {
+      if (node.getAttribute('type') !== 'checkbox') node.remove();
+      else {
+        for (const a of [...node.attributes]) if (a.name !== 'type' && a.name !== 'checked') node.removeAttribute(a.name);
+        node.setAttribute('disabled', '');
+        node.setAttribute('aria-label', node.hasAttribute('checked') ? 'Done' : 'Not done');
+      }
+    }
     if (node.tagName === 'A' && node.hasAttribute('href')) {
       node.setAttribute('target', '_blank');
       node.setAttribute('rel', 'noopener noreferrer nofollow');
@@ -57,12 +83,12 @@ function installHooks() {
 
 export function renderMarkdown(source: string): string {
   installHooks();
-  const html = marked.parse(source) as string;
+  const html = ((withMath && hasMath(source) ? withMath : plain).parse(source) as string);
   return DOMPurify.sanitize(html, {
-    USE_PROFILES: { html: true },
+    USE_PROFILES: { html: true, mathMl: true },
     // No data-* from content: the app finds messages by data-role and data-status.
     ALLOW_DATA_ATTR: false,
-    FORBID_TAGS: ['style', 'form', 'input', 'textarea', 'select', 'option', 'dialog', 'template'],
+    FORBID_TAGS: ['style', 'form', 'textarea', 'select', 'option', 'dialog', 'template', 'maction'],
     FORBID_ATTR: ['style', 'autofocus', 'tabindex'],
     ADD_ATTR: ['target'],
   });

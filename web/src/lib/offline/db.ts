@@ -4,21 +4,21 @@
  * (security item 13). Plain TypeScript without runes: the service worker imports it too.
  */
 import { deleteDB, openDB, type DBSchema, type IDBPDatabase } from 'idb';
-import type { Attachment, Message, Thread, User } from '$lib/types';
+import type { User } from '$server/auth/model';
+import type { PostMessageBody } from '$server/replies/model';
+import type { Attachment, Message, Thread } from '$server/threads/model';
 
 export const DB_PREFIX = 'parley-';
 const VERSION = 1;
 
 /** A message written while the network was gone, waiting to be posted (same `id` on every try). */
-export interface OutboxEntry {
-  /** The client-made UUID the message is posted with: the server deduplicates on it. */
-  id: string;
+/**
+ * The body it is posted with (`id` is the client-made UUID the server deduplicates on; no
+ * `parentId`: after the thread's latest message when it is sent), plus what the page needs.
+ */
+export interface OutboxEntry extends Omit<PostMessageBody, 'model'> {
   threadId: string;
-  content: string;
-  /** Absent: after the thread's latest message when it is sent (the reply to the one before it). */
-  parentId?: string | null;
   createdAt: string;
-  attachments?: { id: string }[];
   /** Why the server refused it (4xx): kept so the user can read it and remove the message. */
   error?: string;
 }

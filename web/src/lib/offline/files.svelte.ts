@@ -8,7 +8,7 @@
  */
 import { SvelteMap, SvelteSet } from 'svelte/reactivity';
 import { send } from '$lib/api';
-import type { Attachment } from '$lib/types';
+import type { Attachment } from '$server/threads/model';
 import { connectivity } from '$lib/state/connectivity.svelte';
 import type { Mirror } from './mirror';
 

@@ -7,18 +7,14 @@
  * `close()` makes every later call a no-op: a sync or a flush still in flight when the
  * account signs out must not write into (and so re-create) a wiped database.
  */
-import type { Attachment, Message, Thread, User } from '$lib/types';
+import type { User } from '$server/auth/model';
+import type { SyncPage } from '$server/sync/model';
+import type { Attachment, Message, Thread } from '$server/threads/model';
 import type { IDBPTransaction } from 'idb';
 import { sortOutbox } from './outbox';
 import { isImage, openMirrorDB, type FileRecord, type MirrorDB, type MirrorSchema, type OutboxEntry } from './db';
 
-export interface SyncPage {
-  threads: Thread[];
-  messages: Message[];
-  deletedThreadIds: string[];
-  cursor: string;
-  more: boolean;
-}
+export type { SyncPage };
 
 export interface MirrorCounts {
   threads: number;

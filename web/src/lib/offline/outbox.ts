@@ -11,6 +11,7 @@
  *   are independent of each other.
  * - One flush at a time per browser profile (Web Locks across tabs and the worker).
  */
+import type { PostMessageBody } from '$server/replies/model';
 import type { OutboxEntry } from './db';
 
 /** What happened to one entry: stored on the server, no network (try later), or refused. */
@@ -47,7 +48,7 @@ export function refusedForGood(status: number): boolean {
 }
 
 /** The body of the POST that sends an entry (the same `id` every time). */
-export function postBody(entry: OutboxEntry) {
+export function postBody(entry: OutboxEntry): PostMessageBody {
   return {
     id: entry.id,
     content: entry.content,

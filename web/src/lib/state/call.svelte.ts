@@ -9,7 +9,7 @@
  * during the call, and a press gives a haptic tick where the device has one.
  */
 import { api, ApiError } from '$lib/api';
-import type { MessageStatus } from '$lib/types';
+import type { MessageStatus } from '$server/threads/model';
 import { connectivity } from './connectivity.svelte';
 import { settings } from './settings.svelte';
 import { message as errorText, threads } from './threads.svelte';

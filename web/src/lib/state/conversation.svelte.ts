@@ -16,7 +16,9 @@
  */
 import { SvelteMap } from 'svelte/reactivity';
 import { api, ApiError } from '$lib/api';
-import type { Attachment, Message, ReplyEvent, Thread } from '$lib/types';
+import type { ReplyEvent } from '$server/replies/model';
+import type { Attachment, Message, Thread } from '$server/threads/model';
+import type { ViewMessage } from '$lib/view-types';
 import type { OutboxEntry } from '$lib/offline/db';
 import type { SyncPage } from '$lib/offline/mirror';
 import { offline } from '$lib/offline/offline.svelte';
@@ -49,7 +51,7 @@ export class Conversation {
   /** An image is being generated for this thread (POST /api/images). */
   generatingImage = $state(false);
 
-  #messages = $state<Record<string, Message>>({});
+  #messages = $state<Record<string, ViewMessage>>({});
   /** parentId (or ROOT) → the child the user picked. */
   #selected = $state<Record<string, string>>({});
   #abort: AbortController | null = null;
@@ -281,7 +283,7 @@ export class Conversation {
     const text = prompt.trim();
     if (!text || this.busy) return false;
     const last = this.path[this.path.length - 1];
-    const placeholder: Message = {
+    const placeholder: ViewMessage = {
       id: `pending-${crypto.randomUUID()}`,
       threadId: this.id,
       parentId: last?.id ?? null,
@@ -291,6 +293,9 @@ export class Conversation {
       model: null,
       createdAt: new Date().toISOString(),
       attachments: [],
+      error: null,
+      tokensIn: null,
+      tokensOut: null,
       pending: 'image',
     };
     this.sendError = null;
@@ -371,6 +376,9 @@ export class Conversation {
       model: null,
       createdAt: new Date().toISOString(),
       attachments,
+      error: null,
+      tokensIn: null,
+      tokensOut: null,
     };
     this.#messages[id] = local;
     this.#selected[parentKey(local)] = id;

@@ -9,7 +9,7 @@
  * answers too, so a start never waits on it.
  */
 import { api, ApiError, onSessionEnded } from '$lib/api';
-import type { User } from '$lib/types';
+import type { User } from '$server/auth/model';
 import { dbName, deleteMirrorDBs, openExistingMirrorDB } from '$lib/offline/db';
 import { drafts } from './drafts.svelte';
 

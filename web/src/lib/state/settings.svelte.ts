@@ -5,7 +5,8 @@
  */
 import { untrack } from 'svelte';
 import { api } from '$lib/api';
-import type { Model, ProviderKeys, Settings, SettingsUpdate } from '$lib/types';
+import type { ModelInfo } from '$server/providers/model';
+import type { ProviderKeys, Settings, SettingsUpdate } from '$server/settings/model';
 import { session } from './session.svelte';
 import { theme } from './theme.svelte';
 import type { LoadStatus } from './threads.svelte';
@@ -17,7 +18,7 @@ class SettingsState {
   status = $state<LoadStatus>('idle');
   error = $state<string | null>(null);
 
-  models = $state<Model[]>([]);
+  models = $state<ModelInfo[]>([]);
   serverDefaultModel = $state<string | null>(null);
   modelsStatus = $state<LoadStatus>('idle');
   modelsError = $state<string | null>(null);

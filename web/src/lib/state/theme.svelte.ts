@@ -3,7 +3,7 @@
  * saved in the account's settings and mirrored in localStorage, which app.html's inline
  * script reads before the first paint.
  */
-import type { Theme } from '$lib/types';
+import type { Theme } from '$server/settings/model';
 
 const KEY = 'parley:theme';
 

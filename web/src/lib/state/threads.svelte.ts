@@ -8,7 +8,7 @@
  * Without a network the mirror's list stays, with no error.
  */
 import { api, ApiError } from '$lib/api';
-import type { Thread } from '$lib/types';
+import type { Thread } from '$server/threads/model';
 import { offline } from '$lib/offline/offline.svelte';
 import type { SyncPage } from '$lib/offline/mirror';
 import { session } from './session.svelte';

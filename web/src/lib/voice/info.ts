@@ -1,6 +1,6 @@
 /** GET /api/voice, asked once per page load (again after a failure). */
 import { api } from '$lib/api';
-import type { VoiceInfo } from '$lib/types';
+import type { VoiceInfo } from '$server/voice/model';
 
 let cached: Promise<VoiceInfo> | null = null;
 
