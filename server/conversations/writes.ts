@@ -269,7 +269,7 @@ export async function addImageMessage(
   tx: Tx,
   userId: string,
   threadId: string,
-  m: { content: string; model: string; attachment: Attachment },
+  m: { content: string; model: string; attachment: Attachment; titleIfUntitled?: string },
 ): Promise<ImageMessage | null> {
   const seq = await nextSeq(tx, userId); // first: see the lock order above
   // The thread's lock keeps "the latest message" the latest until this one is in.
@@ -283,6 +283,11 @@ export async function addImageMessage(
     values (${crypto.randomUUID()}, ${threadId}, ${userId}, ${latest?.id ?? null}, 'assistant', ${m.content},
             'complete', ${m.model}, ${tx.json([m.attachment] as never)}, ${seq})
     returning ${messageColumns(tx)}`;
+  // A chat started by generating an image is named after its prompt, as a text chat is after
+  // its first message (a title the user or a model gave stays).
+  if (m.titleIfUntitled) {
+    await tx`update threads set title = ${m.titleIfUntitled} where id = ${threadId} and user_id = ${userId} and title = ''`;
+  }
   await touchThread(tx, userId, threadId);
   return message!;
 }

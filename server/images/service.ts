@@ -16,6 +16,7 @@ import { IMAGE_LIMIT, MAX_GENERATED_BYTES, type ImageBody } from './model';
 import { ProviderAnswerError, generateWithMistral, generateWithOpenAI, type Generated } from './providers';
 import { ownsThread } from '../conversations/queries';
 import { addImageMessage, lockUserWrites } from '../conversations/writes';
+import { provisionalTitle } from '../replies/title';
 
 export type ImageDeps = { sql: Sql; config: Config };
 
@@ -115,6 +116,7 @@ export async function storeImage(
         content: image.prompt,
         model: image.model,
         attachment: toAttachment(saved),
+        titleIfUntitled: provisionalTitle(image.prompt),
       });
       // Deleted while the image was being made: nothing is kept.
       if (!inserted) throw notFound('Thread');

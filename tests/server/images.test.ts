@@ -74,6 +74,21 @@ describe('generation through the OpenAI SDK', () => {
     expect(new Date(after.updatedAt).getTime()).toBeGreaterThan(new Date(thread.updatedAt).getTime());
   });
 
+  test('a chat started by an image is named after its prompt; a title already given stays', async () => {
+    const { client } = await signUp(server.url);
+    const untitled = await newThread(client, {});
+    expect(untitled.title).toBe('');
+    await client.json('POST', '/api/images', { prompt: 'a lighthouse on a cliff at night, in watercolour', threadId: untitled.id });
+    expect((await client.json('GET', `/api/threads/${untitled.id}`)).body.thread.title).toBe('a lighthouse on a cliff at night, in watercolour');
+    // The title change reaches other devices through sync too.
+    const synced = await client.json('GET', '/api/sync');
+    expect(synced.body.threads.find((t: { id: string }) => t.id === untitled.id)?.title).toBe('a lighthouse on a cliff at night, in watercolour');
+
+    const named = await newThread(client, { title: 'Holiday cards' });
+    await client.json('POST', '/api/images', { prompt: 'a snowy village', threadId: named.id });
+    expect((await client.json('GET', `/api/threads/${named.id}`)).body.thread.title).toBe('Holiday cards');
+  });
+
   test('url: the image is downloaded from the provider, stored and linked; a second one follows the first', async () => {
     const { client } = await signUp(server.url);
     const thread = await newThread(client);
