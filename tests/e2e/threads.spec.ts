@@ -120,3 +120,27 @@ test('long titles ellipsize and every row keeps its actions on screen, on a phon
     await shoot(page, `thread-list-long-titles-${size.name}`);
   }
 });
+
+test('a long list renders a window that grows as it scrolls; the filter reaches every thread; nothing older to show at the end', async ({ page }) => {
+  await signUpByApi(page);
+  const titles = Array.from({ length: 150 }, (_, i) => `Note ${String(i + 1).padStart(3, '0')}`);
+  await Promise.all(titles.map((title) => newThread(page.request, { title })));
+  await page.goto('/');
+  const list = nav(page);
+  const links = list.getByRole('link');
+  await expect(list.getByRole('heading', { name: 'Today' })).toBeVisible();
+  // A window, not 150 rows at once.
+  await expect(links).toHaveCount(40);
+  // Scrolling to the end brings the rest, window by window.
+  await expect
+    .poll(async () => {
+      await list.evaluate((el) => el.scrollTo(0, el.scrollHeight));
+      return links.count();
+    })
+    .toBe(150);
+  // Everything is listed: no "Show older threads" once the list holds every thread.
+  await expect(list.getByRole('button', { name: 'Show older threads' })).toHaveCount(0);
+  // The filter searches all threads, not only the rendered window.
+  await page.getByRole('searchbox', { name: 'Filter threads' }).fill('Note 001');
+  await expect(links).toHaveText(['Note 001']);
+});

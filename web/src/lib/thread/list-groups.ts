@@ -1,0 +1,56 @@
+/**
+ * The thread list in groups: pinned threads first under "Pinned", then the rest by last activity
+ * under "Today", "Yesterday", "Previous 7 days" and "Older" (local calendar days). Pure, so it
+ * is unit-tested and cheap: one pass over threads already sorted (pinned first, newest first).
+ */
+export interface ListThread {
+  id: string;
+  pinned: boolean;
+  updatedAt: string;
+}
+
+export interface Group<T extends ListThread> {
+  label: (typeof GROUPS)[number];
+  threads: T[];
+}
+
+export const GROUPS = ['Pinned', 'Today', 'Yesterday', 'Previous 7 days', 'Older'] as const;
+
+/** Local midnight of `now`, and of the day before, and six days before that, as ISO strings. */
+function boundaries(now: Date) {
+  const midnight = new Date(now.getFullYear(), now.getMonth(), now.getDate());
+  const day = (n: number) => new Date(midnight.getFullYear(), midnight.getMonth(), midnight.getDate() - n).toISOString();
+  return { today: day(0), yesterday: day(1), week: day(7) };
+}
+
+/** The group of an unpinned thread (ISO strings compare in time order, so no Date per thread). */
+export function groupOf(updatedAt: string, b: ReturnType<typeof boundaries>): (typeof GROUPS)[number] {
+  if (updatedAt >= b.today) return 'Today';
+  if (updatedAt >= b.yesterday) return 'Yesterday';
+  if (updatedAt >= b.week) return 'Previous 7 days';
+  return 'Older';
+}
+
+/**
+ * The groups of the first `limit` threads of `sorted` (the list renders a window and grows it as
+ * it is scrolled, so 20,000 threads never become 20,000 elements at once).
+ */
+export function listGroups<T extends ListThread>(sorted: readonly T[], limit: number, now = new Date()): Group<T>[] {
+  const b = boundaries(now);
+  const groups: Group<T>[] = [];
+  let current: Group<T> | undefined;
+  const end = Math.min(limit, sorted.length);
+  for (let i = 0; i < end; i++) {
+    const thread = sorted[i]!;
+    const label = thread.pinned ? 'Pinned' : groupOf(thread.updatedAt, b);
+    if (label !== current?.label) groups.push((current = { label, threads: [] }));
+    current.threads.push(thread);
+  }
+  return groups;
+}
+
+/** Newest activity first, pinned before the rest; ISO strings compare without localeCompare. */
+export function byPinnedThenRecent(a: ListThread, b: ListThread): number {
+  if (a.pinned !== b.pinned) return a.pinned ? -1 : 1;
+  return a.updatedAt < b.updatedAt ? 1 : a.updatedAt > b.updatedAt ? -1 : 0;
+}
