@@ -8,6 +8,7 @@
  * Without a network the mirror's list stays, with no error.
  */
 import { api, ApiError } from '$lib/api';
+import { errorText as message } from '$lib/errors';
 import type { Thread } from '$lib/types';
 import { offline } from '$lib/offline/offline.svelte';
 import type { SyncPage } from '$lib/offline/mirror';
@@ -265,10 +266,7 @@ export function displayTitle(thread: Pick<Thread, 'title'>): string {
   return thread.title.trim() || 'New chat';
 }
 
-export function message(error: unknown): string {
-  if (error instanceof ApiError) return error.message;
-  if (error instanceof Error) return error.message;
-  return 'Something went wrong';
-}
+/** Kept for the screens that read it here; the helpers live in $lib/errors. */
+export { message };
 
 export const threads = new ThreadList();
