@@ -89,7 +89,9 @@ export type ReplyEvent =
   | { event: 'start'; data: { message: Message } }
   | { event: 'delta'; data: { id: string; text: string } }
   | { event: 'done'; data: { message: Message } }
-  | { event: 'error'; data: { message: Message; error: unknown } };
+  | { event: 'error'; data: { message: Message; error: unknown } }
+  /** The thread's title, sent before the stream closes when the server names the thread. */
+  | { event: 'title'; data: { threadId: string; title: string } };
 
 /** GET /api/voice: which speech engines the server has, and the voices of its text-to-speech. */
 export interface Voice {
