@@ -6,10 +6,9 @@
 import { untrack } from 'svelte';
 import { api } from '$lib/api';
 import type { Model, ProviderKeys, Settings, SettingsUpdate } from '$lib/types';
-import { session } from './session.svelte';
 import { theme } from './theme.svelte';
 import type { LoadStatus } from './threads.svelte';
-import { message } from './threads.svelte';
+import { errorText as message, isNetworkError } from '$lib/errors';
 
 class SettingsState {
   settings = $state<Settings | null>(null);
@@ -21,23 +20,27 @@ class SettingsState {
   serverDefaultModel = $state<string | null>(null);
   modelsStatus = $state<LoadStatus>('idle');
   modelsError = $state<string | null>(null);
+  /** The last load found no server at all (no network, or it is away): one calm notice, not an error per section. */
+  unreachable = $state(false);
   #loading: Promise<void> | null = null;
 
-  constructor() {
-    session.onSignOut(() => {
-      this.settings = null;
-      this.keys = { mistral: null, openai: null };
-      this.status = 'idle';
-      this.models = [];
-      this.modelsStatus = 'idle';
-    });
+  /** Wired by the composition root (state/root.ts). */
+  connect() {
     // Without a network they fail once and say so; they load again when it returns.
-    if (typeof window !== 'undefined') {
-      window.addEventListener('online', () => {
-        if (this.status === 'error') void this.load();
-        if (this.modelsStatus === 'error') void this.loadModels();
-      });
-    }
+    window.addEventListener('online', () => {
+      if (this.status === 'error') void this.load();
+      if (this.modelsStatus === 'error') void this.loadModels();
+    });
+  }
+
+  /** Sign-out: nothing of the account stays in memory. */
+  reset() {
+    this.settings = null;
+    this.keys = { mistral: null, openai: null };
+    this.status = 'idle';
+    this.models = [];
+    this.modelsStatus = 'idle';
+    this.unreachable = false;
   }
 
   /** The model a new thread uses: the user's default, else the server's. */
@@ -60,10 +63,12 @@ class SettingsState {
         this.settings = body.settings;
         this.keys = body.keys;
         this.status = 'ready';
+        this.unreachable = false;
         if (body.settings.theme !== theme.current) theme.apply(body.settings.theme);
       } catch (error) {
         this.error = message(error);
         this.status = 'error';
+        if (isNetworkError(error)) this.unreachable = true;
       } finally {
         this.#loading = null;
       }
@@ -87,6 +92,7 @@ class SettingsState {
     } catch (error) {
       this.modelsError = message(error);
       this.modelsStatus = 'error';
+      if (isNetworkError(error)) this.unreachable = true;
     }
   }
 

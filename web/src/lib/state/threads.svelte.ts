@@ -12,7 +12,6 @@ import { errorText as message } from '$lib/errors';
 import type { Thread } from '$lib/types';
 import { offline } from '$lib/offline/offline.svelte';
 import type { SyncPage } from '$lib/offline/mirror';
-import { session } from './session.svelte';
 
 const UNDO_MS = 6000;
 
@@ -32,14 +31,10 @@ class ThreadList {
   /** Bumped by reset(): a load that started for the account before ends quietly. */
   #generation = 0;
 
-  constructor() {
-    session.onSignOut(() => this.reset());
-    session.onAccountSwitch(() => void this.load());
-    offline.onPage((page) => this.#synced(page));
-    if (typeof window !== 'undefined') {
-      // Leaving the page commits pending deletions instead of silently dropping them.
-      window.addEventListener('pagehide', () => this.flushDeletes());
-    }
+  /** Wired by the composition root (state/root.ts). */
+  connect() {
+    // Leaving the page commits pending deletions instead of silently dropping them.
+    window.addEventListener('pagehide', () => this.flushDeletes());
   }
 
   get status() {
@@ -113,7 +108,8 @@ class ThreadList {
   }
 
   /** A sync page: changed threads replace theirs, deleted ones go. */
-  #synced(page: SyncPage) {
+  /** A sync page: its threads replace ours, deleted ones go. */
+  synced(page: SyncPage) {
     if (this.#status === 'idle') return;
     for (const thread of page.threads) this.upsert(thread);
     if (page.deletedThreadIds.length) {
@@ -155,6 +151,32 @@ class ThreadList {
     const i = this.#items.findIndex((t) => t.id === thread.id);
     if (i >= 0) this.#items[i] = thread;
     else this.#items.unshift(thread);
+  }
+
+  /** The server named the thread (the reply's `title` event). */
+  retitle(id: string, title: string) {
+    const t = this.byId(id);
+    if (t) t.title = title;
+  }
+
+  #titleTimers = new Map<string, ReturnType<typeof setTimeout>>();
+
+  /**
+   * A server that names new threads after the reply stream closes (before the `title` event):
+   * one look at the thread a moment later, at most one pending per thread.
+   */
+  titleLater(id: string, delay = 2500) {
+    if (this.#titleTimers.has(id)) return;
+    this.#titleTimers.set(
+      id,
+      setTimeout(() => {
+        this.#titleTimers.delete(id);
+        api.threads.get(id).then(
+          ({ thread }) => this.upsert(thread),
+          () => {},
+        );
+      }, delay),
+    );
   }
 
   /** Marks activity now, so the thread moves up while a reply is written. */
@@ -246,6 +268,8 @@ class ThreadList {
   }
 
   reset() {
+    for (const timer of this.#titleTimers.values()) clearTimeout(timer);
+    this.#titleTimers.clear();
     this.#generation++;
     for (const timer of this.#timers.values()) clearTimeout(timer);
     this.#timers.clear();
