@@ -62,7 +62,7 @@ describe('ReplyStream', () => {
   });
 
   test("a provider failure ends with the reason in plain words", async () => {
-    let reason: string | null = null;
+    let reason = null as string | null;
     const stream = new ReplyStream({ end: (_m, error) => (reason = error) }, { batch: false });
     await stream.run(() => events([{ event: 'error', data: { message: message('a', 'assistant', '', 'error'), error: { message: 'quota exceeded' } } }]));
     expect(reason).toBe('quota exceeded');
