@@ -16,12 +16,12 @@ import { assistant, SIZES, signUpByApi, startChat, user, waitForReply } from './
 const shots = join(import.meta.dirname, '.artifacts', 'unsent');
 const queued = (page: Page) => page.locator('[data-role="user"][data-status="queued"]');
 
-/** POSTs of messages reach the server, but their answers never come back to the page. */
-async function loseAnswers(page: Page) {
+/** POSTs of messages never get an answer; `deliver`: they reach the server first (the answer is lost on the way back). */
+async function noAnswer(page: Page, deliver = false) {
   await page.route('**/api/threads/*/messages', (route) => {
     if (route.request().method() !== 'POST') return route.continue();
-    // The request is delivered (the server stores the message), the answer never fulfilled.
-    void route.fetch().catch(() => {});
+    // Never fulfilled: the page hears nothing back.
+    if (deliver) void route.fetch().catch(() => {});
   });
 }
 
@@ -38,19 +38,20 @@ async function send(page: Page, text: string) {
   await page.getByRole('button', { name: 'Send' }).click();
 }
 
-test('a send that gets no answer becomes "Waiting to send", survives a reload, and is stored once', async ({ page }) => {
+test('a send that gets no answer becomes "Waiting to send", survives a reload, and is sent once later', async ({ page }) => {
   test.setTimeout(90_000);
   await signUpByApi(page);
   const id = await startChat(page, 'Hello there');
   await waitForReply(page);
 
-  await loseAnswers(page);
+  await noAnswer(page);
   await send(page, 'Are you still there?');
   // Shown at once, as sent from here.
   await expect(user(page).filter({ hasText: 'Are you still there?' })).toBeVisible();
   // No answer within the bounded wait: it waits in the outbox instead of spinning forever.
   const waiting = queued(page).filter({ hasText: 'Are you still there?' });
   await expect(waiting).toContainText('Waiting to send', { timeout: 25_000 });
+  await expect(user(page).filter({ hasText: 'Are you still there?' })).toHaveCount(1);
   await expect(page.getByRole('button', { name: 'Send' })).toBeVisible();
   for (const size of SIZES) {
     await page.setViewportSize(size);
@@ -61,13 +62,36 @@ test('a send that gets no answer becomes "Waiting to send", survives a reload, a
   await page.reload();
   await expect(queued(page).filter({ hasText: 'Are you still there?' })).toHaveCount(1);
 
-  // The network answers again: it is sent, and the server (which got the first request) stores it once.
+  // The network answers again: it is sent, once.
   await page.unrouteAll({ behavior: 'ignoreErrors' });
   await page.evaluate(() => window.dispatchEvent(new Event('online')));
   await expect(queued(page)).toHaveCount(0, { timeout: 20_000 });
   await expect(assistant(page).last()).toContainText('Echo: Are you still there?');
   const messages = (await (await page.request.get(`/api/threads/${id}/messages?limit=200`)).json()).messages as { role: string; content: string }[];
   expect(messages.filter((m) => m.role === 'user' && m.content === 'Are you still there?')).toHaveLength(1);
+});
+
+test('a send whose answer is lost on the way back ends once the server is known to have it: no spinner, no duplicate', async ({ page }) => {
+  test.setTimeout(90_000);
+  await signUpByApi(page);
+  const id = await startChat(page, 'Hello again');
+  await waitForReply(page);
+
+  await noAnswer(page, true);
+  await send(page, 'Did this arrive?');
+  await expect(user(page).filter({ hasText: 'Did this arrive?' })).toBeVisible();
+  // After the bounded wait the page learns from the server that it was stored (and answered).
+  await expect(page.getByRole('button', { name: 'Send' })).toBeVisible({ timeout: 25_000 });
+  await expect(assistant(page).last()).toContainText('Echo: Did this arrive?');
+  await expect(queued(page)).toHaveCount(0);
+  await expect(user(page).filter({ hasText: 'Did this arrive?' })).toHaveCount(1);
+  await page.unrouteAll({ behavior: 'ignoreErrors' });
+  await page.reload();
+  await expect(assistant(page).last()).toContainText('Echo: Did this arrive?');
+  await expect(user(page).filter({ hasText: 'Did this arrive?' })).toHaveCount(1);
+  await expect(queued(page)).toHaveCount(0);
+  const messages = (await (await page.request.get(`/api/threads/${id}/messages?limit=200`)).json()).messages as { role: string; content: string }[];
+  expect(messages.filter((m) => m.role === 'user' && m.content === 'Did this arrive?')).toHaveLength(1);
 });
 
 test('sign-out asks first, warns about unsent messages and drafts, and can be cancelled', async ({ page }) => {

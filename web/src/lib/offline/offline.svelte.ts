@@ -97,6 +97,9 @@ class Offline {
     this.#mirror = mirror;
     this.#engine = new SyncEngine(mirror, (page) => {
       if (page.deletedThreadIds.length) void this.#dropOutboxOf(new Set(page.deletedThreadIds));
+      // The server has these messages (a request whose answer was lost did land): nothing to send.
+      const stored = page.messages.filter((m) => m.role === 'user' && this.outbox.some((e) => e.id === m.id));
+      for (const m of stored) void this.remove(m.id);
       for (const listener of this.#listeners) listener(page);
     });
     setImageMirror(mirror);

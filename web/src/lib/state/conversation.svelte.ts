@@ -374,6 +374,14 @@ export class Conversation {
       return { stored: stream.stored(id), error: stream.error };
     });
     if (stored) return true;
+    if (held && !offline.outbox.some((e) => e.id === id)) {
+      // A sync showed meanwhile that the server has it (the request landed, its answer was
+      // lost): it stays as sent, and a reply still being written is followed.
+      await offline.release(id, 'stored');
+      this.#sendError = null;
+      this.resume();
+      return true;
+    }
     this.#unshow(local);
     const refused = error instanceof ApiError && refusedForGood(error.status);
     if (held) {
