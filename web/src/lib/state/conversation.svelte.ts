@@ -16,8 +16,8 @@ import type { OutboxEntry } from '$lib/offline/db';
 import { deliverEntry } from '$lib/offline/deliver';
 import { offline } from '$lib/offline/offline.svelte';
 import { refusedForGood, type Delivery } from '$lib/offline/outbox';
-import { MessageTree, mergeable, parentKey } from '$lib/thread/message-tree';
 import { ReplyStream, SEND_TIMEOUT_MS, type ReplyHandlers } from '$lib/thread/reply-stream';
+import { ThreadMessages } from '$lib/thread/thread-messages.svelte';
 import type { Attachment, Message, Thread } from '$lib/types';
 import { connectivity } from './connectivity.svelte';
 import { threads } from './threads.svelte';
@@ -37,13 +37,8 @@ export class Conversation {
   #streamingId = $state<string | null>(null);
   #sending = $state(false);
   #generatingImage = $state(false);
-  #messages = $state<Record<string, Message>>({});
-  /** parentKey → the child the user picked. */
-  #selected = $state<Record<string, string>>({});
+  #messages = new ThreadMessages();
   #stream: ReplyStream | null = null;
-
-  #tree = $derived(new MessageTree(Object.values(this.#messages)));
-  #path = $derived(this.#tree.path(this.#selected));
 
   constructor(id: string, thread?: Thread) {
     this.id = id;
@@ -77,7 +72,7 @@ export class Conversation {
   }
   /** The visible conversation. */
   get path(): Message[] {
-    return this.#path;
+    return this.#messages.path;
   }
   /** Messages of this thread waiting in the outbox (oldest first), not those being sent from here now. */
   get queued(): OutboxEntry[] {
@@ -86,12 +81,11 @@ export class Conversation {
 
   /** "2 / 3": where a message sits among its siblings. */
   branchOf(m: Message) {
-    return this.#tree.branchOf(m);
+    return this.#messages.branchOf(m);
   }
 
   switchBranch(m: Message, step: -1 | 1) {
-    const next = this.#tree.sibling(m, step);
-    if (next) this.#selected[parentKey(m)] = next.id;
+    this.#messages.switchBranch(m, step);
   }
 
   /** A thread just created here (new chat): nothing to load. */
@@ -110,7 +104,7 @@ export class Conversation {
   }
 
   async load() {
-    this.#status = this.#path.length ? 'ready' : 'loading';
+    this.#status = this.#messages.path.length ? 'ready' : 'loading';
     this.#error = null;
     // This device's copy first: the thread shows at once, with or without a network.
     const mirror = offline.mirror();
@@ -136,12 +130,8 @@ export class Conversation {
       const [{ thread }, messages] = await Promise.all([api.threads.get(this.id), api.threads.messages(this.id)]);
       this.#thread = thread;
       threads.upsert(thread);
-      const byId: Record<string, Message> = {};
-      for (const m of messages) byId[m.id] = m;
       // Keep what is streaming locally: the server's copy may lag behind our deltas.
-      const live = this.#streamingId && this.#messages[this.#streamingId];
-      if (live) byId[live.id] = live;
-      this.#messages = byId;
+      this.#messages.replace(messages, this.#streamingId);
       this.#status = 'ready';
       this.resume();
     } catch (error) {
@@ -158,12 +148,12 @@ export class Conversation {
   /** Changes from a sync (src/lib/offline/): merged, and a reply still being written is followed. */
   applySynced(messages: Message[]) {
     this.#merge(messages);
-    if (this.#status === 'loading' && this.#path.length) this.#status = 'ready';
+    if (this.#status === 'loading' && this.#messages.path.length) this.#status = 'ready';
     this.resume();
   }
 
   #merge(messages: Message[]) {
-    for (const m of mergeable(this.#messages, messages, this.#streamingId)) this.#messages[m.id] = m;
+    this.#messages.merge(messages, this.#streamingId);
   }
 
   /**
@@ -172,7 +162,7 @@ export class Conversation {
    */
   resume() {
     if (this.busy) return;
-    const live = Object.values(this.#messages).find((m) => m.role === 'assistant' && m.status === 'streaming');
+    const live = this.#messages.live();
     if (!live || connectivity.online) {
       if (this.#sendError === DETACHED) this.#sendError = null;
       if (live) void this.#run((stream) => ((this.#streamingId = live.id), stream.follow(live.id)));
@@ -208,7 +198,7 @@ export class Conversation {
    * Without a network, or behind messages still waiting, it joins the outbox instead.
    */
   send(content: string, attachments: Attachment[] = []) {
-    const last = this.#path[this.#path.length - 1];
+    const last = this.#messages.last;
     if (!connectivity.online || this.queued.length) return this.#queue(content, last?.id ?? null, attachments);
     return this.#post(content, last?.id, attachments, true);
   }
@@ -259,7 +249,7 @@ export class Conversation {
   async generateImage(prompt: string): Promise<boolean> {
     const text = prompt.trim();
     if (!text || this.busy) return false;
-    const last = this.#path[this.#path.length - 1];
+    const last = this.#messages.last;
     const placeholder: Message = {
       id: `pending-${crypto.randomUUID()}`,
       threadId: this.id,
@@ -274,17 +264,17 @@ export class Conversation {
     };
     this.#sendError = null;
     this.#generatingImage = true;
-    this.#show(placeholder);
+    this.#messages.show(placeholder);
     try {
       const { message } = await api.images.generate({ prompt: text, threadId: this.id });
-      if (message) this.#show(message);
+      if (message) this.#messages.show(message);
       threads.touch(this.id);
       return true;
     } catch (error) {
       this.#sendError = imageErrorText(error);
       return false;
     } finally {
-      this.#unshow(placeholder);
+      this.#messages.unshow(placeholder);
       this.#generatingImage = false;
     }
   }
@@ -315,7 +305,7 @@ export class Conversation {
     stream?.flush();
     try {
       await api.messages.cancel(id);
-      const m = this.#messages[id];
+      const m = this.#messages.get(id);
       if (m && m.status === 'streaming') m.status = 'cancelled';
     } catch (error) {
       this.#sendError = `Could not stop the reply: ${errorText(error)}`;
@@ -350,7 +340,7 @@ export class Conversation {
       createdAt: new Date().toISOString(),
       attachments,
     };
-    this.#show(local);
+    this.#messages.show(local);
     threads.touch(this.id);
     const entry = newTurn ? this.#entry(id, text, parentId ?? null, attachments) : null;
     const body = {
@@ -382,7 +372,7 @@ export class Conversation {
       this.resume();
       return true;
     }
-    this.#unshow(local);
+    this.#messages.unshow(local);
     const refused = error instanceof ApiError && refusedForGood(error.status);
     if (held) {
       await offline.release(id, refused ? 'refused' : 'waiting');
@@ -415,7 +405,7 @@ export class Conversation {
       }
       threads.touch(this.id);
       // Until the server sends `title` (before the stream closes), one later look at a new thread.
-      if (!stream.titled && this.#path.length <= 2) threads.titleLater(this.id);
+      if (!stream.titled && this.#messages.path.length <= 2) threads.titleLater(this.id);
       // The reply's final state (and anything else that changed) into the mirror.
       void offline.sync();
     }
@@ -423,7 +413,7 @@ export class Conversation {
 
   #failed(error: unknown) {
     const id = this.#streamingId;
-    const live = id ? this.#messages[id] : undefined;
+    const live = id ? this.#messages.get(id) : undefined;
     if (live?.status === 'streaming' && isNetworkError(error)) {
       // The server finishes the reply anyway: keep what arrived, follow it again later (resume).
       this.#sendError = DETACHED;
@@ -435,21 +425,20 @@ export class Conversation {
 
   #handlers: ReplyHandlers = {
     user: (m) => {
-      this.#show({ ...this.#messages[m.id], ...m });
+      this.#messages.show({ ...this.#messages.get(m.id), ...m });
       this.#sending = false;
     },
     start: (m) => {
-      this.#show({ ...this.#messages[m.id], ...m });
+      this.#messages.show({ ...this.#messages.get(m.id), ...m });
       this.#streamingId = m.id;
       this.#sending = false;
     },
     text: (id, text) => {
       this.#streamingId ??= id;
-      const m = this.#messages[id];
-      if (m) m.content += text;
+      this.#messages.appendText(id, text);
     },
     end: (m, error) => {
-      this.#messages[m.id] = { ...m, ...(error ? { error } : {}) };
+      this.#messages.set({ ...m, ...(error ? { error } : {}) });
       if (this.#streamingId === m.id) this.#streamingId = null;
     },
     title: (threadId, title) => {
@@ -458,15 +447,4 @@ export class Conversation {
       threads.retitle(threadId, title);
     },
   };
-
-  /** Adds a message and makes it the visible branch. */
-  #show(m: Message) {
-    this.#messages[m.id] = m;
-    this.#selected[parentKey(m)] = m.id;
-  }
-
-  #unshow(m: Message) {
-    delete this.#messages[m.id];
-    if (this.#selected[parentKey(m)] === m.id) delete this.#selected[parentKey(m)];
-  }
 }
