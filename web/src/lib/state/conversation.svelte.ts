@@ -17,6 +17,7 @@ import { deliverEntry } from '$lib/offline/deliver';
 import { offline } from '$lib/offline/offline.svelte';
 import { refusedForGood, type Delivery } from '$lib/offline/outbox';
 import { ReplyStream, SEND_TIMEOUT_MS, type ReplyHandlers } from '$lib/thread/reply-stream';
+import { imagePlaceholder, messageBody, outboxEntry, userMessage } from '$lib/thread/outgoing';
 import { ThreadMessages } from '$lib/thread/thread-messages.svelte';
 import type { Attachment, Message, Thread } from '$lib/types';
 import { connectivity } from './connectivity.svelte';
@@ -205,7 +206,7 @@ export class Conversation {
 
   /** Keeps a message in the outbox, to be sent once the network is back (see offline.svelte.ts). */
   async #queue(content: string, parentId: string | null, attachments: Attachment[]) {
-    const entry = this.#entry(crypto.randomUUID(), content, parentId, attachments);
+    const entry = outboxEntry(this.id, crypto.randomUUID(), content, parentId, attachments, !this.queued.length);
     if (!entry) return false;
     try {
       await offline.queue(entry);
@@ -215,21 +216,6 @@ export class Conversation {
       this.#sendError = errorText(error);
       return false;
     }
-  }
-
-  #entry(id: string, content: string, parentId: string | null, attachments: Attachment[]): OutboxEntry | null {
-    const text = content.trim();
-    const files = attachments.flatMap((a) => (a.id ? [{ id: a.id }] : []));
-    if (!text && !files.length) return null;
-    return {
-      id,
-      threadId: this.id,
-      content: text,
-      // The first one answers what is on screen; the next ones follow the reply before them.
-      ...(this.queued.length ? {} : { parentId }),
-      createdAt: new Date().toISOString(),
-      ...(files.length ? { attachments: files } : {}),
-    };
   }
 
   /** Edits an earlier user message: a new sibling branch with its own reply (same images). */
@@ -249,19 +235,7 @@ export class Conversation {
   async generateImage(prompt: string): Promise<boolean> {
     const text = prompt.trim();
     if (!text || this.busy) return false;
-    const last = this.#messages.last;
-    const placeholder: Message = {
-      id: `pending-${crypto.randomUUID()}`,
-      threadId: this.id,
-      parentId: last?.id ?? null,
-      role: 'assistant',
-      content: text,
-      status: 'complete',
-      model: null,
-      createdAt: new Date().toISOString(),
-      attachments: [],
-      pending: 'image',
-    };
+    const placeholder = imagePlaceholder(this.id, this.#messages.last?.id ?? null, text);
     this.#sendError = null;
     this.#generatingImage = true;
     this.#messages.show(placeholder);
@@ -329,26 +303,11 @@ export class Conversation {
     const text = content.trim();
     if ((!text && !attachments.length) || this.busy) return false;
     const id = crypto.randomUUID();
-    const local: Message = {
-      id,
-      threadId: this.id,
-      parentId: parentId ?? null,
-      role: 'user',
-      content: text,
-      status: 'complete',
-      model: null,
-      createdAt: new Date().toISOString(),
-      attachments,
-    };
+    const local = userMessage(this.id, id, text, parentId ?? null, attachments);
     this.#messages.show(local);
     threads.touch(this.id);
-    const entry = newTurn ? this.#entry(id, text, parentId ?? null, attachments) : null;
-    const body = {
-      id,
-      content: text,
-      ...(parentId !== undefined ? { parentId } : {}),
-      ...(attachments.length ? { attachments: attachments.flatMap((a) => (a.id ? [{ id: a.id }] : [])) } : {}),
-    };
+    const entry = newTurn ? outboxEntry(this.id, id, text, parentId ?? null, attachments, true) : null;
+    const body = messageBody(id, text, parentId, attachments);
     let held = false;
     const { stored, error } = await this.#run(async (stream) => {
       held = !!entry && (await offline.hold(entry));
