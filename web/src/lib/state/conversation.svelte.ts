@@ -309,7 +309,7 @@ export class Conversation {
     const entry = newTurn ? outboxEntry(this.id, id, text, parentId ?? null, attachments, true) : null;
     const body = messageBody(id, text, parentId, attachments);
     let held = false;
-    const { stored, error } = await this.#run(async (stream) => {
+    const { stored, error, stopped } = await this.#run(async (stream) => {
       held = !!entry && (await offline.hold(entry));
       // Sending the same id again attaches to the same reply (the server deduplicates), so a
       // retry after a dropped connection is safe.
@@ -320,7 +320,8 @@ export class Conversation {
           if (held && storedId === id) void offline.release(id, 'stored');
         },
       });
-      return { stored: stream.stored(id), error: stream.error };
+      // Stopped on purpose (Stop, Esc) before the server answered: taken back, as before.
+      return { stored: stream.stored(id), error: stream.error, stopped: stream.signal.aborted && !stream.error };
     });
     if (stored) return true;
     if (held && !offline.outbox.some((e) => e.id === id)) {
@@ -332,7 +333,7 @@ export class Conversation {
       return true;
     }
     this.#messages.unshow(local);
-    const refused = error instanceof ApiError && refusedForGood(error.status);
+    const refused = stopped || (error instanceof ApiError && refusedForGood(error.status));
     if (held) {
       await offline.release(id, refused ? 'refused' : 'waiting');
       // Not refused: it waits in the outbox under the same id (harmless if it did arrive).
