@@ -17,6 +17,9 @@ export function connect() {
   if (connected || typeof window === 'undefined') return;
   connected = true;
 
+  // session: told by the API client when a refresh is refused, and by other tabs.
+  session.connect();
+
   // session → offline: the signed-in account's mirror opens, syncs and flushes its outbox.
   session.onSignOut(() => offline.reset());
   offline.connect();
