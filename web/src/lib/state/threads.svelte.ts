@@ -290,7 +290,7 @@ export function displayTitle(thread: Pick<Thread, 'title'>): string {
   return thread.title.trim() || 'New chat';
 }
 
-/** Kept for the screens that read it here; the helpers live in $lib/errors. */
+/** Kept for the share page (being changed on main meanwhile); the helpers live in $lib/errors. */
 export { message };
 
 export const threads = new ThreadList();
