@@ -45,6 +45,8 @@ test('sign in: a wrong password is refused, the right one lands in the app; sign
   await expect(page.getByText(account.email)).toBeVisible();
 
   await page.getByRole('button', { name: 'Sign out' }).click();
+
+  await page.getByRole('dialog', { name: 'Sign out?' }).getByRole('button', { name: 'Sign out' }).click();
   await expect(page).toHaveURL(/\/login/);
   expect((await page.request.get('/api/auth/me')).status()).toBe(401);
   await page.goto('/');

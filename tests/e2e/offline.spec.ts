@@ -194,6 +194,7 @@ test('offline: the installed app lists and opens every thread, queues what is wr
   // Sign-out: nothing of the account in IndexedDB or the caches.
   await page.goto('/settings');
   await page.getByRole('button', { name: 'Sign out' }).click();
+  await page.getByRole('dialog', { name: 'Sign out?' }).getByRole('button', { name: 'Sign out' }).click();
   await expect(page).toHaveURL(/\/login/);
   const left = await page.evaluate(async () => {
     const urls: string[] = [];
@@ -235,6 +236,7 @@ test('signing out without a network wipes this device at once, and the server is
   await context.setOffline(true);
   await page.goto('/settings');
   await page.getByRole('button', { name: 'Sign out' }).click();
+  await page.getByRole('dialog', { name: 'Sign out?' }).getByRole('button', { name: 'Sign out' }).click();
   await expect(page).toHaveURL(/\/login/);
   expect(await page.evaluate(async () => (await indexedDB.databases()).map((d) => d.name))).toEqual([]);
   // An offline start now shows the sign-in page, not the account's threads.

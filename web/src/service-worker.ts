@@ -10,15 +10,16 @@
  *   IndexedDB mirror, which sign-out deletes.
  * - Background Sync ('parley-outbox'): with a window open, asks it to send its outbox (so
  *   replies stream in where the user is); with none, sends the messages itself, in order,
- *   each once (same client id; the server deduplicates).
+ *   each once (same client id; the server deduplicates), through the page's own delivery
+ *   (offline/deliver.ts: the same session refresh, the same rule for "stored").
  * - Waits as an update until the page says so ("Update available", never mid-reply).
  */
 import { clientsClaim } from 'workbox-core';
 import { cleanupOutdatedCaches, createHandlerBoundToURL, precacheAndRoute } from 'workbox-precaching';
 import { NavigationRoute, registerRoute } from 'workbox-routing';
 import { mirrorNames, openExistingMirrorDB } from '$lib/offline/db';
-import { flushOutbox, postBody, refusedForGood, sortOutbox, SYNC_TAG, type Delivery, type Deliver, type OutboxStore } from '$lib/offline/outbox';
-import type { ErrorBody } from '$server/http/model';
+import { deliverEntry } from '$lib/offline/deliver';
+import { flushOutbox, sortOutbox, SYNC_TAG, type OutboxStore } from '$lib/offline/outbox';
 
 interface WorkerEvent extends Event {
   waitUntil(work: Promise<unknown>): void;
@@ -72,7 +73,7 @@ async function syncOutbox() {
       unqueue: (id) => db.delete('outbox', id),
     };
     try {
-      const result = await flushOutbox(store, deliver);
+      const result = await flushOutbox(store, (entry, stored) => deliverEntry(entry, stored));
       offline ||= result?.offline ?? false;
     } finally {
       db.close();
@@ -80,41 +81,4 @@ async function syncOutbox() {
   }
   // Failing the event makes the browser try again later, with the network hopefully back.
   if (offline) throw new Error('The network is still unavailable');
-}
-
-/** Posts one message and follows its reply to the end, so the thread's next message answers it. */
-const deliver: Deliver = async (entry, stored) => {
-  const post = () =>
-    fetch(`/api/threads/${encodeURIComponent(entry.threadId)}/messages`, {
-      method: 'POST',
-      credentials: 'same-origin',
-      headers: { 'content-type': 'application/json', accept: 'text/event-stream' },
-      body: JSON.stringify(postBody(entry)),
-    });
-  let res: Response;
-  try {
-    res = await post();
-    if (res.status === 401) {
-      // The access token lasts minutes; the refresh cookie (path /api/auth) renews it.
-      const renewed = await fetch('/api/auth/refresh', { method: 'POST', credentials: 'same-origin' });
-      if (!renewed.ok) return 'offline'; // signed out: the page wipes everything at its next start
-      res = await post();
-    }
-  } catch {
-    return 'offline';
-  }
-  if (!res.ok) return refusal(res);
-  await stored();
-  try {
-    await res.body?.pipeTo(new WritableStream());
-  } catch {
-    /* the connection dropped: the reply is finished and stored by the server anyway */
-  }
-  return 'sent';
-};
-
-async function refusal(res: Response): Promise<Delivery> {
-  if (!refusedForGood(res.status)) return 'offline';
-  const body = (await res.json().catch(() => null)) as Partial<ErrorBody> | null;
-  return { error: body?.error?.message ?? `The server refused it (${res.status})` };
 }

@@ -189,7 +189,7 @@ async function* replyEvents(method: string, path: string, body: Json | undefined
   const res = await send(method, path, body, { signal, headers: { accept: 'text/event-stream' } });
   if (!res.body) return;
   for await (const { event, data } of parseSSE(res.body)) {
-    if (!['user', 'start', 'delta', 'done', 'error'].includes(event)) continue;
+    if (!['user', 'start', 'delta', 'done', 'error', 'title'].includes(event)) continue;
     try {
       yield { event, data: JSON.parse(data) } as ReplyEvent;
     } catch {

@@ -37,6 +37,12 @@ class Offline {
   outbox = $state<OutboxEntry[]>([]);
   /** Ids of outbox entries being posted right now (they can no longer be removed). */
   sending = new SvelteSet<string>();
+  /**
+   * Messages sent online from this page, held in the outbox until the server stores them
+   * (issue 18: a send without an answer must never vanish). The thread shows them as sent
+   * messages meanwhile, and this page's flush leaves them to their own request.
+   */
+  inflight = new SvelteSet<string>();
   /** A sync reached the end at least once: the mirror holds everything. */
   complete = $state(false);
   syncedAt = $state<number | null>(null);
@@ -49,9 +55,8 @@ class Offline {
   #flushAgain = false;
   #askedPersist = false;
 
-  constructor() {
-    if (typeof window === 'undefined') return;
-    session.onSignOut(() => this.reset());
+  /** Wired by the composition root (state/root.ts): when to open, sync and flush. */
+  connect() {
     // An account becomes known (sign-in, /api/auth/me): its mirror opens and syncs; the
     // profile is kept in it for offline starts.
     $effect.root(() => {
@@ -92,6 +97,9 @@ class Offline {
     this.#mirror = mirror;
     this.#engine = new SyncEngine(mirror, (page) => {
       if (page.deletedThreadIds.length) void this.#dropOutboxOf(new Set(page.deletedThreadIds));
+      // The server has these messages (a request whose answer was lost did land): nothing to send.
+      const stored = page.messages.filter((m) => m.role === 'user' && this.outbox.some((e) => e.id === m.id));
+      for (const m of stored) void this.remove(m.id);
       for (const listener of this.#listeners) listener(page);
     });
     setImageMirror(mirror);
@@ -158,6 +166,32 @@ class Offline {
     if (connectivity.online) void this.flush();
   }
 
+  /**
+   * Keeps a message being sent right now, so a reload, a crash or a request that never
+   * answers cannot lose it. Resolves false when this device cannot keep it (no mirror).
+   */
+  async hold(entry: OutboxEntry): Promise<boolean> {
+    const mirror = this.mirror();
+    if (!mirror) return false;
+    this.inflight.add(entry.id);
+    try {
+      await mirror.queue(entry);
+    } catch {
+      this.inflight.delete(entry.id);
+      return false;
+    }
+    if (this.#mirror === mirror) this.outbox = [...this.outbox.filter((e) => e.id !== entry.id), entry];
+    // Closed before the server answers: the worker sends it (Background Sync).
+    void requestBackgroundSync();
+    return true;
+  }
+
+  /** The send of a held message ended: stored (or refused, and given back), or left waiting for the next flush. */
+  async release(id: string, outcome: 'stored' | 'refused' | 'waiting') {
+    this.inflight.delete(id);
+    if (outcome !== 'waiting') await this.remove(id);
+  }
+
   /** Takes a message out of the outbox (before it is sent: it never will be). */
   async remove(id: string) {
     this.outbox = this.outbox.filter((e) => e.id !== id);
@@ -193,7 +227,8 @@ class Offline {
     const deliver = this.#deliver;
     if (!mirror || !deliver || !connectivity.online) return;
     const store: OutboxStore = {
-      outbox: () => mirror.outbox(),
+      // Messages this page is sending itself are left to their own request.
+      outbox: async () => (await mirror.outbox()).filter((e) => !this.inflight.has(e.id)),
       queue: async (entry) => {
         await mirror.queue(entry);
         if (this.#mirror === mirror) this.outbox = this.outbox.map((e) => (e.id === entry.id ? entry : e));
@@ -259,6 +294,7 @@ class Offline {
     setImageMirror(null);
     this.outbox = [];
     this.sending.clear();
+    this.inflight.clear();
     this.complete = false;
     this.syncedAt = null;
   }

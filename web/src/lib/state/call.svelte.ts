@@ -12,7 +12,9 @@ import { api, ApiError } from '$lib/api';
 import type { MessageStatus } from '$server/threads/model';
 import { connectivity } from './connectivity.svelte';
 import { settings } from './settings.svelte';
-import { message as errorText, threads } from './threads.svelte';
+import { threads } from './threads.svelte';
+import { errorText } from '$lib/errors';
+import { ReplyStream } from '$lib/thread/reply-stream';
 import { setAudioSession, unlockAudio } from '$lib/voice/audio-context';
 import { MESSAGES, VoiceError, type VoiceProblem } from '$lib/voice/errors';
 import { voiceInfo } from '$lib/voice/info';
@@ -39,7 +41,7 @@ export interface Caption {
 }
 
 interface Reply {
-  abort: AbortController;
+  stream: ReplyStream;
   assistantId: string | null;
   done: boolean;
   /** Barged in before the server said which message is the reply: cancel it once it does. */
@@ -209,7 +211,7 @@ export class Call {
     this.#held = false;
     this.#speaker?.stop();
     this.#speaker = null;
-    this.#reply?.abort.abort();
+    this.#reply?.stream.cancel();
     this.#reply = null;
     this.#transcribing?.abort();
     this.#listener?.close();
@@ -233,65 +235,62 @@ export class Call {
     }
     const id = crypto.randomUUID();
     this.captions.push({ id, role: 'user', text: content, status: 'complete' });
-    const reply: Reply = { abort: new AbortController(), assistantId: null, done: false, cancelled: false };
-    this.#reply = reply;
-    const speaker = this.speaks ? this.#newSpeaker(reply) : null;
-    this.#speaker = speaker;
     const splitter = new SentenceSplitter({ eagerFirst: EAGER_FIRST_CHARS });
+    let caption: Caption | null = null;
     const say = (sentences: string[]) => {
       for (const s of sentences) {
         markOnce('first-sentence', { text: s });
         speaker?.say(s);
       }
     };
-    let caption: Caption | null = null;
-    mark('message-sent');
-    try {
-      for await (const e of api.threads.send(this.threadId, { id, content }, reply.abort.signal)) {
-        if (e.event === 'start') {
-          reply.assistantId = e.data.message.id;
+    // The same reply stream as the thread's (re-attach included), unbatched: speech starts
+    // with the first clause, also while the screen is off and frames stop.
+    const stream = new ReplyStream(
+      {
+        start: (m) => {
+          reply.assistantId = m.id;
           mark('reply-start');
-          if (reply.cancelled) {
-            this.#cancel(reply);
-            break;
-          }
-          this.captions.push({ id: e.data.message.id, role: 'assistant', text: '', status: 'streaming' });
+          if (reply.cancelled) return this.#cancel(reply);
+          this.captions.push({ id: m.id, role: 'assistant', text: '', status: 'streaming' });
           caption = this.captions[this.captions.length - 1]!;
-        } else if (reply.cancelled) {
-          break;
-        } else if (e.event === 'delta' && caption) {
+        },
+        text: (_id, text) => {
+          if (reply.cancelled) return reply.stream.cancel();
+          if (!caption) return;
           markOnce('first-delta');
-          caption.text += e.data.text;
-          say(splitter.push(e.data.text));
-        } else if ((e.event === 'done' || e.event === 'error') && caption) {
-          caption.text = e.data.message.content;
-          caption.status = e.data.message.status;
+          caption.text += text;
+          say(splitter.push(text));
+        },
+        end: (m, error) => {
+          if (reply.cancelled) return reply.stream.cancel();
+          if (!caption) return;
+          caption.text = m.content;
+          caption.status = m.status;
           say(splitter.finish());
-          mark('reply-done', { status: e.data.message.status });
-          if (e.event === 'error') this.notice = 'The assistant could not finish its reply.';
-        }
-      }
-    } catch (error) {
-      if (!reply.abort.signal.aborted) this.notice = errorText(error);
+          mark('reply-done', { status: m.status });
+          if (error !== null) this.notice = 'The assistant could not finish its reply.';
+        },
+        title: (threadId, title) => threads.retitle(threadId, title),
+      },
+      { batch: false },
+    );
+    const reply: Reply = { stream, assistantId: null, done: false, cancelled: false };
+    this.#reply = reply;
+    const speaker = this.speaks ? this.#newSpeaker(reply) : null;
+    this.#speaker = speaker;
+    mark('message-sent');
+    const threadId = this.threadId;
+    try {
+      const error = await stream.run((signal) => api.threads.send(threadId, { id, content }, signal), { again: true });
+      if (error) this.notice = errorText(error);
     } finally {
       reply.done = true;
-      if (caption && caption.status === 'streaming' && !reply.cancelled) caption.status = 'error';
+      const last = caption as Caption | null;
+      if (last && last.status === 'streaming' && !reply.cancelled) last.status = 'error';
       this.#settle(reply);
-      if (this.captions.length <= 2) this.#refreshTitle();
+      // Until the server sends `title`, one later look names the call's header.
+      if (!stream.titled && this.captions.length <= 2) threads.titleLater(threadId);
     }
-  }
-
-  /** The server titles a thread after its first exchange: show it in the call's header. */
-  #refreshTitle() {
-    const id = this.threadId;
-    if (!id) return;
-    setTimeout(() => {
-      if (this.#ended) return;
-      api.threads.get(id).then(
-        ({ thread }) => threads.upsert(thread),
-        () => {},
-      );
-    }, 2500);
   }
 
   #newSpeaker(reply: Reply) {
@@ -319,7 +318,7 @@ export class Call {
   }
 
   #cancel(reply: Reply) {
-    reply.abort.abort();
+    reply.stream.cancel();
     const id = reply.assistantId!;
     const caption = this.captions.find((c) => c.id === id);
     if (caption) caption.status = 'cancelled';

@@ -43,6 +43,16 @@ class Drafts {
     for (const [key, text] of this.#unsaved) this.#write(key, text);
   }
 
+  /** How many drafts hold text (what signing out would delete). */
+  count(): number {
+    this.flush();
+    try {
+      return Object.keys(localStorage).filter((key) => key.startsWith(PREFIX) && localStorage.getItem(key)?.trim()).length;
+    } catch {
+      return 0;
+    }
+  }
+
   /** Forgets everything (sign-out); localStorage is cleared by the session. */
   reset() {
     for (const timer of this.#timers.values()) clearTimeout(timer);

@@ -30,22 +30,21 @@ class Session {
   /** Run when an account signs in after another one's state was dropped (reload what shows). */
   #onSwitch: (() => void)[] = [];
 
-  constructor() {
+  /** Wired by the composition root (state/root.ts): the API client's "session over", the network, other tabs. */
+  connect() {
     onSessionEnded(() => this.#ended());
-    if (typeof window !== 'undefined') {
-      window.addEventListener('online', () => {
-        if (this.#unconfirmed || readPendingLogout()) void this.check().catch(() => {});
-      });
-      // Signed out (or another account signed in) in another tab: this one lets go too.
-      window.addEventListener('storage', (event) => {
-        if (event.key !== LAST_USER || !this.#user || event.newValue === this.#user.id) return;
-        for (const cleanup of this.#onSignOut) void Promise.resolve(cleanup()).catch(() => {});
-        this.#user = null;
-        this.#lastId = event.newValue;
-        this.#status = 'signed-out';
-        if (event.newValue) void this.check().catch(() => {});
-      });
-    }
+    window.addEventListener('online', () => {
+      if (this.#unconfirmed || readPendingLogout()) void this.check().catch(() => {});
+    });
+    // Signed out (or another account signed in) in another tab: this one lets go too.
+    window.addEventListener('storage', (event) => {
+      if (event.key !== LAST_USER || !this.#user || event.newValue === this.#user.id) return;
+      for (const cleanup of this.#onSignOut) void Promise.resolve(cleanup()).catch(() => {});
+      this.#user = null;
+      this.#lastId = event.newValue;
+      this.#status = 'signed-out';
+      if (event.newValue) void this.check().catch(() => {});
+    });
   }
 
   get user() {

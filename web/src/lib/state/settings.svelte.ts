@@ -5,12 +5,11 @@
  */
 import { untrack } from 'svelte';
 import { api } from '$lib/api';
-import type { ModelInfo } from '$server/providers/model';
+import type { ModelInfo as Model } from '$server/providers/model';
 import type { ProviderKeys, Settings, SettingsUpdate } from '$server/settings/model';
-import { session } from './session.svelte';
 import { theme } from './theme.svelte';
 import type { LoadStatus } from './threads.svelte';
-import { message } from './threads.svelte';
+import { errorText as message, isNetworkError } from '$lib/errors';
 
 class SettingsState {
   settings = $state<Settings | null>(null);
@@ -18,27 +17,31 @@ class SettingsState {
   status = $state<LoadStatus>('idle');
   error = $state<string | null>(null);
 
-  models = $state<ModelInfo[]>([]);
+  models = $state<Model[]>([]);
   serverDefaultModel = $state<string | null>(null);
   modelsStatus = $state<LoadStatus>('idle');
   modelsError = $state<string | null>(null);
+  /** The last load found no server at all (no network, or it is away): one calm notice, not an error per section. */
+  unreachable = $state(false);
   #loading: Promise<void> | null = null;
 
-  constructor() {
-    session.onSignOut(() => {
-      this.settings = null;
-      this.keys = { mistral: null, openai: null };
-      this.status = 'idle';
-      this.models = [];
-      this.modelsStatus = 'idle';
-    });
+  /** Wired by the composition root (state/root.ts). */
+  connect() {
     // Without a network they fail once and say so; they load again when it returns.
-    if (typeof window !== 'undefined') {
-      window.addEventListener('online', () => {
-        if (this.status === 'error') void this.load();
-        if (this.modelsStatus === 'error') void this.loadModels();
-      });
-    }
+    window.addEventListener('online', () => {
+      if (this.status === 'error') void this.load();
+      if (this.modelsStatus === 'error') void this.loadModels();
+    });
+  }
+
+  /** Sign-out: nothing of the account stays in memory. */
+  reset() {
+    this.settings = null;
+    this.keys = { mistral: null, openai: null };
+    this.status = 'idle';
+    this.models = [];
+    this.modelsStatus = 'idle';
+    this.unreachable = false;
   }
 
   /** The model a new thread uses: the user's default, else the server's. */
@@ -61,10 +64,12 @@ class SettingsState {
         this.settings = body.settings;
         this.keys = body.keys;
         this.status = 'ready';
+        this.unreachable = false;
         if (body.settings.theme !== theme.current) theme.apply(body.settings.theme);
       } catch (error) {
         this.error = message(error);
         this.status = 'error';
+        if (isNetworkError(error)) this.unreachable = true;
       } finally {
         this.#loading = null;
       }
@@ -88,6 +93,7 @@ class SettingsState {
     } catch (error) {
       this.modelsError = message(error);
       this.modelsStatus = 'error';
+      if (isNetworkError(error)) this.unreachable = true;
     }
   }
 

@@ -8,10 +8,10 @@
  * Without a network the mirror's list stays, with no error.
  */
 import { api, ApiError } from '$lib/api';
+import { errorText as message } from '$lib/errors';
 import type { Thread } from '$server/threads/model';
 import { offline } from '$lib/offline/offline.svelte';
 import type { SyncPage } from '$lib/offline/mirror';
-import { session } from './session.svelte';
 import { byPinnedThenRecent } from '$lib/thread/list-groups';
 
 const UNDO_MS = 6000;
@@ -40,14 +40,10 @@ class ThreadList {
   /** Bumped by reset(): a load that started for the account before ends quietly. */
   #generation = 0;
 
-  constructor() {
-    session.onSignOut(() => this.reset());
-    session.onAccountSwitch(() => void this.load());
-    offline.onPage((page) => this.#synced(page));
-    if (typeof window !== 'undefined') {
-      // Leaving the page commits pending deletions instead of silently dropping them.
-      window.addEventListener('pagehide', () => this.flushDeletes());
-    }
+  /** Wired by the composition root (state/root.ts). */
+  connect() {
+    // Leaving the page commits pending deletions instead of silently dropping them.
+    window.addEventListener('pagehide', () => this.flushDeletes());
   }
 
   get status() {
@@ -148,7 +144,8 @@ class ThreadList {
   }
 
   /** A sync page: changed threads replace theirs, deleted ones go. */
-  #synced(page: SyncPage) {
+  /** A sync page: its threads replace ours, deleted ones go. */
+  synced(page: SyncPage) {
     if (this.#status === 'idle') return;
     if (page.threads.length || page.deletedThreadIds.length) {
       // One new array per page, not one per thread.
@@ -203,6 +200,31 @@ class ThreadList {
   #patch(id: string, patch: Partial<Thread>) {
     const i = this.#items.findIndex((t) => t.id === id);
     if (i >= 0) this.#items = replaceAt(this.#items, i, { ...this.#items[i]!, ...patch });
+  }
+
+  /** The server named the thread (the reply's `title` event). */
+  retitle(id: string, title: string) {
+    this.#patch(id, { title });
+  }
+
+  #titleTimers = new Map<string, ReturnType<typeof setTimeout>>();
+
+  /**
+   * A server that names new threads after the reply stream closes (before the `title` event):
+   * one look at the thread a moment later, at most one pending per thread.
+   */
+  titleLater(id: string, delay = 2500) {
+    if (this.#titleTimers.has(id)) return;
+    this.#titleTimers.set(
+      id,
+      setTimeout(() => {
+        this.#titleTimers.delete(id);
+        api.threads.get(id).then(
+          ({ thread }) => this.upsert(thread),
+          () => {},
+        );
+      }, delay),
+    );
   }
 
   /** Marks activity now, so the thread moves up while a reply is written. */
@@ -292,6 +314,8 @@ class ThreadList {
   }
 
   reset() {
+    for (const timer of this.#titleTimers.values()) clearTimeout(timer);
+    this.#titleTimers.clear();
     this.#generation++;
     for (const timer of this.#timers.values()) clearTimeout(timer);
     this.#timers.clear();
@@ -319,10 +343,7 @@ export function displayTitle(thread: Pick<Thread, 'title'>): string {
   return thread.title.trim() || 'New chat';
 }
 
-export function message(error: unknown): string {
-  if (error instanceof ApiError) return error.message;
-  if (error instanceof Error) return error.message;
-  return 'Something went wrong';
-}
+/** Kept for the share page (being changed on main meanwhile); the helpers live in $lib/errors. */
+export { message };
 
 export const threads = new ThreadList();

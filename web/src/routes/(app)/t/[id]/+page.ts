@@ -1,4 +1,4 @@
-import { conversations } from '$lib/state/conversation.svelte';
+import { conversations } from '$lib/state/conversations.svelte';
 
 export function load({ params }) {
   // Fetched as soon as the route is known, before the screen renders. A thread whose

@@ -1,0 +1,77 @@
+/**
+ * The messages of one open thread as reactive state: held by id, walked as a MessageTree
+ * along the branches the user picked. Conversation owns one; nothing else writes it.
+ */
+import type { ViewMessage } from '$lib/view-types';
+import { MessageTree, mergeable, parentKey } from './message-tree';
+
+export class ThreadMessages {
+  #byId = $state<Record<string, ViewMessage>>({});
+  /** parentKey → the child the user picked. */
+  #selected = $state<Record<string, string>>({});
+  #tree = $derived(new MessageTree(Object.values(this.#byId)));
+  #path = $derived(this.#tree.path(this.#selected));
+
+  /** The visible conversation. */
+  get path(): ViewMessage[] {
+    return this.#path;
+  }
+  /** The last message shown (what a new turn answers). */
+  get last(): ViewMessage | undefined {
+    return this.#path[this.#path.length - 1];
+  }
+
+  get(id: string): ViewMessage | undefined {
+    return this.#byId[id];
+  }
+
+  /** A reply still being written, if any. */
+  live(): ViewMessage | undefined {
+    return Object.values(this.#byId).find((m) => m.role === 'assistant' && m.status === 'streaming');
+  }
+
+  branchOf(m: ViewMessage) {
+    return this.#tree.branchOf(m);
+  }
+
+  switchBranch(m: ViewMessage, step: -1 | 1) {
+    const next = this.#tree.sibling(m, step);
+    if (next) this.#selected[parentKey(m)] = next.id;
+  }
+
+  /** Adds or replaces a message and makes it the visible branch. */
+  show(m: ViewMessage) {
+    this.#byId[m.id] = m;
+    this.#selected[parentKey(m)] = m.id;
+  }
+
+  /** Takes a message back (a placeholder, a send that did not happen). */
+  unshow(m: ViewMessage) {
+    delete this.#byId[m.id];
+    if (this.#selected[parentKey(m)] === m.id) delete this.#selected[parentKey(m)];
+  }
+
+  /** Replaces a message where it is (its final state). */
+  set(m: ViewMessage) {
+    this.#byId[m.id] = m;
+  }
+
+  appendText(id: string, text: string) {
+    const m = this.#byId[id];
+    if (m) m.content += text;
+  }
+
+  /** Copies from the mirror or a sync, without going back (see `mergeable`). */
+  merge(messages: ViewMessage[], live: string | null) {
+    for (const m of mergeable(this.#byId, messages, live)) this.#byId[m.id] = m;
+  }
+
+  /** The server's full list; the reply streaming here (`keep`) stays ahead of it. */
+  replace(messages: ViewMessage[], keep: string | null) {
+    const byId: Record<string, ViewMessage> = {};
+    for (const m of messages) byId[m.id] = m;
+    const live = keep ? this.#byId[keep] : undefined;
+    if (live) byId[live.id] = live;
+    this.#byId = byId;
+  }
+}
