@@ -127,3 +127,12 @@ export async function changePassword(
 
 export const activeUser = q.findActiveUser;
 export const deleteAccount = q.deleteUser;
+
+/**
+ * What to say when something is not set up on this server: how to set it up (the variables
+ * to set) for an admin; for everyone else, who to ask, never the server's variable names.
+ */
+export async function setupAdvice(sql: Sql, userId: string, what: string, forAdmin: string, forOthers = 'Ask the person who runs this Parley to set it up.') {
+  const user = await q.findUserById(sql, userId).catch(() => null);
+  return `${what} ${user?.role === 'admin' ? forAdmin : forOthers}`;
+}

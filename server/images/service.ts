@@ -17,22 +17,29 @@ import { ProviderAnswerError, generateWithMistral, generateWithOpenAI, type Gene
 import { ownsThread } from '../conversations/queries';
 import { addImageMessage, lockUserWrites } from '../conversations/writes';
 import { provisionalTitle } from '../replies/title';
+import { setupAdvice } from '../auth/service';
 
 export type ImageDeps = { sql: Sql; config: Config };
 
 const disabled = (message: string) => new HttpError(503, 'images_disabled', message);
 
-function pickGenerator(config: Config) {
+/** The generator the configuration names, or what an admin would have to set for one. */
+function chooseGenerator(config: Config): { generator: typeof generateWithOpenAI } | { missing: string } {
   switch (config.images.provider) {
     case 'openai':
-      if (!config.ai.openai) throw disabled('Image generation needs OPENAI_API_KEY or OPENAI_BASE_URL');
-      return generateWithOpenAI;
+      return config.ai.openai ? { generator: generateWithOpenAI } : { missing: 'It needs OPENAI_API_KEY or OPENAI_BASE_URL.' };
     case 'mistral':
-      if (!config.ai.mistral) throw disabled('Image generation needs MISTRAL_API_KEY');
-      return generateWithMistral;
+      return config.ai.mistral ? { generator: generateWithMistral } : { missing: 'It needs MISTRAL_API_KEY.' };
     default:
-      throw disabled('Image generation is turned off on this server (IMAGE_PROVIDER=none)');
+      return { missing: 'It is turned off (IMAGE_PROVIDER=none).' };
   }
+}
+
+/** Refuses (503) when image generation is not set up, saying how to an admin and whom to ask to anyone else. */
+async function requireGenerator(deps: ImageDeps, userId: string) {
+  const chosen = chooseGenerator(deps.config);
+  if ('missing' in chosen) throw disabled(await setupAdvice(deps.sql, userId, 'Image generation is not set up on this Parley.', chosen.missing));
+  return chosen.generator;
 }
 
 /** A short file name from the prompt: "a red fox in snow" → "a-red-fox-in-snow.png". */
@@ -47,8 +54,7 @@ function nameFromPrompt(prompt: string, mime: Parameters<typeof safeFileName>[1]
   return safeFileName(words || 'image', mime);
 }
 
-async function generate(config: Config, body: ImageBody): Promise<Generated> {
-  const generator = pickGenerator(config);
+async function generate(config: Config, generator: typeof generateWithOpenAI, body: ImageBody): Promise<Generated> {
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), config.ai.timeoutMs);
   try {
@@ -75,13 +81,13 @@ async function generate(config: Config, body: ImageBody): Promise<Generated> {
 }
 
 export async function createImage(deps: ImageDeps, userId: string, body: ImageBody) {
-  pickGenerator(deps.config); // refuse at once when turned off, before counting a hit
+  const generator = await requireGenerator(deps, userId); // refuse at once when turned off, before counting a hit
   const prompt = body.prompt.trim();
   if (!prompt) throw new HttpError(400, 'invalid_input', 'Invalid body', { prompt: 'must not be empty' });
   if (body.threadId && !(await ownsThread(deps.sql, userId, body.threadId))) throw notFound('Thread');
   await enforce(deps.sql, [{ key: `images:user:${userId}`, ...IMAGE_LIMIT }]);
 
-  const generated = await generate(deps.config, { ...body, prompt });
+  const generated = await generate(deps.config, generator, { ...body, prompt });
   // Whatever the provider says, only an allowed image type is kept (never an SVG or HTML).
   const mime = sniffImage(generated.bytes);
   if (!mime) throw badGateway('The image provider answered with something that is not a PNG, JPEG, WebP or GIF image');

@@ -5,6 +5,7 @@
  * After a complete reply, the job's completion steps run (e.g. naming the thread)
  * and their events go out before the stream ends.
  */
+import { setupAdvice } from '../auth/service';
 import { appendReplyText, finishReply } from '../conversations/writes';
 import { log } from '../log';
 import type { ChatMessage } from '../providers/types';
@@ -87,7 +88,13 @@ async function run(deps: RunnerDeps, job: ReplyJob) {
 
   try {
     if (!g.message.model) {
-      failure = 'No model is available: configure a provider (MISTRAL_API_KEY or OPENAI_API_KEY) or save your own key in Settings';
+      failure = await setupAdvice(
+        deps.sql,
+        g.userId,
+        'No model is available yet.',
+        'Configure a provider (MISTRAL_API_KEY or OPENAI_API_KEY), or save your own key in Settings.',
+        'Ask the person who runs this Parley to set one up, or save your own key in Settings.',
+      );
     } else {
       const conversation = await job.context;
       arm();
