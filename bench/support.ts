@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startCluster, type Cluster } from '../tests/support/postgres';
 import { startFakeProvider, type FakeProvider } from '../tests/support/fake-provider';
+import { freePort } from '../tests/support/ports';
 
 export const root = join(import.meta.dir, '..');
 
@@ -19,12 +20,7 @@ export function ensureWebBuild() {
   if (build.exitCode !== 0) process.exit(build.exitCode ?? 1);
 }
 
-export async function freePort() {
-  const s = Bun.listen({ hostname: '127.0.0.1', port: 0, socket: { data() {} } });
-  const p = s.port;
-  s.stop(true);
-  return p;
-}
+export { freePort } from '../tests/support/ports';
 
 /** The p-th percentile (nearest rank) of xs. */
 export function percentile(xs: number[], p: number) {

@@ -3,7 +3,7 @@ import type { AppDeps } from '../deps';
 import { clientIp } from '../http/client';
 import { ACCESS_COOKIE, REFRESH_COOKIE } from './plugin';
 import { NoContent, withErrors } from '../http/model';
-import { ChangePasswordBody, LoginBody, Ok, RegisterBody, UserAnswer } from './model';
+import { AuthProviders, ChangePasswordBody, LoginBody, Ok, RegisterBody, UserAnswer } from './model';
 import * as auth from './service';
 
 export function authRoutes(deps: AppDeps) {
@@ -82,6 +82,7 @@ export function authRoutes(deps: AppDeps) {
       set.status = 204;
     }, { response: withErrors({ 204: NoContent }) })
     .get('/me', ({ user }) => ({ user }), { auth: true, response: withErrors({ 200: UserAnswer }) })
+    .get('/providers', () => auth.providers(deps), { response: withErrors({ 200: AuthProviders }) })
     .post(
       '/password',
       async ({ user, sessionId, body, cookie, accessJwt }) => {

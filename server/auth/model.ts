@@ -38,3 +38,17 @@ export type UserAnswer = typeof UserAnswer.static;
 
 export const Ok = t.Object({ ok: t.Literal(true) });
 export type Ok = typeof Ok.static;
+
+/** GET /api/auth/providers: the ways to sign in here, and whether this is a fresh install. */
+export const AuthProviders = t.Object({
+  password: t.Literal(true),
+  /** Passkeys and guests arrive with the sign-in issue; false until then. */
+  passkeys: t.Boolean(),
+  guests: t.Boolean(),
+  oidc: t.Array(t.Object({ id: t.String(), name: t.String() })),
+  /** Whether a new account can be created by signing up (always on a fresh install). */
+  registration: t.Boolean(),
+  /** No account exists yet: the first one created becomes the admin. */
+  firstRun: t.Boolean(),
+});
+export type AuthProviders = typeof AuthProviders.static;

@@ -10,7 +10,7 @@ import { badRequest, forbidden, HttpError, unauthorized } from '../errors';
 import { enforce, reset } from '../infra/rate-limit';
 import { hashPassword, passwordProblem, timingDummyHash, verifyPassword } from './passwords';
 import * as q from './queries';
-import type { LoginBody, RegisterBody, User } from './model';
+import type { AuthProviders, LoginBody, RegisterBody, User } from './model';
 
 export interface ClientMeta {
   ip: string;
@@ -135,4 +135,10 @@ export const deleteAccount = q.deleteUser;
 export async function setupAdvice(sql: Sql, userId: string, what: string, forAdmin: string, forOthers = 'Ask the person who runs this Parley to set it up.') {
   const user = await q.findUserById(sql, userId).catch(() => null);
   return `${what} ${user?.role === 'admin' ? forAdmin : forOthers}`;
+}
+
+/** What the sign-in page offers; `firstRun` until the first (admin) account exists. */
+export async function providers({ sql, config }: Deps): Promise<AuthProviders> {
+  const firstRun = (await q.countUsers(sql)) === 0;
+  return { password: true, passkeys: false, guests: false, oidc: [], registration: firstRun || config.auth.allowRegistration, firstRun };
 }

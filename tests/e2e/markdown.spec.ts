@@ -19,6 +19,9 @@ function watchMathCode(page: Page) {
 
 async function checkRich(page: Page, scope: string) {
   const reply = page.locator(scope).last();
+  // Maths as MathML (first: the reply renders again once the maths chunk has loaded).
+  await expect(reply.locator('math')).toHaveCount(2);
+  await expect(reply.locator('math[display="block"]')).toHaveCount(1);
   // The table: words whole (no cell narrower than its longest word), the table scrolls itself.
   const table = reply.locator('table');
   await expect(table).toBeVisible();
@@ -36,9 +39,7 @@ async function checkRich(page: Page, scope: string) {
   expect(fit.overflowX).toBe('auto');
   // Nothing else of the page scrolls sideways because of it.
   expect(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth)).toBe(true);
-  // Maths as MathML; no raw TeX; a price is not maths.
-  await expect(reply.locator('math')).toHaveCount(2);
-  await expect(reply.locator('math[display="block"]')).toHaveCount(1);
+  // No raw TeX; a price is not maths.
   await expect(reply).not.toContainText('\\frac');
   await expect(reply).not.toContainText('$e^');
   await expect(reply).toContainText('it costs $5 or $10.');

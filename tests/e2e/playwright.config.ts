@@ -40,7 +40,8 @@ export default defineConfig({
   webServer: {
     command: 'bun tests/e2e/stack.ts',
     cwd: '../..',
-    url: `${baseURL}/api/health`,
+    // The stack's own readiness (server healthy and its admin account made): tests/e2e/stack.ts.
+    url: `http://127.0.0.1:${port + 2}/__ready`,
     reuseExistingServer: !process.env.CI,
     timeout: 120_000,
     stdout: 'pipe',

@@ -146,12 +146,17 @@ function lastUserText(messages: { role: string; content: unknown }[]): string {
   return '';
 }
 
+/** Set once the admin account exists: the directive server's /__ready answers 200 from then on. */
+let ready = false;
+
 const directives = Bun.serve({
-  port: 0,
+  // E2E_PORT + 2: Playwright waits for this server's /__ready (playwright.config.ts).
+  port: port + 2,
   hostname: '127.0.0.1',
   idleTimeout: 0,
   async fetch(req) {
     const url = new URL(req.url);
+    if (url.pathname === '/__ready') return new Response(ready ? 'ready' : 'starting', { status: ready ? 200 : 503 });
     const forward = () => {
       const target = new URL(url.pathname + url.search, fake.url);
       return fetch(target, { method: req.method, headers: req.headers, body: bodyBytes });
@@ -229,6 +234,26 @@ function stop(code = 0) {
 process.on('SIGINT', () => stop());
 process.on('SIGTERM', () => stop());
 console.log(`e2e stack: app http://127.0.0.1:${port}, provider ${providerUrl}, database ${cluster.url}`);
+
+// An install that has its admin already, as every spec but the first-run one expects (a fresh
+// install's sign-in page offers to create the admin account instead: first-run.spec.ts). The
+// stack is ready for Playwright (/__ready) only once this account exists.
+const base = `http://127.0.0.1:${port}`;
+for (let i = 0; ; i++) {
+  if (await fetch(`${base}/api/health`).then((r) => r.ok, () => false)) break;
+  if (i > 600) stop(1);
+  await Bun.sleep(100);
+}
+const seeded = await fetch(`${base}/api/auth/register`, {
+  method: 'POST',
+  headers: { 'content-type': 'application/json', origin: base },
+  body: JSON.stringify({ email: 'admin@example.test', password: `admin ${crypto.randomUUID()}`, name: 'Admin' }),
+});
+if (seeded.status !== 201) {
+  console.error(`seeding the admin failed: ${seeded.status} ${await seeded.text()}`);
+  stop(1);
+}
+ready = true;
 const exit = await server.exited;
 if (!stopping) {
   console.error(`server exited with ${exit}`);

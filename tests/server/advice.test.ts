@@ -14,10 +14,12 @@ const VARIABLE = /[A-Z]+_[A-Z_]+/;
 let server: TestServer;
 let admin: Client;
 let member: Client;
+let beforeAnyAccount: unknown;
 
 // No provider at all, and images turned off: what a fresh install looks like.
 beforeAll(async () => {
   server = await startServer({ IMAGE_PROVIDER: 'none', TTS_PROVIDER: 'none', STT_PROVIDER: 'none' });
+  beforeAnyAccount = await (await fetch(`${server.url}/api/auth/providers`)).json();
   admin = (await signUp(server.url, 'admin')).client; // the first account is the admin
   member = (await signUp(server.url, 'member')).client;
 }, 60_000);
@@ -32,6 +34,14 @@ async function replyError(client: Client) {
   expect(error).toBeTruthy();
   return (error!.data as { error: { message: string } }).error.message;
 }
+
+describe('a fresh install', () => {
+  test('says it has no account yet, so the app offers to create the admin account', async () => {
+    expect(beforeAnyAccount).toEqual({ password: true, passkeys: false, guests: false, oidc: [], registration: true, firstRun: true });
+    const after = await (await fetch(`${server.url}/api/auth/providers`)).json();
+    expect(after).toMatchObject({ firstRun: false, registration: true });
+  });
+});
 
 describe('no model configured', () => {
   test('the admin is told what to configure', async () => {

@@ -10,6 +10,7 @@ import { chmodSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import postgres from 'postgres';
+import { freePort } from './ports';
 
 let shared: Promise<Cluster> | null = null;
 
@@ -20,13 +21,6 @@ function pgBin(): string {
   const which = Bun.which('initdb');
   if (which) return which.replace(/\/initdb$/, '');
   throw new Error('PostgreSQL server binaries not found: apt-get install postgresql');
-}
-
-async function freePort(): Promise<number> {
-  const server = Bun.listen({ hostname: '127.0.0.1', port: 0, socket: { data() {} } });
-  const port = server.port;
-  server.stop(true);
-  return port;
 }
 
 function run(cmd: string[], asPostgres: boolean) {

@@ -7,7 +7,7 @@
  * - turns error bodies `{error: {code, message, fields}}` into an ApiError.
  * Replies arrive as server-sent events, parsed by `parseSSE`.
  */
-import type { Ok, ChangePasswordBody, LoginBody, RegisterBody, UserAnswer } from '$server/auth/model';
+import type { AuthProviders, Ok, ChangePasswordBody, LoginBody, RegisterBody, UserAnswer } from '$server/auth/model';
 import type { ErrorBody } from '$server/http/model';
 import type { GeneratedImage, ImageBody } from '$server/images/model';
 import type { FileAnswer } from '$server/files/model';
@@ -241,6 +241,7 @@ const enc = encodeURIComponent;
 export const api = {
   auth: {
     me: () => json<UserAnswer>('GET', '/api/auth/me'),
+    providers: () => json<AuthProviders>('GET', '/api/auth/providers'),
     login: (body: LoginBody) => json<UserAnswer>('POST', '/api/auth/login', body),
     register: (body: RegisterBody) => json<UserAnswer>('POST', '/api/auth/register', body),
     logout: () => json<void>('POST', '/api/auth/logout'),
