@@ -8,7 +8,9 @@ import type { Message, Thread } from '../threads/model';
 
 type Db = Sql | Tx;
 
-export const threadColumns = (sql: Db) => sql`id, title, model, system_prompt, pinned, created_at, updated_at`;
+/** A thread's wire columns. `shared` is derived (a share row exists), so it needs `threads` unaliased. */
+export const threadColumns = (sql: Db) =>
+  sql`id, title, model, system_prompt, pinned, exists (select 1 from shares where shares.thread_id = threads.id) as shared, created_at, updated_at`;
 export const messageColumns = (sql: Db) =>
   sql`id, thread_id, parent_id, role, content, status, model, error, created_at, attachments, tokens_in, tokens_out`;
 

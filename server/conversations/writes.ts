@@ -252,6 +252,15 @@ export async function failOrphans(sql: Sql, olderThanSeconds: number) {
  * image's message): takes the user's write lock first, as the lock order above wants.
  * No seq is spent.
  */
+/**
+ * A change the thread's row shows without storing it (its share link was made or revoked): a
+ * new seq so sync sends the thread again, with no new activity time (the list order stays).
+ */
+export async function markThreadChanged(tx: Tx, userId: string, threadId: string) {
+  const seq = await nextSeq(tx, userId); // first: see the lock order above
+  await tx`update threads set seq = ${seq} where id = ${threadId} and user_id = ${userId}`;
+}
+
 export async function lockUserWrites(tx: Tx, userId: string) {
   await tx`select 1 from users where id = ${userId} for no key update`;
 }

@@ -34,9 +34,10 @@ export async function deleteThreadShare(db: Db, userId: string, threadId: string
   await db`delete from shares where thread_id = ${threadId} and user_id = ${userId}`;
 }
 
+/** Revokes a share by its code; the thread it shared, or null when there was none of the user's. */
 export async function deleteShareByCode(db: Db, userId: string, code: string) {
-  const rows = await db`delete from shares where code = ${code} and user_id = ${userId} returning 1`;
-  return rows.length > 0;
+  const [row] = await db<{ threadId: string }[]>`delete from shares where code = ${code} and user_id = ${userId} returning thread_id`;
+  return row?.threadId ?? null;
 }
 
 export async function getShare(db: Db, code: string) {

@@ -22,7 +22,7 @@ import { enforce } from '../infra/rate-limit';
 import { copyFiles, readRow } from '../files/service';
 import { getFile, getFiles } from '../files/queries';
 import { getThread, ownsThread, threadMessages } from '../conversations/queries';
-import { copyMessages, insertThread } from '../conversations/writes';
+import { copyMessages, insertThread, lockUserWrites, markThreadChanged } from '../conversations/writes';
 import { parseCursor } from '../infra/paging';
 import { CODE, CODE_BYTES, FORK_LIMIT, type Snapshot } from './model';
 import * as q from './queries';
@@ -40,6 +40,8 @@ export async function shareThread(deps: ShareDeps, userId: string, threadId: str
   const saved = await deps.sql.begin(async (tx) => {
     const thread = await getThread(tx, userId, threadId);
     if (!thread) throw notFound('Thread');
+    // Before the share row: the seq lock comes first in every conversation write.
+    await markThreadChanged(tx, userId, threadId);
     const messages = await threadMessages(tx, userId, threadId);
     const rows = await getFiles(tx, userId, attachmentIds(messages));
     const files = new Map(rows.map((f) => [f.id, { id: f.id, mime: f.mime, name: f.name, size: f.size }]));
@@ -63,12 +65,22 @@ export async function shareThread(deps: ShareDeps, userId: string, threadId: str
 /** DELETE /api/threads/:id/share: 404 unless the thread is the user's; revoking nothing is fine. */
 export async function revokeThreadShare(deps: ShareDeps, userId: string, threadId: string) {
   if (!(await ownsThread(deps.sql, userId, threadId))) throw notFound('Thread');
-  await q.deleteThreadShare(deps.sql, userId, threadId);
+  await deps.sql.begin(async (tx) => {
+    await markThreadChanged(tx, userId, threadId);
+    await q.deleteThreadShare(tx, userId, threadId);
+  });
 }
 
 /** DELETE /api/shares/:code (the settings list's revoke). */
 export async function revokeShareByCode(deps: ShareDeps, userId: string, code: string) {
-  if (!validCode(code) || !(await q.deleteShareByCode(deps.sql, userId, code))) throw notFound('Share');
+  if (!validCode(code)) throw notFound('Share');
+  const threadId = await deps.sql.begin(async (tx) => {
+    await lockUserWrites(tx, userId); // the seq lock before the share row: see conversations/writes.ts
+    const id = await q.deleteShareByCode(tx, userId, code);
+    if (id) await markThreadChanged(tx, userId, id);
+    return id;
+  });
+  if (!threadId) throw notFound('Share');
 }
 
 /** The share, or null when unknown or revoked. */

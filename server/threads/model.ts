@@ -36,6 +36,8 @@ export const Thread = t.Object({
   model: t.Union([t.String(), t.Null()]),
   systemPrompt: t.String(),
   pinned: t.Boolean(),
+  /** Whether a share link to it exists (POST /api/threads/:id/share; revoked links count as none). */
+  shared: t.Boolean(),
   createdAt: IsoDate,
   updatedAt: IsoDate,
 }, { title: 'Thread' });

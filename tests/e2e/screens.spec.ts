@@ -63,6 +63,7 @@ for (const size of SIZES) {
       await expect(share.getByRole('textbox', { name: 'Link' })).toHaveValue(/\/s\//);
       await check(page, 'share', size.name);
       await share.getByRole('button', { name: 'Stop sharing' }).click();
+      await share.getByRole('button', { name: 'Stop sharing' }).click(); // the confirmation
       await expect(share).toBeHidden();
 
       await page.getByRole('textbox', { name: 'Message' }).fill('A long answer please #long');

@@ -202,8 +202,19 @@ test('Stop sharing in the dialog revokes; offline, the dialog says sharing needs
     // Back online: the link is made without another click.
     await expect(dialog.getByRole('textbox', { name: 'Link' })).toHaveValue(/\/s\//);
     const url = await dialog.getByRole('textbox', { name: 'Link' }).inputValue();
+    // Shared: the thread says so on its Share button.
+    await expect(page.getByText('Shared', { exact: true })).toBeAttached();
+    // Stop sharing asks first; "Keep sharing" keeps the link.
+    await dialog.getByRole('button', { name: 'Stop sharing' }).click();
+    await expect(dialog.getByRole('alert')).toContainText('Stop sharing? The link stops working for everyone who has it.');
+    await shoot(page, 'share-stop-confirm');
+    await dialog.getByRole('button', { name: 'Keep sharing' }).click();
+    expect((await page.request.get(`/api/shares/${url.split('/s/')[1]}`)).status()).toBe(200);
+    await dialog.getByRole('button', { name: 'Stop sharing' }).click();
     await dialog.getByRole('button', { name: 'Stop sharing' }).click();
     await expect(dialog).toBeHidden();
+    await expect(page.getByRole('status').getByText('Stopped sharing “Weekend hike”')).toBeVisible();
+    await expect(page.getByText('Shared', { exact: true })).toHaveCount(0);
 
     const viewer = await freshViewer(browser);
     expect((await viewer.page.request.get(`/api/shares/${url.split('/s/')[1]}`)).status()).toBe(404);
@@ -309,6 +320,8 @@ for (const size of SIZES) {
     await shoot(viewer.page, `share-page-end-${size.name}`);
 
     await dialog.getByRole('button', { name: 'Stop sharing' }).click();
+    await dialog.getByRole('button', { name: 'Stop sharing' }).click(); // the confirmation
+    await expect(dialog).toBeHidden();
     await viewer.page.reload();
     await expect(viewer.page.getByRole('heading', { name: 'This link was revoked or never existed' })).toBeVisible();
     await shoot(viewer.page, `share-revoked-${size.name}`);

@@ -344,3 +344,29 @@ describe('continue this conversation (fork)', () => {
     expect((await viewer.client.json('GET', '/api/threads')).body.threads).toEqual([]);
   });
 });
+
+describe('a thread says whether it is shared', () => {
+  test('shared after sharing, not after revoking (by thread or by code); sync carries it; the list order stays', async () => {
+    const { client } = await signUp(server.url);
+    const thread = await newThread(client);
+    expect(thread.shared).toBe(false);
+    const cursor = (await client.json('GET', '/api/sync')).body.cursor;
+
+    const { code } = (await client.json('POST', `/api/threads/${thread.id}/share`)).body;
+    const shared = (await client.json('GET', `/api/threads/${thread.id}`)).body.thread;
+    expect(shared.shared).toBe(true);
+    expect(shared.updatedAt).toBe(thread.updatedAt); // sharing is no new activity
+    const synced = await client.json('GET', `/api/sync?since=${cursor}`);
+    expect(synced.body.threads).toEqual([expect.objectContaining({ id: thread.id, shared: true })]);
+
+    await client.json('DELETE', `/api/shares/${code}`);
+    expect((await client.json('GET', `/api/threads/${thread.id}`)).body.thread.shared).toBe(false);
+    const afterCode = await client.json('GET', `/api/sync?since=${synced.body.cursor}`);
+    expect(afterCode.body.threads).toEqual([expect.objectContaining({ id: thread.id, shared: false })]);
+
+    await client.json('POST', `/api/threads/${thread.id}/share`);
+    expect((await client.json('GET', '/api/threads')).body.threads.find((t: { id: string }) => t.id === thread.id)?.shared).toBe(true);
+    expect((await client.json('DELETE', `/api/threads/${thread.id}/share`)).status).toBe(204);
+    expect((await client.json('GET', `/api/threads/${thread.id}`)).body.thread.shared).toBe(false);
+  });
+});

@@ -4,19 +4,11 @@
  * route or its answer is made here once. It fails the test unless the thread was created.
  */
 import type { APIRequestContext } from '@playwright/test';
-import type { CreateThreadBody } from '../../server/threads/model';
+import type { CreateThreadBody, Thread } from '../../server/threads/model';
 import { Client } from './client';
 
-/** A thread as the API answers it (dates are ISO strings on the wire). */
-export interface ThreadOnWire {
-  id: string;
-  title: string;
-  model: string | null;
-  systemPrompt: string;
-  pinned: boolean;
-  createdAt: string;
-  updatedAt: string;
-}
+/** A thread as the API answers it: the server's own schema type (dates are ISO strings). */
+export type ThreadOnWire = Thread;
 
 export async function newThread(
   api: Client | APIRequestContext,

@@ -202,6 +202,11 @@ class ThreadList {
     if (i >= 0) this.#items = replaceAt(this.#items, i, { ...this.#items[i]!, ...patch });
   }
 
+  /** A share link to the thread was made or revoked (the next sync says the same). */
+  setShared(id: string, shared: boolean) {
+    this.#patch(id, { shared });
+  }
+
   /** The server named the thread (the reply's `title` event). */
   retitle(id: string, title: string) {
     this.#patch(id, { title });
