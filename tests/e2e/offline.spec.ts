@@ -243,9 +243,15 @@ test('signing out without a network wipes this device at once, and the server is
   await page.goto('/');
   await expect(page).toHaveURL(/\/login/);
   await expect(page.getByRole('button', { name: 'Sign in' })).toBeVisible();
+  // Offline on the sign-in page: nothing is saved here any more, and signing in needs the network.
+  const banner = page.getByRole('status').filter({ hasText: 'Offline' });
+  await expect(banner).toContainText('signing in needs the network');
+  await expect(banner).not.toContainText("saved on this device");
 
   // The session cookies are httpOnly: only the server can end them, as soon as it is reachable.
   await context.setOffline(false);
+  // Back online, the sign-in page stops saying "Offline" at once.
+  await expect(banner).toHaveCount(0);
   await expect.poll(async () => (await page.request.get('/api/auth/me')).status(), { timeout: 15_000 }).toBe(401);
   await page.reload();
   await expect(page.getByRole('button', { name: 'Sign in' })).toBeVisible();
