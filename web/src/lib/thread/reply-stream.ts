@@ -122,15 +122,7 @@ export class ReplyStream {
 
   async #attempts(open: Open, signal: AbortSignal, again: boolean, early: () => unknown): Promise<unknown> {
     let error: unknown;
-    try {
-      await this.#read(open(signal));
-      return null;
-    } catch (e) {
-      if (signal.aborted) return early();
-      error = e;
-    }
-    // The connection dropped: the reply goes on at the server without us. Pick it up again once.
-    if (again && error instanceof ApiError && error.status === 0) {
+    for (let attempt = 0; ; attempt++) {
       try {
         await this.#read(open(signal));
         return null;
@@ -138,6 +130,9 @@ export class ReplyStream {
         if (signal.aborted) return early();
         error = e;
       }
+      // The connection dropped: the reply goes on at the server without us. Pick it up again once.
+      const dropped = error instanceof ApiError && error.status === 0;
+      if (attempt > 0 || !again || !dropped) break;
     }
     if (this.#assistantId) {
       try {
