@@ -158,8 +158,10 @@ for (const size of SIZES) {
 
     await startChat(page, 'A question for the screenshot');
     await waitForReply(page);
-    await regenerateWith(page).click();
-    await expect(page.getByRole('menu', { name: 'Regenerate with' }).getByRole('menuitem').first()).toBeVisible();
+    // Opened from the keyboard, so the focused item's ring shows.
+    await regenerateWith(page).focus();
+    await page.keyboard.press('Enter');
+    await expect(page.getByRole('menu', { name: 'Regenerate with' }).getByRole('menuitem').first()).toBeFocused();
     await shoot(page, `models-regenerate-with-${size.name}`);
     await page.keyboard.press('Escape');
 
