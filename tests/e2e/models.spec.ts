@@ -11,6 +11,8 @@ test.beforeEach(async ({ page }) => {
 });
 
 const picker = (page: Page) => page.getByRole('button', { name: /^Model/ });
+/** What the picker shows: the full id on wide screens, the short name on a phone. */
+const shown = (page: Page) => picker(page).locator('.name:visible');
 const regenerateWith = (page: Page) => assistant(page).last().getByRole('button', { name: 'With another model…' });
 
 async function threadModel(page: Page, id: string): Promise<string | null> {
@@ -27,9 +29,9 @@ async function assistantModels(page: Page, id: string): Promise<(string | null)[
 
 test('a new chat started with a picked model is created with it, and its reply says so', async ({ page }) => {
   await page.goto('/?new=1');
-  // The default model, by its short name; the full id in the accessible name.
+  // The default model (at this width by its full id; on a phone by its short name, see below).
   await expect(picker(page)).toHaveAccessibleName('Model: openai:gpt-4o-mini');
-  await expect(picker(page)).toHaveText('gpt-4o-mini');
+  await expect(shown(page)).toHaveText('openai:gpt-4o-mini');
   await picker(page).click();
   await expect(picker(page)).toHaveAttribute('aria-expanded', 'true');
   const menu = page.getByRole('menu', { name: 'Model' });
@@ -37,7 +39,7 @@ test('a new chat started with a picked model is created with it, and its reply s
   await expect(menu.getByRole('menuitemradio', { name: /openai:gpt-4o-mini/ })).toHaveAttribute('aria-checked', 'true');
   await menu.getByRole('menuitemradio', { name: /mistral:mistral-large-latest/ }).click();
   await expect(menu).toBeHidden();
-  await expect(picker(page)).toHaveText('mistral-large-latest');
+  await expect(shown(page)).toHaveText('mistral:mistral-large-latest');
 
   await page.getByRole('textbox', { name: 'Message' }).fill('Which model are you?');
   await page.getByRole('button', { name: 'Send' }).click();
@@ -47,7 +49,7 @@ test('a new chat started with a picked model is created with it, and its reply s
   await expect(assistant(page).last().getByText('mistral-large-latest', { exact: true })).toBeVisible();
   expect(await threadModel(page, id)).toBe('mistral:mistral-large-latest');
   // The thread header shows the thread's model.
-  await expect(picker(page)).toHaveText('mistral-large-latest');
+  await expect(shown(page)).toHaveText('mistral:mistral-large-latest');
 });
 
 test("the thread header's picker changes the model of the next reply", async ({ page }) => {
@@ -57,7 +59,7 @@ test("the thread header's picker changes the model of the next reply", async ({ 
 
   await picker(page).click();
   await page.getByRole('menu', { name: 'Model' }).getByRole('menuitemradio', { name: /mistral:pixtral-large-latest/ }).click();
-  await expect(picker(page)).toHaveText('pixtral-large-latest');
+  await expect(shown(page)).toHaveText('mistral:pixtral-large-latest');
   await expect.poll(() => threadModel(page, id)).toBe('mistral:pixtral-large-latest');
 
   await page.getByRole('textbox', { name: 'Message' }).fill('Second question');
@@ -68,7 +70,7 @@ test("the thread header's picker changes the model of the next reply", async ({ 
   await expect(assistant(page).first().getByText('gpt-4o-mini', { exact: true })).toBeVisible();
   // Kept after a reload (the server has it).
   await page.reload();
-  await expect(picker(page)).toHaveText('pixtral-large-latest');
+  await expect(shown(page)).toHaveText('mistral:pixtral-large-latest');
 });
 
 test('Regenerate with… another model adds a sibling reply written by that model', async ({ page }) => {
@@ -138,7 +140,7 @@ test('the version picked stays picked after a reload, and is forgotten at sign-o
 test('with no models (no provider set up), the picker says so instead of an empty list', async ({ page }) => {
   await page.route('**/api/models', (route) => route.fulfill({ json: { models: [], defaultModel: null } }));
   await page.goto('/?new=1');
-  await expect(picker(page)).toHaveText('No model available');
+  await expect(shown(page)).toHaveText('No model available');
   await picker(page).click();
   const menu = page.getByRole('menu', { name: 'Model' });
   await expect(menu.getByText('No models available')).toBeVisible();
@@ -150,7 +152,9 @@ for (const size of SIZES) {
   test(`screens: the model picker and Regenerate with… (${size.name})`, async ({ page }) => {
     await page.setViewportSize({ width: size.width, height: size.height });
     await page.goto('/?new=1');
-    await expect(picker(page)).toHaveText('gpt-4o-mini');
+    // A phone shows the short name (never "openai:gpt-4o-m…"); the full id stays in the accessible name.
+    await expect(picker(page)).toHaveAccessibleName('Model: openai:gpt-4o-mini');
+    await expect(shown(page)).toHaveText(size.name === 'phone' ? 'gpt-4o-mini' : 'openai:gpt-4o-mini');
     await picker(page).click();
     await expect(page.getByRole('menu', { name: 'Model' }).getByRole('menuitemradio').first()).toBeVisible();
     await shoot(page, `models-new-chat-picker-${size.name}`);
