@@ -12,7 +12,7 @@ import type { ErrorBody } from '$server/http/model';
 import type { GeneratedImage, ImageBody } from '$server/images/model';
 import type { FileAnswer } from '$server/files/model';
 import type { ModelList } from '$server/providers/model';
-import type { CancelAnswer, PostMessageBody, ReplyEvent } from '$server/replies/model';
+import type { CancelAnswer, PostMessageBody, RegenerateBody, ReplyEvent } from '$server/replies/model';
 import type { SettingsUpdate, SettingsView } from '$server/settings/model';
 import type { ShareCreated, SharedThread, ShareList } from '$server/shares/model';
 import type { CreateThreadBody, MessagePage, Message, ThreadAnswer, ThreadPage, UpdateThreadBody } from '$server/threads/model';
@@ -286,8 +286,9 @@ export const api = {
   messages: {
     stream: (id: string, signal?: AbortSignal) => replyEvents('GET', `/api/messages/${enc(id)}/stream`, undefined, signal),
     cancel: (id: string) => json<CancelAnswer>('POST', `/api/messages/${enc(id)}/cancel`),
-    regenerate: (id: string, signal?: AbortSignal) =>
-      replyEvents('POST', `/api/messages/${enc(id)}/regenerate`, undefined, signal),
+    /** `model`: another model writes the new version ("Regenerate with…"). */
+    regenerate: (id: string, signal?: AbortSignal, model?: string) =>
+      replyEvents('POST', `/api/messages/${enc(id)}/regenerate`, model ? ({ model } satisfies RegenerateBody) : undefined, signal),
   },
   files: {
     /** An image (already resized on the device) → the stored file; `onProgress` gets 0…1. */

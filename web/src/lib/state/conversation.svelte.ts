@@ -38,11 +38,12 @@ export class Conversation {
   #streamingId = $state<string | null>(null);
   #sending = $state(false);
   #generatingImage = $state(false);
-  #messages = new ThreadMessages();
+  #messages: ThreadMessages;
   #stream: ReplyStream | null = null;
 
   constructor(id: string, thread?: Thread) {
     this.id = id;
+    this.#messages = new ThreadMessages(id);
     if (thread) this.#thread = thread;
   }
 
@@ -253,14 +254,14 @@ export class Conversation {
     }
   }
 
-  /** A new reply beside an assistant message (same parent). */
-  async regenerate(assistant: Message) {
+  /** A new reply beside an assistant message (same parent), by `model` when given ("Regenerate with…"). */
+  async regenerate(assistant: Message, model?: string) {
     if (this.busy) return;
     if (!connectivity.online) {
       this.#sendError = needsNetwork('a new reply');
       return;
     }
-    await this.#run((stream) => stream.run((signal) => api.messages.regenerate(assistant.id, signal)));
+    await this.#run((stream) => stream.run((signal) => api.messages.regenerate(assistant.id, signal, model)));
   }
 
   /** Retry after a provider error: a fresh reply to the same message. */

@@ -12,6 +12,7 @@ import { api, ApiError, onSessionEnded } from '$lib/api';
 import type { User } from '$server/auth/model';
 import { dbName, deleteMirrorDBs, openExistingMirrorDB } from '$lib/offline/db';
 import { drafts } from './drafts.svelte';
+import { BRANCH_PREFIX } from '$lib/thread/branch-memory';
 
 export type SessionStatus = 'unknown' | 'signed-in' | 'signed-out';
 
@@ -191,7 +192,8 @@ class Session {
   }
 
   /**
-   * What this app keeps in the browser's storage for an account: drafts, the offline mirror
+   * What this app keeps in the browser's storage for an account: drafts, the versions picked
+   * in threads (branch-memory.ts), the offline mirror
    * (threads, messages, images, outbox: one IndexedDB database per account) and any cache
    * but the app shell's. `keep` is an account signing in, whose own mirror may stay.
    */
@@ -200,7 +202,8 @@ class Session {
     if (!keep) this.#lastId = null;
     try {
       for (const key of Object.keys(localStorage)) {
-        if (key.startsWith('parley:draft:') || (key === LAST_USER && !keep)) localStorage.removeItem(key);
+        const local = key.startsWith('parley:draft:') || key.startsWith(BRANCH_PREFIX);
+        if (local || (key === LAST_USER && !keep)) localStorage.removeItem(key);
       }
     } catch {
       /* storage unavailable */

@@ -1,16 +1,29 @@
 /**
  * The messages of one open thread as reactive state: held by id, walked as a MessageTree
  * along the branches the user picked. Conversation owns one; nothing else writes it.
+ * The versions picked by hand are remembered on the device (branch-memory.ts).
  */
 import type { ViewMessage } from '$lib/view-types';
+import { recallBranches, rememberBranches, type Remembered } from './branch-memory';
 import { MessageTree, mergeable, parentKey } from './message-tree';
 
 export class ThreadMessages {
+  readonly #threadId: string | undefined;
+  /** The picks that differ from the latest version, as stored (plain: only written here). */
+  #remembered: Remembered;
   #byId = $state<Record<string, ViewMessage>>({});
   /** parentKey → the child the user picked. */
   #selected = $state<Record<string, string>>({});
   #tree = $derived(new MessageTree(Object.values(this.#byId)));
   #path = $derived(this.#tree.path(this.#selected));
+
+  /** `threadId`: remember the versions picked in this thread across reloads. */
+  constructor(threadId?: string) {
+    this.#threadId = threadId;
+    this.#remembered = threadId ? recallBranches(threadId) : {};
+    // A remembered id that is gone (deleted, or not loaded yet) falls back to the latest version.
+    this.#selected = { ...this.#remembered };
+  }
 
   /** The visible conversation. */
   get path(): ViewMessage[] {
@@ -36,13 +49,27 @@ export class ThreadMessages {
 
   switchBranch(m: ViewMessage, step: -1 | 1) {
     const next = this.#tree.sibling(m, step);
-    if (next) this.#selected[parentKey(m)] = next.id;
+    if (!next) return;
+    const key = parentKey(m);
+    this.#selected[key] = next.id;
+    // The latest version is what shows anyway: only an older pick needs remembering.
+    this.#remember(key, this.#tree.sibling(next, 1) ? next.id : null);
   }
 
   /** Adds or replaces a message and makes it the visible branch. */
   show(m: ViewMessage) {
     this.#byId[m.id] = m;
-    this.#selected[parentKey(m)] = m.id;
+    const key = parentKey(m);
+    this.#selected[key] = m.id;
+    // A new version (regenerated, edited) is the latest: an older pick there is over.
+    if (key in this.#remembered) this.#remember(key, null);
+  }
+
+  #remember(key: string, id: string | null) {
+    if (!this.#threadId || this.#remembered[key] === (id ?? undefined)) return;
+    if (id) this.#remembered[key] = id;
+    else delete this.#remembered[key];
+    rememberBranches(this.#threadId, this.#remembered);
   }
 
   /** Takes a message back (a placeholder, a send that did not happen). */
