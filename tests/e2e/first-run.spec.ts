@@ -1,6 +1,7 @@
 /**
  * The first visit to a fresh install (issue 18, defect 10): nobody can sign in yet, so the
- * sign-in page offers "Create the admin account", and that first account is the admin. Runs
+ * sign-in page offers "Create the admin account", and that first account is the admin; with no
+ * provider set up yet, the model picker says so (defect 8) instead of an empty list. Runs
  * against a server of its own on the embedded database (PGlite), as `bun run start` makes one.
  */
 import { expect, test } from '@playwright/test';
@@ -67,6 +68,17 @@ test('a fresh install offers to create the admin account, and the first account 
   await expect(page.getByRole('button', { name: 'New chat' })).toBeVisible();
   const me = await (await page.request.get('/api/auth/me')).json();
   expect(me.user.role).toBe('admin');
+
+  // No provider is set up on this install: the model picker says so instead of an empty list.
+  await page.goto('/?new=1');
+  const picker = page.getByRole('button', { name: /^Model/ });
+  await expect(picker.locator('.name:visible')).toHaveText('No model available');
+  await picker.click();
+  const menu = page.getByRole('menu', { name: 'Model' });
+  await expect(menu.getByText('No models available')).toBeVisible();
+  await expect(menu.getByRole('menuitem', { name: 'Open Settings' })).toBeVisible();
+  await expect(menu.getByRole('menuitemradio')).toHaveCount(0);
+  await page.keyboard.press('Escape');
 
   // From now on the sign-in page is the ordinary one.
   const other = await browser.newContext({ baseURL: base, serviceWorkers: 'block' });

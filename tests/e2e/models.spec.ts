@@ -137,17 +137,6 @@ test('the version picked stays picked after a reload, and is forgotten at sign-o
   expect(await remembered()).toBe(0);
 });
 
-test('with no models (no provider set up), the picker says so instead of an empty list', async ({ page }) => {
-  await page.route('**/api/models', (route) => route.fulfill({ json: { models: [], defaultModel: null } }));
-  await page.goto('/?new=1');
-  await expect(shown(page)).toHaveText('No model available');
-  await picker(page).click();
-  const menu = page.getByRole('menu', { name: 'Model' });
-  await expect(menu.getByText('No models available')).toBeVisible();
-  await expect(menu.getByRole('menuitem', { name: 'Open Settings' })).toBeVisible();
-  await expect(menu.getByRole('menuitemradio')).toHaveCount(0);
-});
-
 for (const size of SIZES) {
   test(`screens: the model picker and Regenerate with… (${size.name})`, async ({ page }) => {
     await page.setViewportSize({ width: size.width, height: size.height });
