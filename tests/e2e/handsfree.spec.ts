@@ -11,7 +11,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { expect, test, type Page } from '@playwright/test';
+import { chromium, expect, test, type Page } from '@playwright/test';
 import { chromiumArgs } from './playwright.config';
 import { newThread, shoot, signUpByApi } from './helpers';
 
@@ -62,15 +62,25 @@ interface SpeechLog {
   receivedAtMs: number;
 }
 
-const microphone = (file: string) => ({
-  viewport: { width: 390, height: 844 },
-  deviceScaleFactor: 2,
-  hasTouch: true,
-  launchOptions: {
+/**
+ * A phone-sized page in its own Chromium whose microphone plays `file` (a launch option, so
+ * each file needs its own browser), signed in as a new account.
+ */
+async function withMicrophone(baseURL: string, file: string, run: (page: Page) => Promise<void>) {
+  const browser = await chromium.launch({
     executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
     args: [...chromiumArgs, '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream', `--use-file-for-fake-audio-capture=${file}`],
-  },
-});
+  });
+  try {
+    const context = await browser.newContext({ baseURL, viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, hasTouch: true, serviceWorkers: 'block' });
+    const page = await context.newPage();
+    await signUpByApi(page);
+    await run(page);
+    await context.close();
+  } finally {
+    await browser.close();
+  }
+}
 
 /** The page's voice timing marks (`parley:voice:*`), as wall-clock times. */
 async function marks(page: Page) {
@@ -94,16 +104,13 @@ async function messages(page: Page, threadId: string) {
 // The fake's audio log is one for the whole stack: these tests take turns.
 test.describe.configure({ mode: 'serial' });
 
-test.beforeEach(async ({ page }) => {
+test.beforeEach(async () => {
   await fake('/reset', {});
-  await signUpByApi(page);
 });
 
-test.describe('speech, a pause, speech again', () => {
-  test.use(microphone(TWO_TURNS));
-
-  test('hands-free: each turn is found by the detector and sent as its own message; Mute stops listening', async ({ page }) => {
-    test.setTimeout(90_000);
+test('hands-free: speech, a pause, speech again: each turn is found by the detector and sent as its own message; Mute stops listening', async ({ baseURL }) => {
+  test.setTimeout(90_000);
+  await withMicrophone(baseURL!, TWO_TURNS, async (page) => {
     const T1 = 'What is the tallest mountain in the world?';
     const T2 = 'And which river is the longest?';
     await fake('/transcript', { texts: [T1, T2, 'Something more.'] });
@@ -164,11 +171,9 @@ test.describe('speech, a pause, speech again', () => {
   });
 });
 
-test.describe('speaking while the reply plays', () => {
-  test.use(microphone(BARGE_IN));
-
-  test('hands-free barge-in: speech during playback stops it and becomes the next turn; typing works too', async ({ page }) => {
-    test.setTimeout(90_000);
+test('hands-free barge-in: speech during playback stops it and becomes the next turn; typing works too', async ({ baseURL }) => {
+  test.setTimeout(90_000);
+  await withMicrophone(baseURL!, BARGE_IN, async (page) => {
     const LONG = 'Tell me a very long story #long';
     const T2 = 'That is enough, thank you.';
     await fake('/transcript', { texts: [LONG, T2] });
@@ -217,7 +222,8 @@ test.describe('speaking while the reply plays', () => {
 });
 
 test('with no model set up, the call says so (not "Ready") and talking is off', async ({ page }) => {
-  // beforeEach made an account, so this one is not the server's first (the admin).
+  // Two accounts: the second is never the server's first (the admin), so it gets the non-admin wording.
+  await signUpByApi(page);
   await signUpByApi(page);
   await page.route('**/api/models', (route) => route.fulfill({ json: { models: [], defaultModel: null } }));
   await page.goto('/call');
