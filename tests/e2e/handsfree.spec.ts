@@ -123,6 +123,7 @@ test('hands-free: speech, a pause, speech again: each turn is found by the detec
     const toggle = page.getByRole('button', { name: 'Hands-free' });
     await expect(toggle).toHaveAttribute('aria-pressed', 'false');
     await toggle.click();
+    const onAt = Date.now();
     await expect(toggle).toHaveAttribute('aria-pressed', 'true');
     await expect(page.getByRole('button', { name: 'Hold to talk' })).toHaveCount(0);
     const mute = page.getByRole('button', { name: 'Mute' });
@@ -132,6 +133,7 @@ test('hands-free: speech, a pause, speech again: each turn is found by the detec
     // Two turns, nobody touching anything: two user messages, one per transcription.
     const userCaptions = page.locator('.captions [data-role="user"]');
     await expect.poll(() => userCaptions.count(), { timeout: 40_000 }).toBeGreaterThanOrEqual(2);
+    test.info().annotations.push({ type: 'two turns after', description: `${Date.now() - onAt} ms` });
     await expect(userCaptions.nth(0)).toHaveText(new RegExp(T1.replace(/[?]/g, '\\?')));
     await expect(userCaptions.nth(1)).toHaveText(new RegExp(T2.replace(/[?]/g, '\\?')));
     await shoot(page, 'call-hands-free-phone');
@@ -235,4 +237,25 @@ test('with no model set up, the call says so (not "Ready") and talking is off', 
   await expect(page.getByRole('button', { name: 'Hold to talk' })).toBeDisabled();
   await expect(page.getByRole('textbox', { name: 'Type a message' })).toBeDisabled();
   await shoot(page, 'call-no-model-desktop');
+});
+
+test('Settings › Voice: "Hands-free calls" is kept on this device, and a call then starts hands-free', async ({ page }) => {
+  await signUpByApi(page);
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.goto('/settings');
+  const handsFree = page.getByRole('switch', { name: 'Hands-free calls' });
+  await expect(handsFree).not.toBeChecked();
+  await expect(page.getByLabel('End of turn after a pause of')).toHaveValue('800');
+  await handsFree.check();
+  await page.getByLabel('End of turn after a pause of').selectOption('1200');
+  await page.locator('section', { has: page.getByRole('heading', { name: 'Voice' }) }).scrollIntoViewIfNeeded();
+  await shoot(page, 'settings-voice-hands-free-phone');
+  await page.reload();
+  await expect(page.getByRole('switch', { name: 'Hands-free calls' })).toBeChecked();
+  await expect(page.getByLabel('End of turn after a pause of')).toHaveValue('1200');
+  // This browser has no microphone at all: the call says so, but it is in hands-free mode.
+  await page.goto('/call');
+  await expect(page.getByRole('button', { name: 'Hands-free' })).toHaveAttribute('aria-pressed', 'true');
+  await expect(page.getByRole('button', { name: 'Mute' })).toBeVisible();
+  await expect(page.getByRole('button', { name: 'Hold to talk' })).toHaveCount(0);
 });
