@@ -159,6 +159,8 @@ export class Call {
       this.speaks = info.tts !== null;
       this.#listener ??= await Listener.create();
       this.engine = this.#listener.engine;
+      // The browser's own recognizer cannot be started by the detector: push-to-talk then.
+      if (!this.handsFreeAvailable) this.handsFree = false;
       await this.#listener.prepare();
       if (this.handsFree) await this.#startHandsFree();
     } catch (error) {
@@ -320,7 +322,11 @@ export class Call {
     let text = '';
     try {
       await this.#beginning;
-      if (!listener.listening) return;
+      if (!listener.listening) {
+        // Nothing was recorded (the recorder failed to start, and said so): listen again.
+        if (this.phase === 'thinking' && this.#turn === turn) this.phase = 'ready';
+        return;
+      }
       const heard = await listener.end(abort.signal);
       if (abort.signal.aborted) return;
       text = heard.text;
