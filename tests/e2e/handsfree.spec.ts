@@ -136,6 +136,8 @@ test('hands-free: speech, a pause, speech again: each turn is found by the detec
     test.info().annotations.push({ type: 'two turns after', description: `${Date.now() - onAt} ms` });
     await expect(userCaptions.nth(0)).toHaveText(new RegExp(T1.replace(/[?]/g, '\\?')));
     await expect(userCaptions.nth(1)).toHaveText(new RegExp(T2.replace(/[?]/g, '\\?')));
+    // Between turns it says it is listening (the live region's word for a hands-free call at rest).
+    await expect(status).toHaveText('Listening', { timeout: 20_000 });
     await shoot(page, 'call-hands-free-phone');
     await page.setViewportSize({ width: 1280, height: 800 });
     await shoot(page, 'call-hands-free-desktop');
@@ -191,6 +193,7 @@ test('hands-free barge-in: speech during playback stops it and becomes the next 
     await expect(page.locator('.captions [data-role="user"]').first()).toHaveText(/#long/, { timeout: 30_000 });
     await expect(screen).toHaveAttribute('data-state', 'speaking', { timeout: 20_000 });
     await expect(status).toHaveText('Speaking');
+    await shoot(page, 'call-hands-free-speaking-phone');
 
     // The file loops: the question comes again while the reply plays, and interrupts it.
     await expect(replies.first()).toHaveAttribute('data-status', 'cancelled', { timeout: 20_000 });
