@@ -14,7 +14,8 @@
  * HTTP (never by Parley's server, only by this fake):
  *   GET  /__fake/audio/transcriptions  what each upload was, with ffmpeg's probe of it
  *   GET  /__fake/audio/speeches        each speech request: text, and when it came and was answered
- *   POST /__fake/audio/transcript      {text}: what the next transcriptions answer
+ *   POST /__fake/audio/transcript      {text}: what the next transcriptions answer; or {texts}: one each, in
+ *                                      order, the last one repeated (hands-free turns come on their own)
  *   POST /__fake/audio/reset           forget everything, back to the defaults
  * Times there are wall-clock milliseconds (Date.now()), comparable with a page's on this machine.
  */
@@ -334,7 +335,12 @@ export function createAudioModule(): FakeModule<AudioControl> {
           })),
         );
       case 'POST /transcript': {
-        const text = (recorded.body as { text?: unknown } | null)?.text;
+        const { text, texts } = (recorded.body ?? {}) as { text?: unknown; texts?: unknown };
+        if (Array.isArray(texts) && texts.length && texts.every((t) => typeof t === 'string')) {
+          const queue = [...(texts as string[])];
+          control.setTranscript(() => (queue.length > 1 ? queue.shift()! : queue[0]!));
+          return new Response(null, { status: 204 });
+        }
         if (typeof text !== 'string') return Response.json({ error: 'text must be a string' }, { status: 400 });
         control.setTranscript(text);
         return new Response(null, { status: 204 });

@@ -4,6 +4,11 @@
  * it streams) → ready. Pressing while it thinks or speaks interrupts at once (barge-in): the
  * audio stops and the reply is cancelled on the server, keeping what was said so far.
  *
+ * Hands-free (a setting, and a toggle on the screen): a voice activity detector in an
+ * AudioWorklet (voice/hands-free.ts) hears when the person starts and stops speaking; each
+ * turn is recorded and sent like a push-to-talk turn, and speaking while a reply plays
+ * interrupts it the same way. Mute stops the detector. Typed messages go the same way too.
+ *
  * Each turn is an ordinary message (POST /api/threads/:id/messages with a client id), so
  * after the call the thread shows the exchange like any other. The screen stays awake
  * during the call, and a press gives a haptic tick where the device has one.
@@ -20,6 +25,10 @@ import { MESSAGES, VoiceError, type VoiceProblem } from '$lib/voice/errors';
 import { voiceInfo } from '$lib/voice/info';
 import { Listener } from '$lib/voice/listener';
 import { clearMarks, mark, markOnce } from '$lib/voice/marks';
+import { audioContext } from '$lib/voice/audio-context';
+import { VoiceActivity } from '$lib/voice/hands-free';
+import { handsFreePrefs } from '$lib/voice/prefs.svelte';
+import type { VadEvent } from '$lib/voice/vad';
 import { SentenceSplitter } from '$lib/voice/sentences';
 import { Speaker } from '$lib/voice/speaker';
 
@@ -52,7 +61,7 @@ interface Reply {
 const EAGER_FIRST_CHARS = 40;
 
 export class Call {
-  phase = $state<CallPhase>('starting');
+  #phase = $state<CallPhase>('starting');
   threadId = $state<string | null>(null);
   captions = $state<Caption[]>([]);
   /** Words heard so far while listening (browser recognizer only). */
@@ -65,6 +74,12 @@ export class Call {
   engine = $state<'server' | 'browser' | null>(null);
   /** Replies are spoken (false: the server has no text-to-speech; captions only). */
   speaks = $state(true);
+  /** Listening all the time: turns start and end by themselves. */
+  handsFree = $state(handsFreePrefs.on);
+  /** Hands-free, but not listening. */
+  muted = $state(false);
+  /** Hands-free, but the browser keeps audio off until the page is touched (opened without a tap). */
+  needsTap = $state(false);
 
   #listener: Listener | null = null;
   #speaker: Speaker | null = null;
@@ -76,21 +91,55 @@ export class Call {
   #wakeLock: { release(): Promise<void> } | null = null;
   #ended = false;
   #createThread: () => Promise<string>;
+  #creatingThread: Promise<string> | null = null;
+  #vad: VoiceActivity | null = null;
+  #vadStarting: Promise<void> | null = null;
+  /** Hands-free turns begun so far: a transcript that arrives after a newer turn began gets no spoken reply. */
+  #turn = 0;
 
   constructor(threadId: string | null, createThread: () => Promise<string>) {
     this.threadId = threadId;
     this.#createThread = createThread;
   }
 
+  get phase() {
+    return this.#phase;
+  }
+  set phase(phase: CallPhase) {
+    this.#phase = phase;
+    // While a reply plays, the detector asks for louder, longer speech before it interrupts.
+    this.#vad?.setBargeIn(phase === 'speaking');
+  }
+
+  /**
+   * No model can answer (GET /api/models lists none, or names no default): talking is off,
+   * and the screen says so instead of "Ready". Unknown until the models are loaded.
+   */
+  get noModel() {
+    return settings.modelsStatus === 'ready' && (settings.models.length === 0 || !settings.defaultModel);
+  }
+
+  /** Hands-free can run here: it needs the recording engine (the browser's recognizer listens its own way). */
+  get handsFreeAvailable() {
+    return this.engine !== 'browser';
+  }
+
   /** The word the live region says. */
   get status() {
     if (!connectivity.online && (this.phase === 'ready' || this.phase === 'starting')) return 'Offline';
+    if (this.noModel && this.phase === 'ready') return 'No model set up';
     if (this.problem && this.phase === 'ready') return this.problem === 'no-stt' ? 'Voice input unavailable' : 'Microphone unavailable';
+    if (this.handsFree && this.phase === 'ready' && this.#vad) {
+      if (this.muted) return 'Muted';
+      if (this.needsTap) return 'Tap to listen';
+      return PHASE_WORDS.listening;
+    }
     return PHASE_WORDS[this.phase];
   }
 
-  /** Microphone level 0…1 while listening, for the ring. */
+  /** Microphone level 0…1 while listening (hands-free: whenever it listens), for the ring. */
   level() {
+    if (this.handsFree) return this.muted ? 0 : (this.#vad?.level() ?? 0);
     return this.#listener?.level() ?? 0;
   }
 
@@ -104,18 +153,195 @@ export class Call {
     document.addEventListener('visibilitychange', this.#onVisibility);
     setAudioSession('play-and-record');
     try {
-      const [info] = await Promise.all([voiceInfo(), settings.load()]);
+      const [info] = await Promise.all([voiceInfo(), settings.load(), settings.loadModels()]);
       this.talkMode = settings.settings?.talkMode ?? 'hold';
       this.#voice = info.voice;
       this.speaks = info.tts !== null;
       this.#listener ??= await Listener.create();
       this.engine = this.#listener.engine;
+      // The browser's own recognizer cannot be started by the detector: push-to-talk then.
+      if (!this.handsFreeAvailable) this.handsFree = false;
       await this.#listener.prepare();
+      if (this.handsFree) await this.#startHandsFree();
     } catch (error) {
       this.#fail(error);
     } finally {
       if (this.phase === 'starting' && !this.#ended) this.phase = 'ready';
     }
+  }
+
+  /** The call screen's Hands-free switch (also remembered on this device for the next call). */
+  async setHandsFree(on: boolean) {
+    unlockAudio();
+    handsFreePrefs.on = on;
+    this.handsFree = on;
+    this.muted = false;
+    if (on) {
+      if (this.#held) {
+        this.#held = false;
+        this.#listener?.cancel();
+        if (this.phase === 'listening') this.phase = 'ready';
+      }
+      try {
+        await this.#startHandsFree();
+      } catch (error) {
+        this.#fail(error);
+      }
+    } else {
+      this.#stopHandsFree();
+      if (this.phase === 'listening') {
+        this.#listener?.cancel();
+        this.phase = 'ready';
+      }
+    }
+  }
+
+  /** Mute: the detector stops hearing; a turn being spoken is dropped. Replies still play. */
+  setMuted(muted: boolean) {
+    unlockAudio();
+    this.muted = muted;
+    this.#vad?.setMuted(muted);
+    if (muted && this.handsFree && this.phase === 'listening') {
+      this.#listener?.cancel();
+      this.phase = 'ready';
+    }
+  }
+
+  /** A typed message, sent into the same thread; its reply is spoken like any other. */
+  async sendText(text: string): Promise<boolean> {
+    const content = text.trim();
+    if (!content || this.#ended || this.noModel) return false;
+    unlockAudio();
+    if (!connectivity.online) {
+      this.notice = MESSAGES.offline;
+      return false;
+    }
+    clearMarks();
+    if (this.phase === 'thinking' || this.phase === 'speaking') this.interrupt();
+    if (this.phase === 'listening') {
+      // Typed while a spoken turn was being recorded: the typed one wins.
+      this.#held = false;
+      this.#listener?.cancel();
+      this.#vad?.reset();
+    }
+    this.#turn++;
+    this.notice = null;
+    this.phase = 'thinking';
+    await this.#send(content);
+    return true;
+  }
+
+  async #startHandsFree() {
+    if (this.#ended || !this.handsFree || this.#vad || !this.#listener || this.#listener.engine !== 'server') return;
+    this.#vadStarting ??= (async () => {
+      const listener = this.#listener!;
+      await listener.prepare();
+      const stream = listener.stream;
+      if (!stream) return;
+      const vad = await VoiceActivity.create(stream, { onevent: (e) => this.#onVoice(e) }, { silenceMs: handsFreePrefs.silenceMs });
+      if (this.#ended || !this.handsFree || this.#listener !== listener) return vad.close();
+      vad.setMuted(this.muted);
+      vad.setBargeIn(this.phase === 'speaking');
+      this.#vad = vad;
+      this.#watchAudio();
+    })().finally(() => (this.#vadStarting = null));
+    await this.#vadStarting;
+  }
+
+  #stopHandsFree() {
+    this.#vad?.close();
+    this.#vad = null;
+    this.needsTap = false;
+    audioContext().removeEventListener('statechange', this.#onAudioState);
+    window.removeEventListener('pointerdown', this.#onFirstTap, true);
+    window.removeEventListener('keydown', this.#onFirstTap, true);
+  }
+
+  /**
+   * A browser keeps audio suspended until the page is touched (a call opened from the home
+   * screen): the detector hears nothing until then, and the screen says "Tap to listen".
+   */
+  #watchAudio() {
+    const ctx = audioContext();
+    ctx.addEventListener('statechange', this.#onAudioState);
+    window.addEventListener('pointerdown', this.#onFirstTap, true);
+    window.addEventListener('keydown', this.#onFirstTap, true);
+    this.#onAudioState();
+  }
+
+  #onAudioState = () => {
+    this.needsTap = audioContext().state !== 'running';
+  };
+
+  #onFirstTap = () => {
+    unlockAudio();
+  };
+
+  /** What the detector heard. */
+  #onVoice(event: VadEvent) {
+    const listener = this.#listener;
+    if (this.#ended || !this.handsFree || this.muted || !listener) return;
+    switch (event.type) {
+      case 'candidate':
+        // Record from the first loud frame, so the first syllable is kept; dropped if it was not speech.
+        if (!listener.listening && this.phase !== 'listening') this.#beginning = listener.begin().catch((error: unknown) => this.#fail(error));
+        return;
+      case 'drop':
+        if (this.phase !== 'listening') void this.#beginning?.then(() => this.phase !== 'listening' && listener.cancel());
+        return;
+      case 'start': {
+        if (!connectivity.online || this.noModel || this.problem) {
+          listener.cancel();
+          return;
+        }
+        this.#turn++;
+        clearMarks();
+        mark('speech-start');
+        // Barge-in: what is being said or thought is dropped; a transcript already on its way is still sent.
+        if (this.phase === 'thinking' || this.phase === 'speaking') this.#silence();
+        if (!listener.listening) this.#beginning = listener.begin().catch((error: unknown) => this.#fail(error));
+        this.notice = null;
+        this.phase = 'listening';
+        return;
+      }
+      case 'end':
+        if (this.phase !== 'listening') return;
+        mark('speech-end', { forced: event.forced });
+        void this.#finishTurn(this.#turn);
+        return;
+    }
+  }
+
+  /** A hands-free turn is over: transcribe it and send it. */
+  async #finishTurn(turn: number) {
+    const listener = this.#listener;
+    if (!listener) return;
+    this.phase = 'thinking';
+    const abort = new AbortController();
+    this.#transcribing = abort;
+    let text = '';
+    try {
+      await this.#beginning;
+      if (!listener.listening) {
+        // Nothing was recorded (the recorder failed to start, and said so): listen again.
+        if (this.phase === 'thinking' && this.#turn === turn) this.phase = 'ready';
+        return;
+      }
+      const heard = await listener.end(abort.signal);
+      if (abort.signal.aborted) return;
+      text = heard.text;
+    } catch (error) {
+      if (!abort.signal.aborted) this.#fail(error);
+    } finally {
+      if (this.#transcribing === abort) this.#transcribing = null;
+    }
+    const newer = this.#turn !== turn;
+    if (!text) {
+      // Noise that transcribed to nothing: back to listening, without a scolding.
+      if (!newer && this.phase === 'thinking') this.phase = 'ready';
+      return;
+    }
+    await this.#send(text, { stale: newer });
   }
 
   /** The button went down (or Space, or a tap in toggle mode). */
@@ -127,7 +353,7 @@ export class Call {
       this.notice = MESSAGES.offline;
       return;
     }
-    if (this.phase === 'starting') return;
+    if (this.phase === 'starting' || this.noModel || this.handsFree) return;
     if (this.problem || !this.#listener) {
       void this.start();
       return;
@@ -193,16 +419,22 @@ export class Call {
   interrupt() {
     this.#transcribing?.abort();
     this.#transcribing = null;
+    this.#silence();
+    if (this.phase !== 'listening') this.phase = 'ready';
+  }
+
+  /** Stops the reply: its audio at once, its writing on the server. */
+  #silence() {
+    const playing = this.#speaker?.sounding ?? false;
     this.#speaker?.stop();
     this.#speaker = null;
     const reply = this.#reply;
     this.#reply = null;
-    mark('barge-in', { streaming: !!reply && !reply.done });
+    mark('barge-in', { streaming: !!reply && !reply.done, playing, handsFree: this.handsFree });
     if (reply && !reply.done) {
       reply.cancelled = true;
       if (reply.assistantId) this.#cancel(reply);
     }
-    if (this.phase !== 'listening') this.phase = 'ready';
   }
 
   /** Leaves the call: the microphone is released; a reply still being written finishes on the server. */
@@ -214,6 +446,7 @@ export class Call {
     this.#reply?.stream.cancel();
     this.#reply = null;
     this.#transcribing?.abort();
+    this.#stopHandsFree();
     this.#listener?.close();
     this.#listener = null;
     document.removeEventListener('visibilitychange', this.#onVisibility);
@@ -223,11 +456,15 @@ export class Call {
     clearMarks();
   }
 
-  async #send(content: string) {
+  /** `stale`: a newer turn began while this one was transcribed; it is sent, its reply cancelled at once. */
+  async #send(content: string, { stale = false } = {}) {
     if (!this.threadId) {
       try {
-        this.threadId = await this.#createThread();
+        // One thread however many turns are waiting for it (hands-free turns can overlap).
+        this.#creatingThread ??= this.#createThread();
+        this.threadId = await this.#creatingThread;
       } catch (error) {
+        this.#creatingThread = null;
         this.notice = `Couldn't start a thread: ${errorText(error)}`;
         this.phase = 'ready';
         return;
@@ -274,10 +511,12 @@ export class Call {
       },
       { batch: false },
     );
-    const reply: Reply = { stream, assistantId: null, done: false, cancelled: false };
-    this.#reply = reply;
-    const speaker = this.speaks ? this.#newSpeaker(reply) : null;
-    this.#speaker = speaker;
+    const reply: Reply = { stream, assistantId: null, done: false, cancelled: stale };
+    const speaker = this.speaks && !stale ? this.#newSpeaker(reply) : null;
+    if (!stale) {
+      this.#reply = reply;
+      this.#speaker = speaker;
+    }
     mark('message-sent');
     const threadId = this.threadId;
     try {

@@ -42,6 +42,11 @@ export class Listener {
     if (this.engine === 'server') await this.#recorder.start();
   }
 
+  /** The microphone stream, once open (server engine only). */
+  get stream(): MediaStream | null {
+    return this.engine === 'server' ? this.#recorder.stream : null;
+  }
+
   get ready() {
     return this.engine === 'browser' || this.#recorder.open;
   }
@@ -78,9 +83,11 @@ export class Listener {
         throw micError(error);
       }
     }
+    // Read before waiting: in a hands-free call the next turn may begin meanwhile.
+    const pressedAt = this.#pressedAt;
     const recording = await this.#recorder.finish();
     mark('recorded', { durationMs: Math.round(recording.durationMs), bytes: recording.blob.size });
-    if (performance.now() - this.#pressedAt < MIN_RECORDING_MS || recording.blob.size === 0) return { text: '', tooShort: true };
+    if (performance.now() - pressedAt < MIN_RECORDING_MS || recording.blob.size === 0) return { text: '', tooShort: true };
     mark('upload-sent');
     try {
       const { text } = await api.voice.transcribe(recording.blob, { filename: recording.filename, signal });

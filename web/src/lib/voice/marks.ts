@@ -5,6 +5,8 @@
  */
 export type Stage =
   | 'press'
+  | 'speech-start'
+  | 'speech-end'
   | 'release'
   | 'recorded'
   | 'upload-sent'

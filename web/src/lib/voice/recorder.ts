@@ -45,6 +45,11 @@ export class Recorder {
     return this.#stream !== null && this.#stream.getAudioTracks().some((t) => t.readyState === 'live');
   }
 
+  /** The open microphone stream (hands-free listening reads the same one). */
+  get stream(): MediaStream | null {
+    return this.open ? this.#stream : null;
+  }
+
   get recording() {
     return this.#recorder?.state === 'recording';
   }
