@@ -1,7 +1,8 @@
 /**
  * The first visit to a fresh install (issue 18, defect 10): nobody can sign in yet, so the
  * sign-in page offers "Create the admin account", and that first account is the admin; with no
- * provider set up yet, the model picker says so (defect 8) instead of an empty list. Runs
+ * provider set up yet, the model picker says so (defect 8) instead of an empty list, and a call
+ * says there is no model instead of "Ready" (defect 10). Runs
  * against a server of its own on the embedded database (PGlite), as `bun run start` makes one.
  */
 import { expect, test } from '@playwright/test';
@@ -86,6 +87,20 @@ test('a fresh install offers to create the admin account, and the first account 
   await visitor.goto('/login');
   await expect(visitor.getByRole('heading', { name: 'Sign in' })).toBeVisible();
   await expect(visitor.getByRole('link', { name: 'Create account' })).toBeVisible();
+
+  // A second account is no admin: a call with no model set up says so (not "Ready"), in words for
+  // someone who cannot change the server, and talking is off.
+  const second = newAccount('Alan Turing');
+  expect((await visitor.request.post('/api/auth/register', { data: second })).status()).toBe(201);
+  await visitor.goto('/call');
+  await expect(visitor.locator('main.call [aria-live]')).toHaveText('No model set up');
+  const alert = visitor.getByRole('alert');
+  await expect(alert).toContainText('No model is set up yet');
+  await expect(alert).toContainText('ask the person who runs this Parley', { ignoreCase: true });
+  await expect(alert).not.toContainText('API_KEY');
+  await expect(visitor.getByRole('button', { name: 'Hold to talk' })).toBeDisabled();
+  await expect(visitor.getByRole('textbox', { name: 'Type a message' })).toBeDisabled();
+  await shoot(visitor, 'call-no-model-desktop');
   await other.close();
   await context.close();
 });

@@ -3,9 +3,8 @@
  * speech and sox silence. The detector (an AudioWorklet) must find the turns on its own; the
  * fake speech-to-text answers a list of transcripts in order, one per upload, so each turn
  * becomes its own user message. Nothing waits for a guessed time: each step awaits what the
- * page or the fake shows.
- *
- * Also defect 10 of issue 18: with no model, the call says so instead of "Ready".
+ * page or the fake shows. (With no model, the call says so instead of "Ready": first-run.spec.ts,
+ * on a real install with no provider.)
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
@@ -224,22 +223,6 @@ test('hands-free barge-in: speech during playback stops it and becomes the next 
       .poll(async () => (await messages(page, thread.id)).filter((m) => m.role === 'user').map((m) => m.content))
       .toContain('Typed during the call.');
   });
-});
-
-test('with no model set up, the call says so (not "Ready") and talking is off', async ({ page }) => {
-  // Two accounts: the second is never the server's first (the admin), so it gets the non-admin wording.
-  await signUpByApi(page);
-  await signUpByApi(page);
-  await page.route('**/api/models', (route) => route.fulfill({ json: { models: [], defaultModel: null } }));
-  await page.goto('/call');
-  const status = page.locator('main.call [aria-live]');
-  await expect(status).toHaveText('No model set up');
-  await expect(page.getByRole('alert')).toContainText('No model is set up yet');
-  await expect(page.getByRole('alert')).toContainText('ask the person who runs this Parley', { ignoreCase: true });
-  await expect(page.getByRole('alert')).not.toContainText('API_KEY');
-  await expect(page.getByRole('button', { name: 'Hold to talk' })).toBeDisabled();
-  await expect(page.getByRole('textbox', { name: 'Type a message' })).toBeDisabled();
-  await shoot(page, 'call-no-model-desktop');
 });
 
 test('Settings › Voice: "Hands-free calls" is kept on this device, and a call then starts hands-free', async ({ page }) => {

@@ -37,6 +37,14 @@ export default defineConfig({
     screenshot: 'only-on-failure',
     serviceWorkers: 'block',
   },
+  // The fake speech provider's transcript and audio log are one for the whole stack, so the two
+  // specs that steer it take turns (the second starts when the first is done); every other
+  // spec runs beside them.
+  projects: [
+    { name: 'chromium', testIgnore: [/voice\.spec\.ts$/, /handsfree\.spec\.ts$/] },
+    { name: 'voice', testMatch: /(^|\/)voice\.spec\.ts$/ },
+    { name: 'hands-free', testMatch: /handsfree\.spec\.ts$/, dependencies: ['voice'] },
+  ],
   webServer: {
     command: 'bun tests/e2e/stack.ts',
     cwd: '../..',
