@@ -121,7 +121,9 @@ export class Conversation {
         this.#status = 'ready';
         this.resume();
         // The copy holds the whole account: a sync brings this thread's changes (applySynced).
-        if (complete) {
+        // A chat started on this device may not be on the server yet (it would answer 404):
+        // its outbox creates it, and a sync brings it.
+        if (complete || offline.isNewThread(this.id)) {
           void offline.sync();
           return;
         }
@@ -200,7 +202,8 @@ export class Conversation {
    */
   send(content: string, attachments: Attachment[] = []) {
     const last = this.#messages.last;
-    if (!connectivity.online || this.queued.length) return this.#queue(content, last?.id ?? null, attachments);
+    // A chat started on this device goes through the outbox too: it creates the thread first.
+    if (!connectivity.online || this.queued.length || offline.isNewThread(this.id)) return this.#queue(content, last?.id ?? null, attachments);
     return this.#post(content, last?.id, attachments, true);
   }
 
