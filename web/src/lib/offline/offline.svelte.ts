@@ -24,7 +24,7 @@ import type { Thread } from '$server/threads/model';
 import type { NewThreadBody, OutboxEntry } from './db';
 import { fetchImages, forgetImages, setImageMirror } from './files.svelte';
 import { Mirror, type MirrorCounts, type SyncPage } from './mirror';
-import { flushOutbox, requestBackgroundSync, type Deliver, type OutboxStore } from './outbox';
+import { flushOutbox, outboxFlushed, requestBackgroundSync, type Deliver, type OutboxStore } from './outbox';
 import { SyncEngine, type SyncOutcome } from './sync';
 
 const PERIOD_MS = 60_000;
@@ -307,10 +307,13 @@ class Offline {
         this.sending.delete(entry.id);
       }
     }).catch(() => null);
+    // Another tab or the worker was sending: once it is done, show what it left, and sync
+    // so what it sent (and new chats it created) shows here as sent.
+    if (result === null) await outboxFlushed().catch(() => {});
     if (this.#mirror !== mirror) return;
     // The worker or another tab may have sent some: show the outbox as it is now.
     this.outbox = await mirror.outbox().catch(() => this.outbox);
-    if (result?.sent) void this.sync();
+    if (result === null || result.sent) void this.sync();
   }
 
   // ---- storage (settings) ----
