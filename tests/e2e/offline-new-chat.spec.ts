@@ -141,3 +141,57 @@ test('signing out with a new chat still waiting says so first', async ({ page, c
   await expect(threadLinks(page).filter({ hasText: 'A thought for later' })).toHaveCount(1);
   await context.setOffline(false);
 });
+
+test('with no window open, the worker creates the new chat and sends its message (Background Sync)', async ({ page, context }) => {
+  test.setTimeout(90_000);
+  await signUpByApi(page);
+  await page.goto('/');
+  await installed(page);
+  await context.setOffline(true);
+  await page.goto('/?new=1');
+  await page.getByRole('textbox', { name: 'Message' }).fill('Made by the worker');
+  await page.getByRole('button', { name: 'Send' }).click();
+  await expect(queued(page)).toHaveCount(1);
+  const threadId = new URL(page.url()).pathname.split('/').pop()!;
+
+  // The app is closed; the network comes back; the browser fires the sync (through DevTools here).
+  const cdp = await context.newCDPSession(page);
+  const registration = new Promise<string>((resolve) => {
+    cdp.on('ServiceWorker.workerRegistrationUpdated', ({ registrations }) => {
+      const ours = registrations.find((r: { scopeURL: string; isDeleted: boolean }) => r.scopeURL.endsWith('/') && !r.isDeleted);
+      if (ours) resolve(ours.registrationId);
+    });
+  });
+  await cdp.send('ServiceWorker.enable');
+  const registrationId = await registration;
+  const origin = new URL(page.url()).origin;
+  await page.goto('about:blank');
+  await context.setOffline(false);
+  const threads = async () => ((await (await page.request.get('/api/threads')).json()).threads as { id: string }[]).map((t) => t.id);
+  const userMessages = async () => {
+    const res = await page.request.get(`/api/threads/${threadId}/messages`);
+    if (res.status() !== 200) return 0;
+    return ((await res.json()).messages as { role: string; content: string }[]).filter((m) => m.role === 'user').length;
+  };
+  // A sync fired while the worker still sees the network down fails and is fired again.
+  await eventually(
+    async () => {
+      if ((await userMessages()) === 0) {
+        await cdp.send('ServiceWorker.dispatchSyncEvent', { origin, registrationId, tag: 'parley-outbox', lastChance: false });
+      }
+      expect(await userMessages()).toBe(1);
+    },
+    { timeout: 30_000, interval: 1000, message: 'the worker to create the chat and deliver its message' },
+  );
+  expect(await threads()).toEqual([threadId]);
+
+  // Opened again: one thread, no longer waiting; the message once, with its reply.
+  await page.goto(`/t/${threadId}`);
+  await expect(assistant(page).filter({ hasText: 'Echo: Made by the worker' })).toHaveCount(1, { timeout: 20_000 });
+  await expect(user(page).filter({ hasText: 'Made by the worker' })).toHaveCount(1);
+  await expect(queued(page)).toHaveCount(0);
+  await openDrawer(page);
+  await expect(threadLinks(page)).toHaveCount(1);
+  await expect(threadLinks(page).locator('[data-waiting]')).toHaveCount(0);
+  expect(await threads()).toEqual([threadId]);
+});
