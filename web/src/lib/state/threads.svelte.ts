@@ -373,9 +373,11 @@ class ThreadList {
   }
 }
 
-/** What a new chat says without a network (messages to existing threads are kept and sent later). */
-export const NEW_CHAT_OFFLINE =
-  "You're offline. A new chat starts once you're back online; a message to an existing chat is kept and sent when the network returns.";
+/**
+ * What starting a chat says without a network when it cannot wait (an image, a voice call);
+ * a typed first message waits in the outbox instead (`create(…, {canWait: true})`).
+ */
+export const NEW_CHAT_OFFLINE = "You're offline, and this needs the network. A typed message is kept and sent when it returns.";
 
 /** A copy of `items` with `item` at `i` (Array.prototype.with, for browsers before it). */
 function replaceAt<T>(items: readonly T[], i: number, item: T): T[] {
