@@ -66,6 +66,8 @@ class Offline {
   #flushing: Promise<void> | null = null;
   #flushAgain = false;
   #askedPersist = false;
+  /** Resolves once the open mirror's outbox and new chats are read into memory. */
+  #loaded: Promise<void> = Promise.resolve();
 
   /** Wired by the composition root (state/root.ts): when to open, sync and flush. */
   connect() {
@@ -120,7 +122,7 @@ class Offline {
     this.outbox = [];
     this.newThreads = {};
     this.complete = false;
-    void (async () => {
+    this.#loaded = (async () => {
       const [outbox, complete, newThreads] = await Promise.all([
         mirror.outbox(),
         mirror.complete(),
@@ -192,6 +194,12 @@ class Offline {
   /** Whether a thread was started here and the server may not have it yet. */
   isNewThread(id: string) {
     return id in this.newThreads;
+  }
+
+  /** Resolves once the account's outbox and new chats are known here (read from the mirror at start). */
+  async loaded() {
+    this.mirror();
+    await this.#loaded;
   }
 
   /** A sync brought these threads (or their tombstones): the server has made them. */

@@ -111,9 +111,12 @@ export class Conversation {
     const mirror = offline.mirror();
     let local = false;
     if (mirror) {
-      const [thread, messages, complete] = await Promise.all([mirror.thread(this.id), mirror.messages(this.id), mirror.complete()]).catch(
-        () => [undefined, [] as Message[], false] as const,
-      );
+      const [thread, messages, complete] = await Promise.all([
+        mirror.thread(this.id),
+        mirror.messages(this.id),
+        mirror.complete(),
+        offline.loaded(), // which chats were started here (read at start, like the outbox)
+      ]).catch(() => [undefined, [] as Message[], false] as const);
       if (thread) {
         local = true;
         this.#thread = thread;
