@@ -62,15 +62,21 @@ export async function insertThread(
   return (await threadIdUse(tx, userId, id)) ?? 'taken';
 }
 
-/** Who holds a thread id: this user's thread, 'taken' (another user's, or deleted), or null (free). */
+/**
+ * Who holds a thread id: this user's thread, 'taken' (another user's, or deleted), or null
+ * (free). One statement, so one snapshot: a creation committing meanwhile is seen whole.
+ */
 async function threadIdUse(tx: Tx, userId: string, id: string) {
-  const [mine] = await tx<Thread[]>`select ${threadColumns(tx)} from threads where id = ${id} and user_id = ${userId}`;
-  if (mine) return { thread: mine, created: false };
-  const [other] = await tx`
-    select 1 from threads where id = ${id}
-    union all select 1 from deleted_threads where thread_id = ${id}
-    limit 1`;
-  return other ? ('taken' as const) : null;
+  const rows = await tx<(Thread & { mine: boolean })[]>`
+    select ${threadColumns(tx)}, user_id = ${userId} as mine from threads where id = ${id}
+    union all
+    select null, null, null, null, null, null, null, false from deleted_threads where thread_id = ${id}`;
+  const mine = rows.find((r) => r.mine);
+  if (mine) {
+    const { mine: _, ...thread } = mine;
+    return { thread: thread as Thread, created: false };
+  }
+  return rows.length ? ('taken' as const) : null;
 }
 
 /** The user's edit (title, model, system prompt, pinned); null when not the user's thread. */
