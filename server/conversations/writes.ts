@@ -34,17 +34,49 @@ async function touchThread(tx: Tx, userId: string, threadId: string) {
 
 // ── Threads ────────────────────────────────────────────────────────────────────
 
+/**
+ * A new thread. `id` is the client's (a chat started offline, POST /api/threads `id`) or
+ * made here. Creation is idempotent per id: the user's own thread with that id is answered
+ * as it is (`created: false`, nothing written, no seq spent); an id that is someone else's,
+ * or was deleted (its tombstone must keep telling offline copies it is gone), is 'taken'.
+ */
 export async function insertThread(
   tx: Tx,
   userId: string,
-  input: { title: string; model: string | null; systemPrompt: string },
-) {
-  const seq = await nextSeq(tx, userId);
+  input: { id?: string; title: string; model: string | null; systemPrompt: string },
+): Promise<{ thread: Thread; created: boolean } | 'taken'> {
+  const id = input.id ?? crypto.randomUUID();
+  if (input.id) {
+    // A plain read first: a retry costs no seq and takes no lock.
+    const known = await threadIdUse(tx, userId, id);
+    if (known) return known;
+  }
+  const seq = await nextSeq(tx, userId); // the user's row lock: a retry racing this one waits here
   const [row] = await tx<Thread[]>`
-    insert into threads (user_id, title, model, system_prompt, seq)
-    values (${userId}, ${input.title}, ${input.model}, ${input.systemPrompt}, ${seq})
+    insert into threads (id, user_id, title, model, system_prompt, seq)
+    values (${id}, ${userId}, ${input.title}, ${input.model}, ${input.systemPrompt}, ${seq})
+    on conflict (id) do nothing
     returning ${threadColumns(tx)}`;
-  return row!;
+  if (row) return { thread: row, created: true };
+  // Taken meanwhile: by the same user's retry (committed before our seq lock was ours), or not.
+  return (await threadIdUse(tx, userId, id)) ?? 'taken';
+}
+
+/**
+ * Who holds a thread id: this user's thread, 'taken' (another user's, or deleted), or null
+ * (free). One statement, so one snapshot: a creation committing meanwhile is seen whole.
+ */
+async function threadIdUse(tx: Tx, userId: string, id: string) {
+  const rows = await tx<(Thread & { mine: boolean })[]>`
+    select ${threadColumns(tx)}, user_id = ${userId} as mine from threads where id = ${id}
+    union all
+    select null, null, null, null, null, null, null, false from deleted_threads where thread_id = ${id}`;
+  const mine = rows.find((r) => r.mine);
+  if (mine) {
+    const { mine: _, ...thread } = mine;
+    return { thread: thread as Thread, created: false };
+  }
+  return rows.length ? ('taken' as const) : null;
 }
 
 /** The user's edit (title, model, system prompt, pinned); null when not the user's thread. */

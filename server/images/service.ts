@@ -16,7 +16,7 @@ import { IMAGE_LIMIT, MAX_GENERATED_BYTES, type ImageBody } from './model';
 import { ProviderAnswerError, generateWithMistral, generateWithOpenAI, type Generated } from './providers';
 import { ownsThread } from '../conversations/queries';
 import { addImageMessage, lockUserWrites } from '../conversations/writes';
-import { provisionalTitle } from '../replies/title';
+import { provisionalTitle } from '../common/titles';
 import { setupAdvice } from '../auth/service';
 
 export type ImageDeps = { sql: Sql; config: Config };

@@ -10,14 +10,8 @@ import type { CompletionStep, RunnerDeps } from './types';
 
 const TITLE_TIMEOUT_MS = 15_000;
 
-/** The first message, on one line, cut at a word near 60 characters. */
-export function provisionalTitle(content: string): string {
-  const oneLine = content.replace(/\s+/g, ' ').trim();
-  if (oneLine.length <= 60) return oneLine || 'New chat';
-  const cut = oneLine.slice(0, 60);
-  const space = cut.lastIndexOf(' ');
-  return (space > 30 ? cut.slice(0, space) : cut) + '…';
-}
+/** The first message, on one line, cut at a word near 60 characters (the web makes the same one offline). */
+export { provisionalTitle } from '../common/titles';
 
 /** A model's answer as a title: no quotes, markup, "Title:" or final period; at most 80 characters. */
 export function tidyTitle(raw: string): string {

@@ -142,11 +142,13 @@ export async function forkShare(deps: ShareDeps, viewerId: string, code: string)
     if (!share) throw notFound('Share');
     const { snapshot } = share;
     // Snapshots leave the system prompt out, so the copy starts without one.
-    const thread = await insertThread(tx, viewerId, {
+    const made = await insertThread(tx, viewerId, {
       title: snapshot.thread.title,
       model: snapshot.thread.model,
       systemPrompt: '',
     });
+    if (made === 'taken') throw new Error('a fresh thread id was taken'); // ids made here are new UUIDs
+    const { thread } = made;
     const copies = await copyFiles(tx, share.userId, share.fileIds, viewerId, thread.id);
     const newId = new Map(snapshot.messages.map((m) => [m.id, crypto.randomUUID()]));
     // The conversation keeps its times and order (see copyMessages).

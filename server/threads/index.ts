@@ -16,11 +16,12 @@ export function threadsRoutes(deps: AppDeps) {
     .post(
       '/',
       async ({ user, body, set }) => {
-        const thread = await threads.createThread(deps, user.id, body);
-        set.status = 201;
+        const { thread, created } = await threads.createThread(deps, user.id, body);
+        // 201 when this request made it; 200 when the client's id was already this user's thread (a retry).
+        set.status = created ? 201 : 200;
         return { thread };
       },
-      { auth: true, body: CreateThreadBody, response: withErrors({ 201: ThreadAnswer }) },
+      { auth: true, body: CreateThreadBody, response: withErrors({ 200: ThreadAnswer, 201: ThreadAnswer }) },
     )
     .get('/:id', async ({ user, params }) => ({ thread: await threads.requireThread(deps, user.id, params.id) }), {
       auth: true,

@@ -9,6 +9,8 @@ const ModelId = t.String({ minLength: 1, maxLength: 200, error: 'must be a model
 const SystemPrompt = t.String({ maxLength: 20000, error: 'must be at most 20,000 characters' });
 
 export const CreateThreadBody = t.Object({
+  /** Client-made (a chat started offline): creating again with it answers the same thread. */
+  id: t.Optional(Id),
   title: t.Optional(Title),
   model: t.Optional(t.Nullable(ModelId)),
   systemPrompt: t.Optional(SystemPrompt),

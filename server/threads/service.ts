@@ -1,5 +1,5 @@
 import type { AppDeps } from '../deps';
-import { badRequest, notFound } from '../errors';
+import { badRequest, conflict, notFound } from '../errors';
 import type { CreateThreadBody, UpdateThreadBody } from './model';
 import { getThread } from '../conversations/queries';
 import * as writes from '../conversations/writes';
@@ -20,15 +20,27 @@ export async function checkModel(deps: Deps, userId: string, model: string | nul
   }
 }
 
+/**
+ * POST /api/threads. With the client's `id` (a chat started offline) it is idempotent: the
+ * user's own thread with that id is answered as it is (`created: false`, the body's other
+ * fields ignored: the first request won); an id another user holds, or one deleted, is a
+ * 409 that says nothing of whose it is.
+ */
 export async function createThread(deps: Deps, userId: string, body: CreateThreadBody) {
+  // A retry of a creation that landed answers even if its model has gone since.
+  const existing = body.id ? await getThread(deps.sql, userId, body.id) : null;
+  if (existing) return { thread: existing, created: false };
   await checkModel(deps, userId, body.model);
-  return deps.sql.begin((tx) =>
+  const made = await deps.sql.begin((tx) =>
     writes.insertThread(tx, userId, {
+      id: body.id,
       title: (body.title ?? '').trim(),
       model: body.model ?? null,
       systemPrompt: body.systemPrompt ?? '',
     }),
   );
+  if (made === 'taken') throw conflict('This thread id is already used', { id: 'is already in use' });
+  return made;
 }
 
 export async function requireThread(deps: Pick<Deps, 'sql'>, userId: string, id: string) {

@@ -416,7 +416,9 @@ test('images of a mirrored thread render offline', async ({ page, context }) => 
   await context.setOffline(false);
 });
 
-test('a new chat without a network says so plainly', async ({ page, context }) => {
+// Issue 18 (defect 10) changed this on purpose: a new chat no longer refuses without a network,
+// it waits in the outbox like a message (the whole path: offline-new-chat.spec.ts).
+test('a new chat without a network waits to be sent, like a message', async ({ page, context }) => {
   await signUpByApi(page);
   await page.goto('/');
   await installed(page);
@@ -424,7 +426,10 @@ test('a new chat without a network says so plainly', async ({ page, context }) =
   await page.goto('/?new=1');
   await page.getByRole('textbox', { name: 'Message' }).fill('Start something new');
   await page.getByRole('button', { name: 'Send' }).click();
-  await expect(page.getByRole('alert')).toContainText("You're offline. A new chat starts once you're back online");
-  await expect(page.getByRole('textbox', { name: 'Message' })).toHaveValue('Start something new');
+  await expect(page).toHaveURL(/\/t\/[0-9a-f-]{36}$/);
+  await expect(queued(page)).toHaveCount(1);
+  await expect(queued(page)).toContainText('Waiting to send');
+  await expect(page.getByRole('textbox', { name: 'Message' })).toHaveValue('');
   await context.setOffline(false);
+  await expect(assistant(page).filter({ hasText: 'Echo: Start something new' })).toHaveCount(1, { timeout: 20_000 });
 });

@@ -36,7 +36,9 @@ test('replies finishing, exchanges, images landing and the thread being deleted 
   const userId = user!.id;
   const failures: string[] = [];
   for (let round = 0; round < 12; round++) {
-    const thread = await sql.begin((tx) => writes.insertThread(tx, userId, { title: 't', model: null, systemPrompt: '' }));
+    const made = await sql.begin((tx) => writes.insertThread(tx, userId, { title: 't', model: null, systemPrompt: '' }));
+    if (made === 'taken') throw new Error('fresh id taken');
+    const thread = made.thread;
     const first = await writes.insertExchange(sql, userId, {
       threadId: thread.id,
       userMessageId: crypto.randomUUID(),

@@ -110,6 +110,66 @@ describe('threads', () => {
     expect(n).toBe(0);
   });
 
+  test('a client-made id makes creation idempotent: 201 once, then 200 with the same thread, one row', async () => {
+    const { client } = await signUp(server.url);
+    const id = crypto.randomUUID();
+    const first = await client.json('POST', '/api/threads', { id, systemPrompt: 'Be brief.' });
+    expect(first.status).toBe(201);
+    expect(first.body.thread).toMatchObject({ id, title: '', systemPrompt: 'Be brief.' });
+    const { body: synced } = await client.json('GET', '/api/sync');
+    // A retry (a lost answer, a second tab, the service worker) makes nothing new; its other fields are ignored.
+    const again = await client.json('POST', '/api/threads', { id, title: 'Other', systemPrompt: 'Different' });
+    expect(again.status).toBe(200);
+    expect(again.body.thread).toEqual(first.body.thread);
+    // Several at once still make one thread, and none of them is told the id is someone else's
+    // (a race the first version lost about one time in three).
+    const racing: string[] = [];
+    for (let round = 0; round < 10; round++) {
+      const raced = crypto.randomUUID();
+      racing.push(raced);
+      const answers = await Promise.all([1, 2, 3].map(() => client.json('POST', '/api/threads', { id: raced })));
+      expect(answers.map((a) => a.status).sort()).toEqual([200, 200, 201]);
+      expect(new Set(answers.map((a) => a.body.thread.id))).toEqual(new Set([raced]));
+    }
+    const { body } = await client.json('GET', '/api/threads');
+    expect(body.threads.map((t: { id: string }) => t.id).sort()).toEqual([id, ...racing].sort());
+    // A replay changes nothing a sync would have to bring again.
+    const after = await client.json('GET', `/api/sync?since=${synced.cursor}`);
+    expect(after.body.threads.map((t: { id: string }) => t.id).sort()).toEqual([...racing].sort());
+  });
+
+  test("someone else's thread id, or a deleted one, is a 409 naming the field, never their thread", async () => {
+    const alice = await signUp(server.url, 'alice');
+    const mallory = await signUp(server.url, 'mallory');
+    const { id } = await newThread(alice.client, { title: 'Private plans' });
+    const res = await mallory.client.json('POST', '/api/threads', { id, title: 'mine now' });
+    expect(res.status).toBe(409);
+    expect(res.body.error.fields).toEqual({ id: 'is already in use' });
+    expect(JSON.stringify(res.body)).not.toContain('Private');
+    expect(JSON.stringify(res.body)).not.toContain(alice.email);
+    expect((await mallory.client.json('GET', '/api/threads')).body.threads).toEqual([]);
+    const still = await alice.client.json('GET', `/api/threads/${id}`);
+    expect(still.body.thread.title).toBe('Private plans');
+    // A deleted thread's id stays retired: its tombstone keeps offline copies dropping it.
+    expect((await alice.client.delete(`/api/threads/${id}`)).status).toBe(204);
+    for (const who of [alice, mallory]) {
+      const again = await who.client.json('POST', '/api/threads', { id });
+      expect(again.status).toBe(409);
+      expect(again.body.error.fields).toEqual({ id: 'is already in use' });
+    }
+    expect((await alice.client.json('GET', `/api/threads/${id}`)).status).toBe(404);
+  });
+
+  test('a bad client id is a 400 naming the field, and writes nothing', async () => {
+    const { client } = await signUp(server.url);
+    for (const id of ['not-a-uuid', 42, '', `${crypto.randomUUID()}x`]) {
+      const res = await client.json('POST', '/api/threads', { id });
+      expect(res.status).toBe(400);
+      expect(res.body.error.fields).toHaveProperty('id');
+    }
+    expect((await client.json('GET', '/api/threads')).body.threads).toEqual([]);
+  });
+
   test('signed out: 401', async () => {
     const res = await fetch(server.url + '/api/threads');
     expect(res.status).toBe(401);

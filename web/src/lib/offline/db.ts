@@ -6,7 +6,7 @@
 import { deleteDB, openDB, type DBSchema, type IDBPDatabase } from 'idb';
 import type { User } from '$server/auth/model';
 import type { PostMessageBody } from '$server/replies/model';
-import type { Attachment, Message, Thread } from '$server/threads/model';
+import type { Attachment, CreateThreadBody, Message, Thread } from '$server/threads/model';
 
 export const DB_PREFIX = 'parley-';
 const VERSION = 1;
@@ -21,7 +21,17 @@ export interface OutboxEntry extends Omit<PostMessageBody, 'model'> {
   createdAt: string;
   /** Why the server refused it (4xx): kept so the user can read it and remove the message. */
   error?: string;
+  /**
+   * Its thread was started on this device and may not exist on the server yet (a new chat
+   * written offline): it is created first, with `threadId` as its id (POST /api/threads is
+   * idempotent per id, so every entry of that thread can carry it and a retry, another tab
+   * or the worker never makes two).
+   */
+  newThread?: NewThreadBody;
 }
+
+/** How a chat started on this device is created on the server (its id is the entry's threadId). */
+export type NewThreadBody = Omit<CreateThreadBody, 'id'>;
 
 /** An image of a mirrored message: its bytes once fetched (null until then, or when skipped). */
 export interface FileRecord {

@@ -70,4 +70,26 @@ describe('deliverEntry', () => {
     serve(() => Promise.reject(new TypeError('Failed to fetch')));
     expect(await deliverEntry(entry, async () => {})).toBe('offline');
   });
+
+  test('a chat started offline: its thread is created first under the same id (201 or 200), then the message', async () => {
+    const fresh = { ...entry, newThread: { systemPrompt: 'Be brief.' } };
+    const thread = { id: 't1', title: '', model: null, systemPrompt: 'Be brief.', pinned: false, shared: false, createdAt: '', updatedAt: '' };
+    const asked = serve(
+      () => new Response(JSON.stringify({ thread }), { status: 200, headers: { 'content-type': 'application/json' } }),
+      () => sse([['user', { message: message('m1', 'user') }]]),
+    );
+    expect(await deliverEntry(fresh, async () => {})).toBe('sent');
+    expect(asked.map((a) => `${a.method} ${a.url}`)).toEqual(['POST /api/threads', 'POST /api/threads/t1/messages']);
+    expect(JSON.parse(asked[0]!.body!)).toEqual({ id: 't1', systemPrompt: 'Be brief.' });
+  });
+
+  test("a new chat's id refused (409: not ours, or deleted) is refused for good; no network means later", async () => {
+    const fresh = { ...entry, newThread: {} };
+    const asked = serve(() => new Response('{"error":{"code":"conflict","message":"This thread id is already used","fields":{"id":"is already in use"}}}', { status: 409 }));
+    const result = await deliverEntry(fresh, async () => {});
+    expect(result).toEqual({ error: expect.stringContaining('already used') });
+    expect(asked).toHaveLength(1); // the message itself was never posted
+    serve(() => Promise.reject(new TypeError('Failed to fetch')));
+    expect(await deliverEntry(fresh, async () => {})).toBe('offline');
+  });
 });

@@ -10,19 +10,26 @@
  *   minute while the app is open and visible.
  * - The outbox flushes at start, when the network returns, when the worker asks (Background
  *   Sync) and after a message is queued while online.
+ * - Chats started without a network (`startThread`) live here until the server has them:
+ *   the thread in the mirror (so the list shows it, reloads included), its creation in the
+ *   mirror's meta `newThreads`, and on each of its outbox entries (`newThread`), so the one
+ *   delivery (deliver.ts, page or worker) creates it first under the same id.
  * - Sign-out (session.onSignOut) closes everything; the session deletes the databases.
  */
 import { untrack } from 'svelte';
 import { SvelteSet } from 'svelte/reactivity';
 import { connectivity } from '$lib/state/connectivity.svelte';
 import { session } from '$lib/state/session.svelte';
-import type { OutboxEntry } from './db';
+import type { Thread } from '$server/threads/model';
+import type { NewThreadBody, OutboxEntry } from './db';
 import { fetchImages, forgetImages, setImageMirror } from './files.svelte';
 import { Mirror, type MirrorCounts, type SyncPage } from './mirror';
-import { flushOutbox, requestBackgroundSync, type Deliver, type OutboxStore } from './outbox';
+import { flushOutbox, outboxFlushed, requestBackgroundSync, type Deliver, type OutboxStore } from './outbox';
 import { SyncEngine, type SyncOutcome } from './sync';
 
 const PERIOD_MS = 60_000;
+/** The mirror's meta key for chats started on this device that the server may not have yet. */
+const NEW_THREADS = 'newThreads';
 /** A first sync may be megabytes: it waits until the screen has what it needs. */
 const FIRST_SYNC_DELAY_MS = 1500;
 
@@ -43,6 +50,11 @@ class Offline {
    * messages meanwhile, and this page's flush leaves them to their own request.
    */
   inflight = new SvelteSet<string>();
+  /**
+   * Chats started on this device that the server may not have yet (id → how to create it),
+   * kept in the mirror's meta: marked "Waiting to send" in the list until a sync brings them.
+   */
+  newThreads = $state<Record<string, NewThreadBody>>({});
   /** A sync reached the end at least once: the mirror holds everything. */
   complete = $state(false);
   syncedAt = $state<number | null>(null);
@@ -54,6 +66,8 @@ class Offline {
   #flushing: Promise<void> | null = null;
   #flushAgain = false;
   #askedPersist = false;
+  /** Resolves once the open mirror's outbox and new chats are read into memory. */
+  #loaded: Promise<void> = Promise.resolve();
 
   /** Wired by the composition root (state/root.ts): when to open, sync and flush. */
   connect() {
@@ -97,6 +111,8 @@ class Offline {
     this.#mirror = mirror;
     this.#engine = new SyncEngine(mirror, (page) => {
       if (page.deletedThreadIds.length) void this.#dropOutboxOf(new Set(page.deletedThreadIds));
+      // The server has made these (or they are gone): no longer new.
+      void this.#settleThreads([...page.threads.map((t) => t.id), ...page.deletedThreadIds]);
       // The server has these messages (a request whose answer was lost did land): nothing to send.
       const stored = page.messages.filter((m) => m.role === 'user' && this.outbox.some((e) => e.id === m.id));
       for (const m of stored) void this.remove(m.id);
@@ -104,11 +120,17 @@ class Offline {
     });
     setImageMirror(mirror);
     this.outbox = [];
+    this.newThreads = {};
     this.complete = false;
-    void (async () => {
-      const [outbox, complete] = await Promise.all([mirror.outbox(), mirror.complete()]).catch(() => [[], false] as const);
+    this.#loaded = (async () => {
+      const [outbox, complete, newThreads] = await Promise.all([
+        mirror.outbox(),
+        mirror.complete(),
+        mirror.meta<Record<string, NewThreadBody>>(NEW_THREADS),
+      ]).catch(() => [[], false, undefined] as const);
       if (this.#mirror !== mirror) return;
       this.outbox = [...outbox];
+      this.newThreads = { ...newThreads, ...this.newThreads };
       this.complete = complete;
       setTimeout(() => this.wake(), complete ? 0 : FIRST_SYNC_DELAY_MS);
       this.#askPersist();
@@ -154,12 +176,55 @@ class Offline {
     return outcome;
   }
 
+  // ---- chats started on this device ----
+
+  /**
+   * A new chat without the server (offline, or its creation got no answer): the thread is
+   * kept in the mirror and in `newThreads`; the messages written into it carry its creation
+   * (see `#withThread`). Throws when this device cannot keep it.
+   */
+  async startThread(thread: Thread, body: NewThreadBody) {
+    const mirror = this.mirror();
+    if (!mirror || mirror.closed) throw new Error('This device cannot keep a new chat offline');
+    this.newThreads = { ...this.newThreads, [thread.id]: body };
+    await mirror.putThread(thread);
+    await mirror.setMeta(NEW_THREADS, $state.snapshot(this.newThreads));
+  }
+
+  /** Whether a thread was started here and the server may not have it yet. */
+  isNewThread(id: string) {
+    return id in this.newThreads;
+  }
+
+  /** Resolves once the account's outbox and new chats are known here (read from the mirror at start). */
+  async loaded() {
+    this.mirror();
+    await this.#loaded;
+  }
+
+  /** A sync brought these threads (or their tombstones): the server has made them. */
+  async #settleThreads(ids: string[]) {
+    const known = ids.filter((id) => id in this.newThreads);
+    if (!known.length) return;
+    const next = { ...this.newThreads };
+    for (const id of known) delete next[id];
+    this.newThreads = next;
+    await this.#mirror?.setMeta(NEW_THREADS, $state.snapshot(next)).catch(() => {});
+  }
+
+  /** An entry of a chat started here carries its creation, so whoever delivers it makes the thread first. */
+  #withThread(entry: OutboxEntry): OutboxEntry {
+    const body = this.newThreads[entry.threadId];
+    return body ? { ...entry, newThread: $state.snapshot(body) } : entry;
+  }
+
   // ---- outbox ----
 
   /** Keeps a message to send when the network is back. */
   async queue(entry: OutboxEntry) {
     const mirror = this.mirror();
     if (!mirror) throw new Error('This device cannot keep messages offline');
+    entry = this.#withThread(entry);
     await mirror.queue(entry);
     this.outbox = [...this.outbox.filter((e) => e.id !== entry.id), entry];
     void requestBackgroundSync();
@@ -173,6 +238,7 @@ class Offline {
   async hold(entry: OutboxEntry): Promise<boolean> {
     const mirror = this.mirror();
     if (!mirror) return false;
+    entry = this.#withThread(entry);
     this.inflight.add(entry.id);
     try {
       await mirror.queue(entry);
@@ -196,6 +262,12 @@ class Offline {
   async remove(id: string) {
     this.outbox = this.outbox.filter((e) => e.id !== id);
     await this.#mirror?.unqueue(id).catch(() => {});
+  }
+
+  /** A chat started here was deleted before the server had it: its messages and creation go. */
+  async forgetThread(id: string) {
+    await this.#dropOutboxOf(new Set([id]));
+    await this.#settleThreads([id]);
   }
 
   /** Messages waiting for a thread that was deleted (here or elsewhere) have nowhere to go. */
@@ -243,10 +315,13 @@ class Offline {
         this.sending.delete(entry.id);
       }
     }).catch(() => null);
+    // Another tab or the worker was sending: once it is done, show what it left, and sync
+    // so what it sent (and new chats it created) shows here as sent.
+    if (result === null) await outboxFlushed().catch(() => {});
     if (this.#mirror !== mirror) return;
     // The worker or another tab may have sent some: show the outbox as it is now.
     this.outbox = await mirror.outbox().catch(() => this.outbox);
-    if (result?.sent) void this.sync();
+    if (result === null || result.sent) void this.sync();
   }
 
   // ---- storage (settings) ----
@@ -293,6 +368,7 @@ class Offline {
     this.#engine = null;
     setImageMirror(null);
     this.outbox = [];
+    this.newThreads = {};
     this.sending.clear();
     this.inflight.clear();
     this.complete = false;

@@ -125,6 +125,16 @@ async function run(store: OutboxStore, deliver: Deliver): Promise<FlushResult> {
   return { sent, left, offline };
 }
 
+/**
+ * Resolves once no flush holds the outbox (at once without Web Locks). A tab whose flush found
+ * another one running (another tab, the worker) waits for it, then reads what is left.
+ */
+export async function outboxFlushed(): Promise<void> {
+  const locks = (globalThis.navigator as Navigator | undefined)?.locks;
+  if (!locks) return;
+  await locks.request(LOCK, () => undefined);
+}
+
 /** Asks for a Background Sync (where the browser has it), so the worker flushes even if the app is closed. */
 export async function requestBackgroundSync() {
   try {

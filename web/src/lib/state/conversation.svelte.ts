@@ -112,9 +112,12 @@ export class Conversation {
     const mirror = offline.mirror();
     let local = false;
     if (mirror) {
-      const [thread, messages, complete] = await Promise.all([mirror.thread(this.id), mirror.messages(this.id), mirror.complete()]).catch(
-        () => [undefined, [] as Message[], false] as const,
-      );
+      const [thread, messages, complete] = await Promise.all([
+        mirror.thread(this.id),
+        mirror.messages(this.id),
+        mirror.complete(),
+        offline.loaded(), // which chats were started here (read at start, like the outbox)
+      ]).catch(() => [undefined, [] as Message[], false] as const);
       if (thread) {
         local = true;
         this.#thread = thread;
@@ -122,7 +125,9 @@ export class Conversation {
         this.#status = 'ready';
         this.resume();
         // The copy holds the whole account: a sync brings this thread's changes (applySynced).
-        if (complete) {
+        // A chat started on this device may not be on the server yet (it would answer 404):
+        // its outbox creates it, and a sync brings it.
+        if (complete || offline.isNewThread(this.id)) {
           void offline.sync();
           return;
         }
@@ -201,7 +206,8 @@ export class Conversation {
    */
   send(content: string, attachments: Attachment[] = []) {
     const last = this.#messages.last;
-    if (!connectivity.online || this.queued.length) return this.#queue(content, last?.id ?? null, attachments);
+    // A chat started on this device goes through the outbox too: it creates the thread first.
+    if (!connectivity.online || this.queued.length || offline.isNewThread(this.id)) return this.#queue(content, last?.id ?? null, attachments);
     return this.#post(content, last?.id, attachments, true);
   }
 

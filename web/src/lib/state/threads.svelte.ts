@@ -11,8 +11,10 @@ import { api, ApiError } from '$lib/api';
 import { errorText as message } from '$lib/errors';
 import type { Thread } from '$server/threads/model';
 import { offline } from '$lib/offline/offline.svelte';
+import { connectivity } from './connectivity.svelte';
 import type { SyncPage } from '$lib/offline/mirror';
 import { byPinnedThenRecent } from '$lib/thread/list-groups';
+import { provisionalTitle } from '$server/common/titles';
 
 const UNDO_MS = 6000;
 /** The mirror's meta key for the list's first threads, and how many: more than a tall screen shows. */
@@ -170,19 +172,50 @@ class ThreadList {
     this.#nextCursor = page.nextCursor;
   }
 
-  async create(data: { title?: string; model?: string; systemPrompt?: string } = {}): Promise<Thread> {
+  /**
+   * A new thread, under an id made here (the server's creation is idempotent per id).
+   * `canWait` (a new chat's first message): without a network, or with no answer, the thread
+   * starts on this device, shows in the list at once, and is created by the outbox with its
+   * first message (`offline.startThread`); `label` is its provisional title meanwhile (what
+   * the server will call it too). Otherwise a new thread needs the network.
+   */
+  async create(
+    data: { title?: string; model?: string; systemPrompt?: string } = {},
+    { canWait = false, label = '' }: { canWait?: boolean; label?: string } = {},
+  ): Promise<Thread> {
+    const id = crypto.randomUUID();
+    if (canWait && !connectivity.online) return this.#startHere(id, data, label);
     try {
-      const { thread } = await api.threads.create(data);
+      const { thread } = await api.threads.create({ ...data, id });
       this.upsert(thread);
       void offline.mirror()?.putThread(thread).catch(() => {});
       return thread;
     } catch (error) {
-      // Messages written offline wait in an existing thread; a new one is made by the server.
       if (error instanceof ApiError && error.offline) {
+        // The request may still have landed: the same id later makes nothing new.
+        if (canWait) return this.#startHere(id, data, label);
         throw new ApiError(0, 'offline', NEW_CHAT_OFFLINE);
       }
       throw error;
     }
+  }
+
+  async #startHere(id: string, data: { title?: string; model?: string; systemPrompt?: string }, label: string) {
+    const now = new Date().toISOString();
+    const thread: Thread = {
+      id,
+      title: data.title?.trim() || provisionalTitle(label),
+      model: data.model ?? null,
+      systemPrompt: data.systemPrompt ?? '',
+      pinned: false,
+      shared: false,
+      createdAt: now,
+      updatedAt: now,
+    };
+    await offline.startThread(thread, data);
+    this.upsert(thread);
+    this.#saveHead();
+    return thread;
   }
 
   /** Keeps the list's first screenful in the mirror for the next start (see #load). */
@@ -291,6 +324,11 @@ class ThreadList {
     clearTimeout(this.#timers.get(id));
     this.#timers.delete(id);
     if (this.#undoable?.id === id) this.#undoable = null;
+    if (offline.isNewThread(id) && !connectivity.online) {
+      // Started on this device and never sent: nothing on the server to delete.
+      this.#dropLocal(id);
+      return;
+    }
     if (keepalive) {
       // The page is going away: a keepalive request outlives it.
       void api.threads.remove(id, { keepalive: true }).catch(() => {});
@@ -302,8 +340,7 @@ class ThreadList {
       void offline.mirror()?.deleteThread(id).catch(() => {});
     } catch (error) {
       if (error instanceof ApiError && error.status === 404) {
-        this.#items = this.#items.filter((t) => t.id !== id);
-        void offline.mirror()?.deleteThread(id).catch(() => {});
+        this.#dropLocal(id);
       } else {
         this.#error = `Could not delete the thread: ${message(error)}`;
       }
@@ -312,6 +349,16 @@ class ThreadList {
       hidden.delete(id);
       this.#hidden = hidden;
     }
+  }
+
+  /** A thread the server does not have: gone from the list and the mirror, with anything waiting to be sent into it. */
+  #dropLocal(id: string) {
+    this.#items = this.#items.filter((t) => t.id !== id);
+    void offline.mirror()?.deleteThread(id).catch(() => {});
+    void offline.forgetThread(id);
+    const hidden = new Set(this.#hidden);
+    hidden.delete(id);
+    this.#hidden = hidden;
   }
 
   isDeleting(id: string) {
@@ -333,9 +380,11 @@ class ThreadList {
   }
 }
 
-/** What a new chat says without a network (messages to existing threads are kept and sent later). */
-export const NEW_CHAT_OFFLINE =
-  "You're offline. A new chat starts once you're back online; a message to an existing chat is kept and sent when the network returns.";
+/**
+ * What starting a chat says without a network when it cannot wait (an image, a voice call);
+ * a typed first message waits in the outbox instead (`create(…, {canWait: true})`).
+ */
+export const NEW_CHAT_OFFLINE = "You're offline, and this needs the network. A typed message is kept and sent when it returns.";
 
 /** A copy of `items` with `item` at `i` (Array.prototype.with, for browsers before it). */
 function replaceAt<T>(items: readonly T[], i: number, item: T): T[] {
@@ -343,6 +392,7 @@ function replaceAt<T>(items: readonly T[], i: number, item: T): T[] {
   next[i] = item;
   return next;
 }
+
 
 export function displayTitle(thread: Pick<Thread, 'title'>): string {
   return thread.title.trim() || 'New chat';
