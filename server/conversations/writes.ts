@@ -67,16 +67,16 @@ export async function insertThread(
  * (free). One statement, so one snapshot: a creation committing meanwhile is seen whole.
  */
 async function threadIdUse(tx: Tx, userId: string, id: string) {
-  const rows = await tx<(Thread & { mine: boolean })[]>`
-    select ${threadColumns(tx)}, user_id = ${userId} as mine from threads where id = ${id}
-    union all
-    select null, null, null, null, null, null, null, false from deleted_threads where thread_id = ${id}`;
-  const mine = rows.find((r) => r.mine);
-  if (mine) {
-    const { mine: _, ...thread } = mine;
+  // Always one row (the left join), whatever the thread's columns are: no UNION to keep in step.
+  const [row] = await tx<(Thread & { mine: boolean | null; deleted: boolean })[]>`
+    select ${threadColumns(tx)}, threads.user_id = ${userId} as mine,
+      exists (select 1 from deleted_threads where thread_id = ${id}) as deleted
+    from (select 1) as one left join threads on threads.id = ${id}`;
+  if (row?.mine) {
+    const { mine: _, deleted: __, ...thread } = row;
     return { thread: thread as Thread, created: false };
   }
-  return rows.length ? ('taken' as const) : null;
+  return row && (row.mine === false || row.deleted) ? ('taken' as const) : null;
 }
 
 /** The user's edit (title, model, system prompt, pinned); null when not the user's thread. */
