@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, expect, test, type Page } from '@playwright/test';
 import { chromiumArgs } from './playwright.config';
-import { newThread, shoot, signUpByApi } from './helpers';
+import { newThread, shoot, signUpByApi, voiceMarks as marks } from './helpers';
 
 const dir = mkdtempSync(join(tmpdir(), 'parley-handsfree-'));
 const RATE = '22050';
@@ -79,20 +79,6 @@ async function withMicrophone(baseURL: string, file: string, run: (page: Page) =
   } finally {
     await browser.close();
   }
-}
-
-/** The page's voice timing marks (`parley:voice:*`), as wall-clock times. */
-async function marks(page: Page) {
-  return page.evaluate(() =>
-    performance
-      .getEntriesByType('mark')
-      .filter((m) => m.name.startsWith('parley:voice:'))
-      .map((m) => ({
-        stage: m.name.slice('parley:voice:'.length),
-        at: performance.timeOrigin + m.startTime,
-        detail: (m as PerformanceMark).detail as Record<string, unknown> | null,
-      })),
-  );
 }
 
 async function messages(page: Page, threadId: string) {

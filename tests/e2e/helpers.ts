@@ -1,6 +1,6 @@
 /** Shared steps for the e2e specs. */
 import AxeBuilder from '@axe-core/playwright';
-import { expect, type Page } from '@playwright/test';
+import { expect, type BrowserContext, type Page } from '@playwright/test';
 import { join } from 'node:path';
 import { eventually } from '../support/eventually';
 
@@ -95,4 +95,41 @@ export async function installed(page: Page) {
   await eventually(async () => expect(await active()).toBe(true), { timeout: 15_000, message: 'an active service worker' });
   if (!(await controlled())) await page.reload();
   await eventually(async () => expect(await controlled()).toBe(true), { timeout: 15_000, message: 'the service worker controlling the page' });
+}
+
+/** The page's voice timing marks (`parley:voice:*`), as wall-clock times (voice and hands-free specs). */
+export async function voiceMarks(page: Page) {
+  return page.evaluate(() =>
+    performance
+      .getEntriesByType('mark')
+      .filter((m) => m.name.startsWith('parley:voice:'))
+      .map((m) => ({
+        stage: m.name.slice('parley:voice:'.length),
+        at: performance.timeOrigin + m.startTime,
+        detail: (m as PerformanceMark).detail as Record<string, unknown> | null,
+      })),
+  );
+}
+
+/**
+ * The app closed (no window of the origin left) and the network back, as a phone that comes
+ * online with Parley in the background: returns `fire`, which dispatches the outbox's
+ * Background Sync event through DevTools, as the browser would (and fires again after a failure).
+ */
+export async function closeAppAndGoOnline(page: Page, context: BrowserContext) {
+  const cdp = await context.newCDPSession(page);
+  const registration = new Promise<string>((resolve) => {
+    cdp.on('ServiceWorker.workerRegistrationUpdated', ({ registrations }) => {
+      const ours = registrations.find((r: { scopeURL: string; isDeleted: boolean }) => r.scopeURL.endsWith('/') && !r.isDeleted);
+      if (ours) resolve(ours.registrationId);
+    });
+  });
+  await cdp.send('ServiceWorker.enable');
+  const registrationId = await registration;
+  const origin = new URL(page.url()).origin;
+  await page.goto('about:blank');
+  await context.setOffline(false);
+  return {
+    fire: (lastChance = false) => cdp.send('ServiceWorker.dispatchSyncEvent', { origin, registrationId, tag: 'parley-outbox', lastChance }),
+  };
 }

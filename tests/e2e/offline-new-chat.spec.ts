@@ -7,7 +7,7 @@
  */
 import { expect, test, type Page } from '@playwright/test';
 import { eventually } from '../support/eventually';
-import { assistant, installed, settled, shoot, signUpByApi, user, waitForReply } from './helpers';
+import { assistant, installed, settled, shoot, signUpByApi, user, waitForReply, closeAppAndGoOnline } from './helpers';
 
 test.use({ serviceWorkers: 'allow', viewport: { width: 390, height: 844 } });
 
@@ -155,18 +155,7 @@ test('with no window open, the worker creates the new chat and sends its message
   const threadId = new URL(page.url()).pathname.split('/').pop()!;
 
   // The app is closed; the network comes back; the browser fires the sync (through DevTools here).
-  const cdp = await context.newCDPSession(page);
-  const registration = new Promise<string>((resolve) => {
-    cdp.on('ServiceWorker.workerRegistrationUpdated', ({ registrations }) => {
-      const ours = registrations.find((r: { scopeURL: string; isDeleted: boolean }) => r.scopeURL.endsWith('/') && !r.isDeleted);
-      if (ours) resolve(ours.registrationId);
-    });
-  });
-  await cdp.send('ServiceWorker.enable');
-  const registrationId = await registration;
-  const origin = new URL(page.url()).origin;
-  await page.goto('about:blank');
-  await context.setOffline(false);
+  const sync = await closeAppAndGoOnline(page, context);
   const threads = async () => ((await (await page.request.get('/api/threads')).json()).threads as { id: string }[]).map((t) => t.id);
   const userMessages = async () => {
     const res = await page.request.get(`/api/threads/${threadId}/messages`);
@@ -177,7 +166,7 @@ test('with no window open, the worker creates the new chat and sends its message
   await eventually(
     async () => {
       if ((await userMessages()) === 0) {
-        await cdp.send('ServiceWorker.dispatchSyncEvent', { origin, registrationId, tag: 'parley-outbox', lastChance: false });
+        await sync.fire();
       }
       expect(await userMessages()).toBe(1);
     },

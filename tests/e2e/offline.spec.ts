@@ -10,7 +10,7 @@
 import { expect, test, type APIRequestContext, type Page } from '@playwright/test';
 import { join } from 'node:path';
 import { eventually } from '../support/eventually';
-import { assistant, installed, newAccount, newThread, settled, signUpByApi, startChat, user, waitForReply } from './helpers';
+import { assistant, installed, newAccount, newThread, settled, signUpByApi, startChat, user, waitForReply, closeAppAndGoOnline } from './helpers';
 
 test.use({ serviceWorkers: 'allow', viewport: { width: 390, height: 844 } });
 
@@ -360,24 +360,13 @@ test('with no window open, the worker sends the outbox itself (Background Sync)'
   await expect(queued(page)).toHaveCount(1);
 
   // The app is closed (no window of the origin left); the network comes back; the browser fires the sync.
-  const cdp = await context.newCDPSession(page);
-  const registration = new Promise<string>((resolve) => {
-    cdp.on('ServiceWorker.workerRegistrationUpdated', ({ registrations }) => {
-      const ours = registrations.find((r: { scopeURL: string; isDeleted: boolean }) => r.scopeURL.endsWith('/') && !r.isDeleted);
-      if (ours) resolve(ours.registrationId);
-    });
-  });
-  await cdp.send('ServiceWorker.enable');
-  const registrationId = await registration;
-  const origin = new URL(page.url()).origin;
-  await page.goto('about:blank');
-  await context.setOffline(false);
+  const sync = await closeAppAndGoOnline(page, context);
   // A failed sync (the worker can still see the network as down for a moment) is retried
   // by the browser later; through DevTools we fire the retries ourselves.
   const delivered = async () =>
     (await serverMessages(page.request, id)).filter((m) => m.content === 'Delivered by the worker').length;
   for (let attempt = 0; attempt < 4 && (await delivered()) === 0; attempt++) {
-    await cdp.send('ServiceWorker.dispatchSyncEvent', { origin, registrationId, tag: 'parley-outbox', lastChance: attempt === 3 });
+    await sync.fire(attempt === 3);
     await expect.poll(delivered, { timeout: 5_000 }).toBe(1).catch(() => {});
   }
   await expect.poll(delivered, { timeout: 10_000 }).toBe(1);

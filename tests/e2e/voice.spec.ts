@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, expect, test, type Page } from '@playwright/test';
 import { chromiumArgs } from './playwright.config';
-import { newThread, signUpByApi } from './helpers';
+import { newThread, signUpByApi, voiceMarks as marks } from './helpers';
 
 const SPOKEN = 'Hello Parley. Tell me something about the sea, please.';
 const wav = join(mkdtempSync(join(tmpdir(), 'parley-voice-')), 'microphone.wav');
@@ -74,20 +74,6 @@ async function fake<T>(path: string, body?: unknown): Promise<T> {
   });
   expect(res.ok, `fake ${path}: ${res.status}`).toBe(true);
   return (res.status === 204 ? undefined : await res.json()) as T;
-}
-
-/** The page's voice timing marks (`parley:voice:*`), as wall-clock times. */
-async function marks(page: Page) {
-  return page.evaluate(() =>
-    performance
-      .getEntriesByType('mark')
-      .filter((m) => m.name.startsWith('parley:voice:'))
-      .map((m) => ({
-        stage: m.name.slice('parley:voice:'.length),
-        at: performance.timeOrigin + m.startTime,
-        detail: (m as PerformanceMark).detail as Record<string, unknown> | null,
-      })),
-  );
 }
 
 /** Records, in the page, the text length of each reply caption every 20 ms (to see it stream). */
