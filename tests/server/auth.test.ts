@@ -190,7 +190,7 @@ describe('registration switch', () => {
     } finally {
       await closed.stop();
     }
-  });
+  }, 30_000); // starts a server of its own: on the embedded database that takes seconds
 
   test('https PUBLIC_URL sets Secure cookies', async () => {
     const secure = await (await import('../support/server')).startServer({ PUBLIC_URL: 'https://parley.example' });
@@ -200,5 +200,5 @@ describe('registration switch', () => {
     } finally {
       await secure.stop();
     }
-  });
+  }, 30_000); // starts a server of its own: on the embedded database that takes seconds
 });

@@ -284,7 +284,7 @@ describe('other providers', () => {
     } finally {
       await off.stop();
     }
-  });
+  }, 30_000); // starts a server of its own
 
   test('Mistral: the image_generation tool of the Conversations API, file downloaded through the SDK', async () => {
     const mistral = await startServer({
@@ -311,5 +311,5 @@ describe('other providers', () => {
     } finally {
       await mistral.stop();
     }
-  });
+  }, 30_000); // starts a server of its own
 });

@@ -310,7 +310,7 @@ describe('model lists', () => {
     } finally {
       await other.stop();
     }
-  });
+  }, 30_000); // starts a server of its own
 
   test('both providers down: an empty list, not an error', async () => {
     fake.chat.modelsDown.mistral = true;

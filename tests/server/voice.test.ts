@@ -280,7 +280,7 @@ describe('POST /api/voice/transcriptions', () => {
     } finally {
       await Promise.all([downOpenAI.stop(), downMistral.stop()]);
     }
-  });
+  }, 30_000); // starts a server of its own
 
   test('no speech-to-text engine: 501 the app can show', async () => {
     const { client } = await signUp(espeak.url);
