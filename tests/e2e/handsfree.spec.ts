@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, expect, test, type Page } from '@playwright/test';
 import { chromiumArgs } from './playwright.config';
-import { newThread, shoot, signUpByApi, voiceMarks as marks } from './helpers';
+import { newThread, shoot, signUpByApi, voiceMarks as marks, fakeAudio as fake } from './helpers';
 
 const dir = mkdtempSync(join(tmpdir(), 'parley-handsfree-'));
 const RATE = '22050';
@@ -39,18 +39,6 @@ const second = speech('second', 'And which river is the longest?');
 const TWO_TURNS = wav('two-turns', [silence(0.5), first, silence(1.5), second, silence(1.5)]);
 /** One question, then a long silence: the next loop's question comes while the reply plays. */
 const BARGE_IN = wav('barge-in', [first, silence(6)]);
-
-const fakeUrl = `http://127.0.0.1:${Number(process.env.E2E_FAKE_PORT ?? Number(process.env.E2E_PORT ?? 4321) + 1)}/__fake/audio`;
-
-async function fake<T>(path: string, body?: unknown): Promise<T> {
-  const res = await fetch(`${fakeUrl}${path}`, {
-    method: body === undefined ? 'GET' : 'POST',
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  expect(res.ok, `fake ${path}: ${res.status}`).toBe(true);
-  return (res.status === 204 ? undefined : await res.json()) as T;
-}
 
 interface Upload {
   type: string;

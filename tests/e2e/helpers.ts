@@ -133,3 +133,15 @@ export async function closeAppAndGoOnline(page: Page, context: BrowserContext) {
     fire: (lastChance = false) => cdp.send('ServiceWorker.dispatchSyncEvent', { origin, registrationId, tag: 'parley-outbox', lastChance }),
   };
 }
+
+/** The stack's fake speech provider's control routes (/__fake/audio/…): GET without a body, POST with one. */
+export async function fakeAudio<T>(path: string, body?: unknown): Promise<T> {
+  const base = `http://127.0.0.1:${Number(process.env.E2E_FAKE_PORT ?? Number(process.env.E2E_PORT ?? 4321) + 1)}/__fake/audio`;
+  const res = await fetch(`${base}${path}`, {
+    method: body === undefined ? 'GET' : 'POST',
+    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  expect(res.ok, `fake ${path}: ${res.status}`).toBe(true);
+  return (res.status === 204 ? undefined : await res.json()) as T;
+}

@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, expect, test, type Page } from '@playwright/test';
 import { chromiumArgs } from './playwright.config';
-import { newThread, signUpByApi, voiceMarks as marks } from './helpers';
+import { newThread, signUpByApi, voiceMarks as marks, fakeAudio as fake } from './helpers';
 
 const SPOKEN = 'Hello Parley. Tell me something about the sea, please.';
 const wav = join(mkdtempSync(join(tmpdir(), 'parley-voice-')), 'microphone.wav');
@@ -22,8 +22,6 @@ execFileSync('espeak-ng', ['-w', wav, SPOKEN]);
 
 const artifacts = join(import.meta.dirname, '.artifacts');
 mkdirSync(artifacts, { recursive: true });
-const fakeUrl = `http://127.0.0.1:${Number(process.env.E2E_FAKE_PORT ?? Number(process.env.E2E_PORT ?? 4321) + 1)}/__fake/audio`;
-
 test.use({
   viewport: { width: 390, height: 844 },
   deviceScaleFactor: 2,
@@ -64,16 +62,6 @@ interface Upload {
 interface SpeechLog {
   input: string;
   receivedAtMs: number;
-}
-
-async function fake<T>(path: string, body?: unknown): Promise<T> {
-  const res = await fetch(`${fakeUrl}${path}`, {
-    method: body === undefined ? 'GET' : 'POST',
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  expect(res.ok, `fake ${path}: ${res.status}`).toBe(true);
-  return (res.status === 204 ? undefined : await res.json()) as T;
 }
 
 /** Records, in the page, the text length of each reply caption every 20 ms (to see it stream). */
