@@ -5,7 +5,7 @@
  * (POST /api/threads with that id: idempotent, so two open tabs never make two) and the
  * message is delivered once, its reply streaming in.
  */
-import { expect, test, type Page } from '@playwright/test';
+import { expect, test, type BrowserContext, type Page } from '@playwright/test';
 import { eventually } from '../support/eventually';
 import { assistant, installed, settled, shoot, signUpByApi, user, waitForReply, closeAppAndGoOnline } from './helpers';
 
@@ -17,6 +17,18 @@ const queued = (page: Page) => page.locator('[data-role="user"][data-status="que
 const offlineBanner = (page: Page) => page.getByRole('status').filter({ hasText: 'Offline' });
 
 /** On a phone the thread list is a drawer: opened when closed. */
+/** A new account on an installed app, offline: "New chat", `text` typed and sent. */
+async function sendNewChatOffline(page: Page, context: BrowserContext, text: string) {
+  await signUpByApi(page);
+  await page.goto('/');
+  await installed(page);
+  await context.setOffline(true);
+  await page.goto('/?new=1');
+  await expect(offlineBanner(page)).toBeVisible();
+  await page.getByRole('textbox', { name: 'Message' }).fill(text);
+  await page.getByRole('button', { name: 'Send' }).click();
+}
+
 async function openDrawer(page: Page) {
   const button = page.getByRole('button', { name: 'Open threads' });
   if (!(await button.isVisible())) return; // desktop: the list is always there
@@ -48,15 +60,7 @@ async function expectWaiting(page: Page, threadId: string) {
 
 test('a new chat started offline waits like a message, survives a reload, and is created and sent exactly once', async ({ page, context }) => {
   test.setTimeout(90_000);
-  await signUpByApi(page);
-  await page.goto('/');
-  await installed(page);
-
-  await context.setOffline(true);
-  await page.goto('/?new=1');
-  await expect(offlineBanner(page)).toBeVisible();
-  await page.getByRole('textbox', { name: 'Message' }).fill(TEXT);
-  await page.getByRole('button', { name: 'Send' }).click();
+  await sendNewChatOffline(page, context, TEXT);
 
   // The chat opens at once under an id made here; nothing reached the server.
   await expect(page).toHaveURL(/\/t\/[0-9a-f-]{36}$/);
@@ -123,13 +127,7 @@ test('a new chat started offline waits like a message, survives a reload, and is
 });
 
 test('signing out with a new chat still waiting says so first', async ({ page, context }) => {
-  await signUpByApi(page);
-  await page.goto('/');
-  await installed(page);
-  await context.setOffline(true);
-  await page.goto('/?new=1');
-  await page.getByRole('textbox', { name: 'Message' }).fill('A thought for later');
-  await page.getByRole('button', { name: 'Send' }).click();
+  await sendNewChatOffline(page, context, 'A thought for later');
   await expect(queued(page)).toHaveCount(1);
   await page.goto('/settings');
   await page.getByRole('button', { name: 'Sign out' }).click();
@@ -144,13 +142,7 @@ test('signing out with a new chat still waiting says so first', async ({ page, c
 
 test('with no window open, the worker creates the new chat and sends its message (Background Sync)', async ({ page, context }) => {
   test.setTimeout(90_000);
-  await signUpByApi(page);
-  await page.goto('/');
-  await installed(page);
-  await context.setOffline(true);
-  await page.goto('/?new=1');
-  await page.getByRole('textbox', { name: 'Message' }).fill('Made by the worker');
-  await page.getByRole('button', { name: 'Send' }).click();
+  await sendNewChatOffline(page, context, 'Made by the worker');
   await expect(queued(page)).toHaveCount(1);
   const threadId = new URL(page.url()).pathname.split('/').pop()!;
 
