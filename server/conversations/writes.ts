@@ -262,18 +262,42 @@ export async function cancelStreaming(sql: Sql, userId: string, messageId: strin
 
 /** Streaming rows left behind by a process that stopped (no write for a while): no one will finish them. */
 export async function failOrphans(sql: Sql, olderThanSeconds: number) {
+  return (await failStaleReplies(sql, olderThanSeconds, [], 'Interrupted: the server restarted')).length;
+}
+
+/**
+ * A reply's lease: the instance generating it renews its row's `updated_at` every few
+ * seconds (no seq: nothing a client syncs changes). A streaming row whose lease ran out
+ * belongs to an instance that died (SIGKILL, crash, lost machine).
+ */
+export async function renewReplyLeases(sql: Sql, messageIds: string[]) {
+  if (!messageIds.length) return;
+  await sql`update messages set updated_at = now() where id = any(${messageIds}::uuid[]) and status = 'streaming'`;
+}
+
+/**
+ * Streaming rows whose lease ran out (`olderThanSeconds` without a write), except the
+ * ones this process is generating (`mine`), end as `error` with what they had; each is
+ * stamped with a seq so offline copies learn it. Returns the ids that were ended here.
+ */
+export async function failStaleReplies(sql: Sql, olderThanSeconds: number, mine: string[], error: string) {
   const rows = await sql<{ id: string; userId: string }[]>`
     select id, user_id from messages
-    where status = 'streaming' and updated_at < now() - make_interval(secs => ${olderThanSeconds})`;
+    where status = 'streaming' and updated_at < now() - make_interval(secs => ${olderThanSeconds})
+      and not (id = any(${mine}::uuid[]))`;
+  const ended: string[] = [];
   for (const row of rows) {
-    await sql.begin(async (tx) => {
+    const done = await sql.begin(async (tx) => {
       const seq = await nextSeq(tx, row.userId);
-      await tx`
-        update messages set status = 'error', error = 'Interrupted: the server restarted', seq = ${seq}
-        where id = ${row.id} and status = 'streaming'`;
+      return tx`
+        update messages set status = 'error', error = ${error}, updated_at = now(), seq = ${seq}
+        where id = ${row.id} and status = 'streaming'
+          and updated_at < now() - make_interval(secs => ${olderThanSeconds})
+        returning id`;
     });
+    if (done.length) ended.push(row.id);
   }
-  return rows.length;
+  return ended;
 }
 
 // ── Messages made elsewhere: generated images, forks ──────────────────────────

@@ -35,6 +35,38 @@ export function startReply(deps: RunnerDeps, job: ReplyJob) {
   void run(deps, job).catch((error) => crashed(job.generation, error));
 }
 
+const STOP_MESSAGES: Record<string, string> = {
+  shutdown: 'Interrupted: the server stopped',
+  'account disabled': 'Stopped: the account was disabled',
+};
+const stopMessage = (reason: unknown) => STOP_MESSAGES[String(reason)] ?? 'The reply was stopped';
+
+/** How long a finished reply is retried while the database is away (restart, failover). */
+export const STORE_RETRY_MS = 60_000;
+
+/**
+ * The final row, retried while the database is away so a restart mid-reply loses nothing;
+ * null when the row is gone (thread or account deleted) or it never came back in time.
+ */
+async function storeFinal(
+  deps: RunnerDeps,
+  g: Generation,
+  r: { status: Message['status']; error: string | null; usage: { inputTokens: number; outputTokens: number } | null },
+) {
+  const until = Date.now() + STORE_RETRY_MS;
+  for (let wait = 100; ; wait = Math.min(wait * 2, 2000)) {
+    try {
+      return await finishReply(deps.sql, g.userId, { messageId: g.messageId, threadId: g.threadId, content: g.text, ...r });
+    } catch (error) {
+      if (Date.now() + wait > until) {
+        log.error('could not store a finished reply', { messageId: g.messageId, error: String(error) });
+        return null;
+      }
+      await Bun.sleep(wait);
+    }
+  }
+}
+
 function crashed(g: Generation, error: unknown) {
   log.error('reply crashed', { messageId: g.messageId, error: String(error) });
   if (!g.isFinished) {
@@ -117,6 +149,9 @@ async function run(deps: RunnerDeps, job: ReplyJob) {
     clearTimeout(watchdog);
   }
   if (timedOut) failure = `The provider did not answer for ${Math.round(timeoutMs / 1000)} s`;
+  // Stopped for a reason other than the user's cancel (shutdown, account disabled...): never
+  // stored as `complete` though cut short.
+  else if (g.signal.aborted && !g.cancelled && !gone && !failure) failure = stopMessage(g.signal.reason);
   await flushing;
   if (!(await job.stored)) {
     g.end(); // the rows were never written (duplicate or failed): nothing to finish
@@ -125,21 +160,8 @@ async function run(deps: RunnerDeps, job: ReplyJob) {
 
   const status: Message['status'] = g.cancelled ? 'cancelled' : failure ? 'error' : gone ? 'cancelled' : 'complete';
   let final: Message = { ...g.message, content: g.text, status, error: status === 'error' ? failure : null };
-  if (!gone) {
-    try {
-      final =
-        (await finishReply(deps.sql, g.userId, {
-          messageId: g.messageId,
-          threadId: g.threadId,
-          content: g.text,
-          status,
-          error: final.error,
-          usage,
-        })) ?? final;
-    } catch (error) {
-      log.error('could not store a finished reply', { messageId: g.messageId, error: String(error) });
-    }
-  }
+  // Stored even when `gone` (a disabled account's row stays; a deleted one is simply absent).
+  final = (await storeFinal(deps, g, { status, error: final.error, usage })) ?? final;
   if (status === 'error') {
     const code = timedOut ? 'provider_timeout' : 'provider_error';
     g.finish({ event: 'error', data: { message: final, error: { code, message: final.error ?? 'The reply failed' } } });
