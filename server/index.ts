@@ -59,7 +59,8 @@ async function shutdown(signal: string) {
   // Health answers 503 and the port closes: the load balancer sends new requests elsewhere.
   app.lifecycle.draining = true;
   clearInterval(sweeper);
-  await app.stop();
+  // Stop listening now; Bun's stop() resolves only once open connections (reply streams) close.
+  const closed = app.stop();
   // Replies in flight finish and are stored (their streams stay open meanwhile), bounded;
   // what is still running then is stopped and stored as `error` with its text: none is left `streaming`.
   const drained = await Promise.race([app.generations.drain().then(() => true), Bun.sleep(DRAIN_MS).then(() => false)]);
@@ -69,6 +70,7 @@ async function shutdown(signal: string) {
     await Promise.race([app.generations.drain(), Bun.sleep(5000)]);
   }
   leases.stop();
+  await Promise.race([closed, Bun.sleep(2000)]);
   await app.bus.close();
   await db.close();
   process.exit(0);

@@ -214,6 +214,7 @@ export class Relay {
     const id = message.id;
     let sent = message.content.length;
     let final = false;
+    let ended = false; // `{end}` heard: close as soon as the final event is out
     let over = false;
     const held = new Map<number, string>();
     send({ event: 'start', data: { message: { ...message, content: '' } } });
@@ -240,13 +241,18 @@ export class Relay {
      * may still send events (a title) before `{end}`; found otherwise, the stream closes.
      */
     const readFinal = async (why: 'final' | 'end' | 'check') => {
-      const thenClose = why !== 'final';
+      if (why === 'end') ended = true;
+      const thenClose = why !== 'final' || ended;
       if (final) {
         if (why === 'end') stop(); // a check after `{f}` waits for `{end}` (or the bound)
         return;
       }
       const row = await getMessage(this.#sql, userId, id).catch(() => undefined);
-      if (over || final) return;
+      if (over) return;
+      if (final) {
+        if (ended) stop(); // `{end}` came while this read was under way
+        return;
+      }
       if (row === undefined) return; // the database is away: the next check tries again
       if (row === null) {
         final = true;
@@ -261,7 +267,7 @@ export class Relay {
       sent = row.content.length;
       final = true;
       send(finalEventOf(row));
-      if (thenClose) return stop();
+      if (thenClose || ended) return stop();
       // Events after the final one (a title) come next; the end closes. Bounded, should the end be lost.
       endTimer = setTimeout(stop, 20_000);
     };
