@@ -41,6 +41,21 @@ app.listen({
 });
 
 const sweeper = setInterval(() => sweep(db.sql).catch(() => {}), 3600_000);
+
+// After a burst of replies, once none has run for a few seconds, a full collection gives the
+// memory of their buffers back (JavaScriptCore alone would keep the heap at its peak for long).
+let busySinceCollect = false;
+let idleTicks = 0;
+const collector = setInterval(() => {
+  if (app.generations.size > 0) {
+    busySinceCollect = true;
+    idleTicks = 0;
+  } else if (busySinceCollect && ++idleTicks >= 3) {
+    busySinceCollect = false;
+    Bun.gc(true);
+  }
+}, 1000);
+collector.unref();
 log.info('parley listening', {
   url: config.http.publicUrl,
   port: app.server?.port,

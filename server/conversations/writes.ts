@@ -11,7 +11,7 @@
  *   write's transaction, so changes commit in `seq` order;
  * - a new message, or a reply that ends, also "touches" its thread (updated_at moves
  *   it up the list, and the thread takes a `seq` too).
- * One deliberate exception: appendReplyText writes a streaming reply's text without a
+ * One deliberate exception: appendReplyTexts writes a streaming reply's text without a
  * `seq` (every 500 ms; readers in other instances follow the row). A streaming reply
  * always ends through finishReply, cancelStreaming or failOrphans, which stamp it.
  *
@@ -209,17 +209,19 @@ export async function insertReply(sql: Sql, userId: string, r: { threadId: strin
 // ── A reply's life: streamed text, then one final state ───────────────────────
 
 /**
- * Appends streamed text to a reply still streaming (no `seq`: see the header).
- * 'gone' when the row is no longer streaming, or the message, thread or account
- * was deleted or the account disabled: the generation should stop.
+ * Appends streamed text to replies still streaming, many in one statement (no `seq`: see
+ * the header). Returns the ids stored; an id missing from it is 'gone': the row is no
+ * longer streaming, or the message, thread or account was deleted or the account
+ * disabled, and its generation should stop.
  */
-export async function appendReplyText(sql: Sql, messageId: string, piece: string): Promise<'stored' | 'gone'> {
-  const rows = await sql`
-    update messages m set content = m.content || ${piece}, updated_at = now()
-    from users u
-    where m.id = ${messageId} and m.status = 'streaming' and u.id = m.user_id and not u.disabled
+export async function appendReplyTexts(sql: Sql, pieces: { id: string; text: string }[]): Promise<Set<string>> {
+  if (!pieces.length) return new Set();
+  const rows = await sql<{ id: string }[]>`
+    update messages m set content = m.content || p.text, updated_at = now()
+    from unnest(${pieces.map((p) => p.id)}::uuid[], ${pieces.map((p) => p.text)}::text[]) as p(id, text), users u
+    where m.id = p.id and m.status = 'streaming' and u.id = m.user_id and not u.disabled
     returning m.id`;
-  return rows.length ? 'stored' : 'gone';
+  return new Set(rows.map((r) => r.id));
 }
 
 /** A reply's final state (complete, cancelled or error), usage included; touches the thread. Null when gone. */

@@ -32,6 +32,8 @@ const NGINX = ['/usr/sbin/nginx', Bun.which('nginx')].find((p) => p && Bun.file(
 export interface ClusterOptions {
   instances?: number;
   env?: Record<string, string>;
+  /** Commits on disk before acknowledged (default true: a PostgreSQL restart loses nothing); benchmarks compare with false. */
+  durable?: boolean;
   /** Configure the fake provider before anything starts. */
   fake?: (fake: FakeProvider) => void;
 }
@@ -92,7 +94,7 @@ export async function startParleyCluster(options: ClusterOptions = {}) {
   const remember = (pid: number) => appendFileSync(pidsFile, `${pid}\n`);
 
   // Durable commits: a PostgreSQL restart here must lose no committed row, as on a real server.
-  const pg = await startCluster({ durable: true });
+  const pg = await startCluster({ durable: options.durable ?? true });
   const fake = await startFakeProvider();
   options.fake?.(fake);
   const nginxPort = await freePort();
