@@ -12,7 +12,7 @@
  * - a new message, or a reply that ends, also "touches" its thread (updated_at moves
  *   it up the list, and the thread takes a `seq` too).
  * One deliberate exception: appendReplyTexts writes a streaming reply's text without a
- * `seq` (every 500 ms; readers in other instances follow the row). A streaming reply
+ * `seq` (every 250 ms, all replies in flight in one statement). A streaming reply
  * always ends through finishReply, cancelStreaming or failOrphans, which stamp it.
  *
  * Lock order: a transaction here takes its first `seq` (the user's row lock) before it
