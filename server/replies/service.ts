@@ -77,6 +77,9 @@ export async function postMessage(deps: ReplyDeps, userId: string, threadId: str
     if (!found) throw badRequest({ [`attachments.${i}`]: 'is not one of your files' });
     attachments.push(found);
   }
+  // The conversation is read while the model is resolved: one round trip less before the provider request.
+  const context = buildContext(deps, userId, thread, parentId, { content, attachments });
+  context.catch(() => {}); // the runner handles its failure; this only keeps an early throw below from leaving it unhandled
   const model = await deps.providers.resolveModel(userId, body.model ?? thread.model);
 
   const draft: Message = {
@@ -107,7 +110,7 @@ export async function postMessage(deps: ReplyDeps, userId: string, threadId: str
   });
   startReply(deps, {
     generation,
-    context: buildContext(deps, userId, thread, parentId, { content, attachments }),
+    context,
     stored: written.then(
       (rows) => rows !== null,
       () => false,
