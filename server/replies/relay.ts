@@ -217,6 +217,7 @@ export class Relay {
     let ended = false; // `{end}` heard: close as soon as the final event is out
     let over = false;
     const held = new Map<number, string>();
+    let askedAt = -1; // `sent` when we last asked because of a gap
     send({ event: 'start', data: { message: { ...message, content: '' } } });
     if (message.content) send({ event: 'delta', data: { id, text: message.content } });
 
@@ -275,7 +276,11 @@ export class Relay {
       onPiece(o, t) {
         if (o > sent) {
           held.set(o, t);
-          ask(); // a gap: something was lost, ask from where we are
+          // A gap: something was lost; ask once from where we are (the check asks again if it stays).
+          if (askedAt !== sent) {
+            askedAt = sent;
+            ask();
+          }
           return;
         }
         deliver(o, t);
@@ -306,7 +311,10 @@ export class Relay {
     ask();
     // The reply may have ended before our request arrived: read the row once our request is out.
     void this.#bus.flushed().then(() => readFinal('check'));
-    const check = setInterval(() => void readFinal('check'), LEASE_CHECK_MS);
+    const check = setInterval(() => {
+      if (held.size) ask(); // a gap still open: our request or its answer was lost
+      void readFinal('check');
+    }, LEASE_CHECK_MS);
     return stop;
   }
 }
