@@ -13,10 +13,13 @@
  *
  * Then GET /api/threads requests/s with 10,000 threads in the database.
  * Prints a Markdown table. Options: --levels 1,50,200  --first-token 300  --chunks 40 --chunk-delay 50
+ * --instances 2: the two-instance setup instead (tests/support/cluster.ts: two server processes
+ * behind Debian's nginx on one PostgreSQL); RSS is then the sum over the instances.
  */
 import { readFileSync } from 'node:fs';
 import { Client } from '../tests/support/client';
 import { SseReader } from '../tests/support/sse';
+import { startParleyCluster } from '../tests/support/cluster';
 import { percentile as pct, startBenchStack } from './support';
 
 const arg = (name: string, fallback: string) => {
@@ -28,20 +31,38 @@ const FIRST_TOKEN_MS = Number(arg('first-token', '300'));
 const CHUNKS = Number(arg('chunks', '40'));
 const CHUNK_DELAY_MS = Number(arg('chunk-delay', '50'));
 const PACING_MS = FIRST_TOKEN_MS + (CHUNKS - 1) * CHUNK_DELAY_MS;
+const INSTANCES = Number(arg('instances', '1'));
 
 const f1 = (x: number) => x.toFixed(1);
 
-function rssKb(pid: number, field: 'VmRSS' | 'VmHWM') {
+function rssOfPid(pid: number, field: 'VmRSS' | 'VmHWM') {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   return Number(status.match(new RegExp(`${field}:\\s+(\\d+)`))?.[1] ?? 0);
 }
+/** The server's RSS (kB); with several instances, their sum. */
+const rssKb = (_pid: number, field: 'VmRSS' | 'VmHWM') => serverPids().reduce((sum, pid) => sum + rssOfPid(pid, field), 0);
 
 console.error('starting PostgreSQL, the fake provider and the server…');
-const stack = await startBenchStack({}, (fake) => {
+const configure = (fake: Parameters<NonNullable<Parameters<typeof startBenchStack>[1]>>[0]) => {
   fake.chat.defaults.firstTokenDelayMs = FIRST_TOKEN_MS;
   fake.chat.defaults.chunkDelayMs = CHUNK_DELAY_MS;
-});
+};
+const stack =
+  INSTANCES > 1
+    ? await (async () => {
+        const c = await startParleyCluster({ instances: INSTANCES, durable: false, fake: configure });
+        return {
+          base: c.url,
+          cluster: { url: c.databaseUrl },
+          fake: c.fake,
+          server: { pid: c.pid(0)! },
+          pids: () => Array.from({ length: INSTANCES }, (_, i) => c.pid(i)!),
+          stop: () => c.stop(),
+        };
+      })()
+    : await startBenchStack({}, configure).then((s) => ({ ...s, pids: () => [s.server.pid] }));
 const { base, cluster, fake, server } = stack;
+const serverPids = stack.pids;
 process.on('SIGINT', () => void stack.stop().then(() => process.exit(130)));
 
 // A pool of users, each with a few threads, so per-user locks are realistic but not the bottleneck.
@@ -116,11 +137,11 @@ async function level(n: number) {
 
 for (const n of LEVELS) rows.push(await level(n));
 // Memory after the run settles, then after the largest level once more: a leak would keep growing.
-await Bun.sleep(3000);
+await Bun.sleep(5000);
 const afterKb = rssKb(server.pid, 'VmRSS');
 const top = Math.max(...LEVELS);
 rows.push((await level(top)).replace(/^\| (\d+)/, '| $1 (again)'));
-await Bun.sleep(3000);
+await Bun.sleep(5000);
 const againKb = rssKb(server.pid, 'VmRSS');
 
 // Every reply stored complete?
@@ -163,14 +184,16 @@ await Promise.all(
 );
 const rps = count / (DURATION_MS / 1000);
 
-console.log(`\n### bench:replies (${new Date().toISOString()}, ${navigator.hardwareConcurrency} cores, real PostgreSQL)\n`);
+console.log(
+  `\n### bench:replies (${new Date().toISOString()}, ${navigator.hardwareConcurrency} cores, real PostgreSQL${INSTANCES > 1 ? `, ${INSTANCES} instances behind nginx` : ''})\n`,
+);
 console.log(`Fake provider: first token after ${FIRST_TOKEN_MS} ms, ${CHUNKS} chunks ${CHUNK_DELAY_MS} ms apart (pacing ${PACING_MS} ms).\n`);
 console.log('| replies in flight (target) | max in flight | replies | added TTFT p50 ms | added TTFT p99 ms | added last-token p50 ms | added last-token p99 ms | lost/truncated | server peak RSS MB |');
 console.log('|---|---|---|---|---|---|---|---|---|');
 for (const r of rows) console.log(r);
 console.log(
-  `\nServer RSS: ${(baselineKb / 1024).toFixed(0)} MB after warm-up, ${(afterKb / 1024).toFixed(0)} MB 3 s after the levels, ` +
-    `${(againKb / 1024).toFixed(0)} MB 3 s after the largest level ran again; assistant messages stored: ${total}, not complete: ${streaming}.`,
+  `\nServer RSS: ${(baselineKb / 1024).toFixed(0)} MB after warm-up, ${(afterKb / 1024).toFixed(0)} MB 5 s after the levels, ` +
+    `${(againKb / 1024).toFixed(0)} MB 5 s after the largest level ran again; assistant messages stored: ${total}, not complete: ${streaming}.`,
 );
 console.log(`GET /api/threads (10,000 threads, limit 50, ${CONCURRENCY} concurrent clients, ${DURATION_MS / 1000} s): ${rps.toFixed(0)} requests/s, ${failures} failures.`);
 await stack.stop();

@@ -3,8 +3,10 @@
  *   1. server tests on a real PostgreSQL (started by the harness from the system's binaries),
  *      with the unit tier of pure server logic (tests/server/unit/);
  *   2. the database-sensitive server tests again on the embedded PGlite;
- *   3. unit tests of the web app's logic (bun:test, web/src/**.test.ts);
- *   4. the Playwright end-to-end tests in Debian's Chromium against the built app.
+ *   3. the two-instance fault tests (tests/cluster/: two Parley processes behind Debian's nginx
+ *      on one PostgreSQL; SIGTERM, SIGKILL, database restart), in their own step;
+ *   4. unit tests of the web app's logic (bun:test, web/src/**.test.ts);
+ *   5. the Playwright end-to-end tests in Debian's Chromium against the built app.
  * Prints one closing line "N passed, N failed" (", N skipped" when some were) with the totals;
  * tests that passed only on a retry are counted in "passed" and named on the line above it.
  * Pass file filters to run a subset: `bun run test auth` (server only).
@@ -77,6 +79,15 @@ if (serverFiles.length) {
     const emb = await run('server tests (embedded PGlite)', ['bun', 'test', ...embeddedFiles], { PARLEY_TEST_DB: 'embedded' });
     countBun('server tests (embedded PGlite)', emb.out, emb.code);
   }
+}
+
+// Faults a deployment meets: two real instances behind nginx (tests/support/cluster.ts).
+const clusterFiles = testsIn('tests/cluster').filter(
+  (f) => !filters.length || filters.some((x) => f.slice(f.lastIndexOf('/') + 1).includes(x)),
+);
+if (clusterFiles.length) {
+  const cl = await run('two instances behind nginx', ['bun', 'test', ...clusterFiles]);
+  countBun('two instances behind nginx', cl.out, cl.code);
 }
 
 // Unit tests of the web app's pure logic (sentence splitting, etc.) run under bun:test too.

@@ -23,7 +23,10 @@ import { sharesRoutes } from './shares';
 import { openapiRoutes } from './openapi';
 import { webRoutes } from './web';
 import { Generations } from './replies/generations';
+import { Relay } from './replies/relay';
+import { Streams } from './replies/streams';
 import type { FileReader } from './replies/types';
+import { localBus, type Bus } from './infra/notify';
 
 export interface AppInput {
   config: Config;
@@ -31,11 +34,19 @@ export interface AppInput {
   hooks?: Partial<Hooks>;
   providers?: AppDeps['providers'];
   files?: FileReader;
+  /** How instances tell each other (index.ts: PostgreSQL LISTEN/NOTIFY); default: this process only. */
+  bus?: Bus;
 }
 
 export function createApp(input: AppInput) {
   // Replies in flight in this process; deleting a thread or an account stops theirs.
   const generations = new Generations();
+  // Open reply streams by session, and replies across instances (followed, cancelled, stopped).
+  const streams = new Streams();
+  const bus = input.bus ?? localBus();
+  const relay = new Relay({ bus, generations, streams, sql: input.sql });
+  // Draining (SIGTERM): health answers 503 so a load balancer sends nobody new here.
+  const lifecycle = { draining: false };
   const hooks = input.hooks ?? {};
   // Stored files go with their threads and accounts; bytes nobody refers to are deleted.
   const files = fileHooks(input);
@@ -45,12 +56,12 @@ export function createApp(input: AppInput) {
     auth: authPlugin(input),
     hooks: {
       beforeAccountDelete: async (userId: string) => {
-        generations.cancelUser(userId);
+        relay.stopUser(userId);
         await hooks.beforeAccountDelete?.(userId);
         await files.beforeAccountDelete(userId);
       },
       beforeThreadDelete: async (userId: string, threadId: string) => {
-        generations.cancelThread(threadId);
+        relay.stopThread(threadId);
         await hooks.beforeThreadDelete?.(userId, threadId);
         await files.beforeThreadDelete(userId, threadId);
       },
@@ -61,12 +72,14 @@ export function createApp(input: AppInput) {
     },
     providers: input.providers ?? createProviders(input.config, input.sql),
     generations,
+    streams,
+    relay,
     files: input.files ?? fileReader(input),
   } satisfies AppDeps & Record<string, unknown>;
   const app = new Elysia()
     .use(errorHandler)
     .use(securityPlugin(input.config.http.publicUrl))
-    .use(healthRoutes(input.sql))
+    .use(healthRoutes(input.sql, lifecycle))
     .use(authRoutes(deps))
     .use(modelsRoutes(deps))
     .use(settingsRoutes(deps))
@@ -79,8 +92,8 @@ export function createApp(input: AppInput) {
     .use(sharesRoutes(deps))
     .use(openapiRoutes())
     .use(webRoutes(input.config));
-  // Exposed for graceful shutdown (drain) and for tests that check nothing leaks.
-  return Object.assign(app, { generations });
+  // Exposed for graceful shutdown (drain, lifecycle) and for tests that check nothing leaks.
+  return Object.assign(app, { generations, streams, relay, bus, lifecycle });
 }
 
 export type App = ReturnType<typeof createApp>;

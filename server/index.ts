@@ -6,6 +6,8 @@ import { createApp } from './app';
 import { log, setLogLevel } from './log';
 import { sweep } from './infra/rate-limit';
 import { failOrphans } from './replies/service';
+import { startLeases } from './replies/lease';
+import { postgresBus } from './infra/notify';
 
 let config;
 try {
@@ -26,7 +28,11 @@ if (applied.length) log.info('migrations applied', { applied });
 const orphans = await failOrphans({ sql: db.sql });
 if (orphans) log.warn('replies interrupted by the last shutdown marked as failed', { count: orphans });
 
-const app = createApp({ config, sql: db.sql });
+// Several instances on one PostgreSQL hear each other over LISTEN/NOTIFY; the embedded database has one.
+const bus = config.db.url ? postgresBus(db.sql, config.db.url) : undefined;
+const app = createApp({ config, sql: db.sql, bus });
+await Promise.race([app.bus.ready(), Bun.sleep(5000)]);
+const leases = startLeases({ sql: db.sql, generations: app.generations, relay: app.relay });
 app.listen({
   port: config.http.port,
   hostname: config.http.host,
@@ -35,6 +41,21 @@ app.listen({
 });
 
 const sweeper = setInterval(() => sweep(db.sql).catch(() => {}), 3600_000);
+
+// After a burst of replies, once none has run for a few seconds, a full collection gives the
+// memory of their buffers back (JavaScriptCore alone would keep the heap at its peak for long).
+let busySinceCollect = false;
+let idleTicks = 0;
+const collector = setInterval(() => {
+  if (app.generations.size > 0) {
+    busySinceCollect = true;
+    idleTicks = 0;
+  } else if (busySinceCollect && ++idleTicks >= 3) {
+    busySinceCollect = false;
+    Bun.gc(true);
+  }
+}, 1000);
+collector.unref();
 log.info('parley listening', {
   url: config.http.publicUrl,
   port: app.server?.port,
@@ -42,12 +63,30 @@ log.info('parley listening', {
 });
 console.log(`Parley is running at ${config.http.publicUrl}`);
 
+/** How long replies in flight may take to finish after SIGTERM before they are stopped (stored as `error`). */
+const DRAIN_MS = 10_000;
+
+let stopping = false;
 async function shutdown(signal: string) {
-  log.info('shutting down', { signal });
+  if (stopping) return;
+  stopping = true;
+  log.info('shutting down', { signal, replies: app.generations.size });
+  // Health answers 503 and the port closes: the load balancer sends new requests elsewhere.
+  app.lifecycle.draining = true;
   clearInterval(sweeper);
-  await app.stop();
-  // Let replies in flight finish and be stored (bounded), then close the database.
-  await Promise.race([app.generations.drain(), Bun.sleep(10_000)]);
+  // Stop listening now; Bun's stop() resolves only once open connections (reply streams) close.
+  const closed = app.stop();
+  // Replies in flight finish and are stored (their streams stay open meanwhile), bounded;
+  // what is still running then is stopped and stored as `error` with its text: none is left `streaming`.
+  const drained = await Promise.race([app.generations.drain().then(() => true), Bun.sleep(DRAIN_MS).then(() => false)]);
+  if (!drained) {
+    log.warn('replies still running at the end of the drain were stopped', { count: app.generations.size });
+    app.generations.stopAll('shutdown');
+    await Promise.race([app.generations.drain(), Bun.sleep(5000)]);
+  }
+  leases.stop();
+  await Promise.race([closed, Bun.sleep(2000)]);
+  await app.bus.close();
   await db.close();
   process.exit(0);
 }

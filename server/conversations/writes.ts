@@ -11,8 +11,8 @@
  *   write's transaction, so changes commit in `seq` order;
  * - a new message, or a reply that ends, also "touches" its thread (updated_at moves
  *   it up the list, and the thread takes a `seq` too).
- * One deliberate exception: appendReplyText writes a streaming reply's text without a
- * `seq` (every 500 ms; readers in other instances follow the row). A streaming reply
+ * One deliberate exception: appendReplyTexts writes a streaming reply's text without a
+ * `seq` (every 250 ms, all replies in flight in one statement). A streaming reply
  * always ends through finishReply, cancelStreaming or failOrphans, which stamp it.
  *
  * Lock order: a transaction here takes its first `seq` (the user's row lock) before it
@@ -209,17 +209,19 @@ export async function insertReply(sql: Sql, userId: string, r: { threadId: strin
 // ── A reply's life: streamed text, then one final state ───────────────────────
 
 /**
- * Appends streamed text to a reply still streaming (no `seq`: see the header).
- * 'gone' when the row is no longer streaming, or the message, thread or account
- * was deleted or the account disabled: the generation should stop.
+ * Appends streamed text to replies still streaming, many in one statement (no `seq`: see
+ * the header). Returns the ids stored; an id missing from it is 'gone': the row is no
+ * longer streaming, or the message, thread or account was deleted or the account
+ * disabled, and its generation should stop.
  */
-export async function appendReplyText(sql: Sql, messageId: string, piece: string): Promise<'stored' | 'gone'> {
-  const rows = await sql`
-    update messages m set content = m.content || ${piece}, updated_at = now()
-    from users u
-    where m.id = ${messageId} and m.status = 'streaming' and u.id = m.user_id and not u.disabled
+export async function appendReplyTexts(sql: Sql, pieces: { id: string; text: string }[]): Promise<Set<string>> {
+  if (!pieces.length) return new Set();
+  const rows = await sql<{ id: string }[]>`
+    update messages m set content = m.content || p.text, updated_at = now()
+    from unnest(${pieces.map((p) => p.id)}::uuid[], ${pieces.map((p) => p.text)}::text[]) as p(id, text), users u
+    where m.id = p.id and m.status = 'streaming' and u.id = m.user_id and not u.disabled
     returning m.id`;
-  return rows.length ? 'stored' : 'gone';
+  return new Set(rows.map((r) => r.id));
 }
 
 /** A reply's final state (complete, cancelled or error), usage included; touches the thread. Null when gone. */
@@ -262,18 +264,42 @@ export async function cancelStreaming(sql: Sql, userId: string, messageId: strin
 
 /** Streaming rows left behind by a process that stopped (no write for a while): no one will finish them. */
 export async function failOrphans(sql: Sql, olderThanSeconds: number) {
+  return (await failStaleReplies(sql, olderThanSeconds, [], 'Interrupted: the server restarted')).length;
+}
+
+/**
+ * A reply's lease: the instance generating it renews its row's `updated_at` every few
+ * seconds (no seq: nothing a client syncs changes). A streaming row whose lease ran out
+ * belongs to an instance that died (SIGKILL, crash, lost machine).
+ */
+export async function renewReplyLeases(sql: Sql, messageIds: string[]) {
+  if (!messageIds.length) return;
+  await sql`update messages set updated_at = now() where id = any(${messageIds}::uuid[]) and status = 'streaming'`;
+}
+
+/**
+ * Streaming rows whose lease ran out (`olderThanSeconds` without a write), except the
+ * ones this process is generating (`mine`), end as `error` with what they had; each is
+ * stamped with a seq so offline copies learn it. Returns the ids that were ended here.
+ */
+export async function failStaleReplies(sql: Sql, olderThanSeconds: number, mine: string[], error: string) {
   const rows = await sql<{ id: string; userId: string }[]>`
     select id, user_id from messages
-    where status = 'streaming' and updated_at < now() - make_interval(secs => ${olderThanSeconds})`;
+    where status = 'streaming' and updated_at < now() - make_interval(secs => ${olderThanSeconds})
+      and not (id = any(${mine}::uuid[]))`;
+  const ended: string[] = [];
   for (const row of rows) {
-    await sql.begin(async (tx) => {
+    const done = await sql.begin(async (tx) => {
       const seq = await nextSeq(tx, row.userId);
-      await tx`
-        update messages set status = 'error', error = 'Interrupted: the server restarted', seq = ${seq}
-        where id = ${row.id} and status = 'streaming'`;
+      return tx`
+        update messages set status = 'error', error = ${error}, updated_at = now(), seq = ${seq}
+        where id = ${row.id} and status = 'streaming'
+          and updated_at < now() - make_interval(secs => ${olderThanSeconds})
+        returning id`;
     });
+    if (done.length) ended.push(row.id);
   }
-  return rows.length;
+  return ended;
 }
 
 // ── Messages made elsewhere: generated images, forks ──────────────────────────

@@ -167,8 +167,22 @@ export class Generations {
     for (const g of this.#active.values()) if (g.threadId === threadId) g.stop('thread deleted');
   }
 
-  cancelUser(userId: string) {
-    for (const g of this.#active.values()) if (g.userId === userId) g.stop('account deleted');
+  cancelUser(userId: string, reason = 'account deleted') {
+    for (const g of this.#active.values()) if (g.userId === userId) g.stop(reason);
+  }
+
+  /** Stop every reply in flight (a shutdown whose drain ran out of time). */
+  stopAll(reason: string) {
+    for (const g of this.#active.values()) g.stop(reason);
+  }
+
+  /** The ids of the replies in flight here (their rows' lease is renewed by this process). */
+  ids() {
+    return [...this.#active.keys()];
+  }
+
+  get size() {
+    return this.#active.size;
   }
 
   /** Wait for every reply in flight (graceful shutdown, tests). */

@@ -13,19 +13,25 @@ import { IdParams } from '../threads/model';
 import { CancelAnswer, PostMessageBody, RegenerateBody, ReplyEvent } from './model';
 import * as replies from './service';
 import { eventStream } from './sse';
+import type { Streams } from './streams';
+import type { Feed } from './types';
 
-export function repliesRoutes(deps: AppDeps & Pick<replies.ReplyDeps, 'generations' | 'files'>) {
+export function repliesRoutes(deps: AppDeps & Pick<replies.ReplyDeps, 'generations' | 'files' | 'relay'> & { streams: Streams }) {
+  // Every reply stream is registered under its session: a sign-out anywhere ends it.
+  const stream = (signal: AbortSignal, owner: { userId: string; sessionId: string }, feed: Feed) =>
+    eventStream(signal, deps.streams.open(owner, feed));
   return new Elysia({ name: 'replies' })
     .use(deps.auth)
     .post(
       '/api/threads/:id/messages',
-      async ({ user, params, body, request }) =>
-        eventStream(request.signal, await replies.postMessage(deps, user.id, params.id, body)),
+      async ({ user, sessionId, params, body, request }) =>
+        stream(request.signal, { userId: user.id, sessionId }, await replies.postMessage(deps, user.id, params.id, body)),
       { auth: true, params: IdParams, body: PostMessageBody, detail: eventStreamResponse(ReplyEvent) },
     )
     .get(
       '/api/messages/:id/stream',
-      async ({ user, params, request }) => eventStream(request.signal, await replies.follow(deps, user.id, params.id)),
+      async ({ user, sessionId, params, request }) =>
+        stream(request.signal, { userId: user.id, sessionId }, await replies.follow(deps, user.id, params.id)),
       { auth: true, params: IdParams, detail: eventStreamResponse(ReplyEvent) },
     )
     .post(
@@ -35,8 +41,8 @@ export function repliesRoutes(deps: AppDeps & Pick<replies.ReplyDeps, 'generatio
     )
     .post(
       '/api/messages/:id/regenerate',
-      async ({ user, params, body, request }) =>
-        eventStream(request.signal, await replies.regenerate(deps, user.id, params.id, body?.model)),
+      async ({ user, sessionId, params, body, request }) =>
+        stream(request.signal, { userId: user.id, sessionId }, await replies.regenerate(deps, user.id, params.id, body?.model)),
       { auth: true, params: IdParams, body: RegenerateBody, detail: eventStreamResponse(ReplyEvent) },
     );
 }

@@ -6,7 +6,8 @@
  * and their events go out before the stream ends.
  */
 import { setupAdvice } from '../auth/service';
-import { appendReplyText, finishReply } from '../conversations/writes';
+import { appendReplyTexts, finishReply } from '../conversations/writes';
+import type { Sql } from '../db';
 import { log } from '../log';
 import type { ChatMessage } from '../providers/types';
 import type { Message } from '../threads/model';
@@ -15,10 +16,60 @@ import type { CompletionStep, RunnerDeps } from './types';
 
 /**
  * How often streamed text is written to the row while a reply is generating: what a
- * crash can lose, and how far behind a reader in another instance can be. Each write
+ * crash can lose (a reader in another instance gets every delta over LISTEN/NOTIFY). Each write
  * appends only the new text, so a long reply costs O(length) bytes, not O(length²).
  */
-export const FLUSH_MS = 500;
+export const FLUSH_MS = 250;
+
+/** A reply's text not yet in its row, when the writer asks; `done` says how the write went. */
+type Pending = { id: string; text: string; done(outcome: 'stored' | 'gone' | 'failed'): void };
+
+/**
+ * Writes the streamed text of every reply in flight in this process every FLUSH_MS, in ONE
+ * statement for all of them (200 replies in flight cost 4 writes a second, not 800), so the
+ * database's time goes to the requests that wait for it.
+ */
+class ReplyWriter {
+  #sources = new Set<() => Pending | null>();
+  #timer: ReturnType<typeof setInterval> | undefined;
+  #busy = false;
+
+  constructor(private readonly sql: Sql) {}
+
+  add(source: () => Pending | null) {
+    this.#sources.add(source);
+    this.#timer ??= setInterval(() => void this.#tick(), FLUSH_MS);
+    return () => {
+      this.#sources.delete(source);
+      if (!this.#sources.size) {
+        clearInterval(this.#timer);
+        this.#timer = undefined;
+      }
+    };
+  }
+
+  async #tick() {
+    if (this.#busy) return;
+    const pending = [...this.#sources].map((s) => s()).filter((p): p is Pending => p !== null);
+    if (!pending.length) return;
+    this.#busy = true;
+    try {
+      const stored = await appendReplyTexts(this.sql, pending);
+      for (const p of pending) p.done(stored.has(p.id) ? 'stored' : 'gone');
+    } catch {
+      for (const p of pending) p.done('failed'); // a database hiccup: the same text is retried next time
+    } finally {
+      this.#busy = false;
+    }
+  }
+}
+
+const writers = new WeakMap<Sql, ReplyWriter>();
+const writerFor = (sql: Sql) => {
+  let w = writers.get(sql);
+  if (!w) writers.set(sql, (w = new ReplyWriter(sql)));
+  return w;
+};
 
 export interface ReplyJob {
   generation: Generation;
@@ -33,6 +84,38 @@ export interface ReplyJob {
 /** Starts the job; it runs to its end whoever is attached. */
 export function startReply(deps: RunnerDeps, job: ReplyJob) {
   void run(deps, job).catch((error) => crashed(job.generation, error));
+}
+
+const STOP_MESSAGES: Record<string, string> = {
+  shutdown: 'Interrupted: the server stopped',
+  'account disabled': 'Stopped: the account was disabled',
+};
+const stopMessage = (reason: unknown) => STOP_MESSAGES[String(reason)] ?? 'The reply was stopped';
+
+/** How long a finished reply is retried while the database is away (restart, failover). */
+export const STORE_RETRY_MS = 60_000;
+
+/**
+ * The final row, retried while the database is away so a restart mid-reply loses nothing;
+ * null when the row is gone (thread or account deleted) or it never came back in time.
+ */
+async function storeFinal(
+  deps: RunnerDeps,
+  g: Generation,
+  r: { status: Message['status']; error: string | null; usage: { inputTokens: number; outputTokens: number } | null },
+) {
+  const until = Date.now() + STORE_RETRY_MS;
+  for (let wait = 100; ; wait = Math.min(wait * 2, 2000)) {
+    try {
+      return await finishReply(deps.sql, g.userId, { messageId: g.messageId, threadId: g.threadId, content: g.text, ...r });
+    } catch (error) {
+      if (Date.now() + wait > until) {
+        log.error('could not store a finished reply', { messageId: g.messageId, error: String(error) });
+        return null;
+      }
+      await Bun.sleep(wait);
+    }
+  }
 }
 
 function crashed(g: Generation, error: unknown) {
@@ -57,26 +140,25 @@ async function run(deps: RunnerDeps, job: ReplyJob) {
   let gone = false; // message, thread or account deleted (or account disabled)
 
   let flushed = 0; // characters of g.text already in the row
-  let flushing: Promise<void> | null = null;
-  const flush = () => {
-    if (g.text.length === flushed || flushing || !stored) return;
+  let flushing = false;
+  const stopWriting = writerFor(deps.sql).add(() => {
+    if (g.text.length === flushed || flushing || !stored) return null;
     const upTo = g.text.length;
-    flushing = appendReplyText(deps.sql, g.messageId, g.text.slice(flushed, upTo))
-      .then(
-        (outcome) => {
-          flushed = upTo;
-          if (outcome === 'gone') {
-            gone = true;
-            g.stop('gone');
-          }
-        },
-        () => {}, // a database hiccup: the same piece is retried next time
-      )
-      .finally(() => {
-        flushing = null;
-      });
-  };
-  const flusher = setInterval(flush, FLUSH_MS);
+    flushing = true;
+    return {
+      id: g.messageId,
+      text: g.text.slice(flushed, upTo),
+      done(outcome) {
+        flushing = false;
+        if (outcome === 'failed') return;
+        flushed = upTo;
+        if (outcome === 'gone') {
+          gone = true;
+          g.stop('gone');
+        }
+      },
+    };
+  });
   let watchdog: ReturnType<typeof setTimeout> | undefined;
   const arm = () => {
     clearTimeout(watchdog);
@@ -113,11 +195,15 @@ async function run(deps: RunnerDeps, job: ReplyJob) {
   } catch (error) {
     if (!g.signal.aborted) failure = error instanceof Error ? error.message : 'The provider failed';
   } finally {
-    clearInterval(flusher);
+    stopWriting();
     clearTimeout(watchdog);
   }
   if (timedOut) failure = `The provider did not answer for ${Math.round(timeoutMs / 1000)} s`;
-  await flushing;
+  // Stopped for a reason other than the user's cancel (shutdown, account disabled...): never
+  // stored as `complete` though cut short.
+  else if (g.signal.aborted && !g.cancelled && !gone && !failure) failure = stopMessage(g.signal.reason);
+  // A write of text under way needs no wait: it only touches a row still `streaming`, and
+  // the final write below stores the whole text.
   if (!(await job.stored)) {
     g.end(); // the rows were never written (duplicate or failed): nothing to finish
     return;
@@ -125,21 +211,8 @@ async function run(deps: RunnerDeps, job: ReplyJob) {
 
   const status: Message['status'] = g.cancelled ? 'cancelled' : failure ? 'error' : gone ? 'cancelled' : 'complete';
   let final: Message = { ...g.message, content: g.text, status, error: status === 'error' ? failure : null };
-  if (!gone) {
-    try {
-      final =
-        (await finishReply(deps.sql, g.userId, {
-          messageId: g.messageId,
-          threadId: g.threadId,
-          content: g.text,
-          status,
-          error: final.error,
-          usage,
-        })) ?? final;
-    } catch (error) {
-      log.error('could not store a finished reply', { messageId: g.messageId, error: String(error) });
-    }
-  }
+  // Stored even when `gone` (a disabled account's row stays; a deleted one is simply absent).
+  final = (await storeFinal(deps, g, { status, error: final.error, usage })) ?? final;
   if (status === 'error') {
     const code = timedOut ? 'provider_timeout' : 'provider_error';
     g.finish({ event: 'error', data: { message: final, error: { code, message: final.error ?? 'The reply failed' } } });

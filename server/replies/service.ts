@@ -2,7 +2,7 @@
  * Replies: store the user's message, create the assistant message, and generate
  * it in the background. Persistence happens in the runner, never in the route, so a
  * reply survives its connection; anyone can re-attach through the Generations
- * registry (or, for a reply running in another instance, by polling the row).
+ * registry (or, for a reply running in another instance, through the relay: LISTEN/NOTIFY).
  *
  * The feature's modules, each depending only on those listed before it:
  *   types.ts        shared types (a leaf)
@@ -12,6 +12,9 @@
  *   context.ts      the conversation given to the provider
  *   title.ts        provisional titles and the naming completion step
  *   runner.ts       generating one reply (a ReplyJob)
+ *   streams.ts      the open reply streams by session (ended by sign-out, disabling)
+ *   relay.ts        replies across instances over the bus (LISTEN/NOTIFY)
+ *   lease.ts        a reply's lease: renewed while generating, swept when its instance died
  *   attach.ts       feeding a client from a live, final or remote reply
  *   service.ts      what the routes call (this file)
  *   index.ts        the routes
@@ -27,12 +30,13 @@ import { requireThread } from '../threads/service';
 import { feedOf, sourceFor, type Source } from './attach';
 import { buildContext } from './context';
 import { Generation, type Generations } from './generations';
+import type { Relay } from './relay';
 import { startReply } from './runner';
 import { nameThread, provisionalTitle } from './title';
 import type { PostMessageBody } from './model';
 import type { Feed, FileReader, RunnerDeps } from './types';
 
-export type ReplyDeps = RunnerDeps & { generations: Generations; files: FileReader };
+export type ReplyDeps = RunnerDeps & { generations: Generations; files: FileReader; relay: Relay };
 
 /** The body of POST /api/threads/:id/messages (attachments: file ids from POST /api/files). */
 export type PostBody = PostMessageBody;
@@ -73,6 +77,9 @@ export async function postMessage(deps: ReplyDeps, userId: string, threadId: str
     if (!found) throw badRequest({ [`attachments.${i}`]: 'is not one of your files' });
     attachments.push(found);
   }
+  // The conversation is read while the model is resolved: one round trip less before the provider request.
+  const context = buildContext(deps, userId, thread, parentId, { content, attachments });
+  context.catch(() => {}); // the runner handles its failure; this only keeps an early throw below from leaving it unhandled
   const model = await deps.providers.resolveModel(userId, body.model ?? thread.model);
 
   const draft: Message = {
@@ -103,7 +110,7 @@ export async function postMessage(deps: ReplyDeps, userId: string, threadId: str
   });
   startReply(deps, {
     generation,
-    context: buildContext(deps, userId, thread, parentId, { content, attachments }),
+    context,
     stored: written.then(
       (rows) => rows !== null,
       () => false,
@@ -181,7 +188,12 @@ export async function cancel(deps: ReplyDeps, userId: string, messageId: string)
     return live.message;
   }
   if (message.status !== 'streaming') return message;
-  // Orphaned (server restarted, or another instance): mark it so it stops showing as live.
+  // Generating in another instance: that instance cancels it and stores what it had.
+  if (await deps.relay.cancelRemote(messageId)) {
+    const row = await getMessage(deps.sql, userId, messageId);
+    if (row && row.status !== 'streaming') return row;
+  }
+  // Orphaned (server restarted, or its instance is gone): mark it so it stops showing as live.
   return (await cancelStreaming(deps.sql, userId, messageId)) ?? (await getMessage(deps.sql, userId, messageId))!;
 }
 

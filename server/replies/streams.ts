@@ -1,0 +1,52 @@
+/**
+ * The reply streams (SSE responses) open in this process, by account and session, so a
+ * sign-out, a revoked session or a disabled account ends them at once. The relay calls
+ * `endSession`/`endUser` when the bus says so (every instance hears it, this one too);
+ * `open` wraps a Feed so the stream registers itself and leaves the registry when it ends.
+ */
+import type { Feed } from './types';
+
+interface Entry {
+  userId: string;
+  sessionId: string | null;
+  close: () => void;
+}
+
+export class Streams {
+  #open = new Set<Entry>();
+
+  /** The feed, registered for its owner while it runs. */
+  open(owner: { userId: string; sessionId: string | null }, feed: Feed): Feed {
+    return (send, close) => {
+      const entry: Entry = { ...owner, close };
+      this.#open.add(entry);
+      const cleanup = feed(send, close);
+      return () => {
+        this.#open.delete(entry);
+        cleanup?.();
+      };
+    };
+  }
+
+  /** Ends the streams of one session (signed out, revoked). */
+  endSession(sessionId: string) {
+    this.#end((e) => e.sessionId === sessionId);
+  }
+
+  /** Ends every stream of an account (disabled, deleted). */
+  endUser(userId: string) {
+    this.#end((e) => e.userId === userId);
+  }
+
+  get size() {
+    return this.#open.size;
+  }
+
+  #end(match: (e: Entry) => boolean) {
+    for (const e of [...this.#open]) {
+      if (!match(e)) continue;
+      this.#open.delete(e);
+      e.close();
+    }
+  }
+}
