@@ -23,7 +23,11 @@ const failures: string[] = [];
 const flaky: string[] = [];
 
 // Files whose behaviour depends on the database engine run on PGlite too.
-const EMBEDDED_TOO = ['auth', 'database', 'threads', 'replies', 'sync'];
+const EMBEDDED_TOO = ['auth', 'database', 'threads', 'replies', 'sync', 'blob-stores'];
+// The tests of stored files run once more per blob store the PostgreSQL run did not use
+// (it uses the default there, `postgres`): every file test against every store.
+const EVERY_STORE = ['files', 'images', 'shares'];
+const OTHER_STORES = ['directory', 's3'];
 
 async function run(label: string, cmd: string[], env: Record<string, string> = {}) {
   console.log(`\n━━ ${label}: ${cmd.join(' ')}`);
@@ -74,6 +78,12 @@ const serverFiles = [...testsIn('tests/server'), ...testsIn('tests/server/unit')
 if (serverFiles.length) {
   const real = await run('server tests (PostgreSQL)', ['bun', 'test', ...serverFiles]);
   countBun('server tests (PostgreSQL)', real.out, real.code);
+  const storeFiles = serverFiles.filter((f) => EVERY_STORE.some((name) => f.endsWith(`/${name}.test.ts`)));
+  for (const store of storeFiles.length ? OTHER_STORES : []) {
+    const label = `file tests (BLOB_STORE=${store})`;
+    const result = await run(label, ['bun', 'test', ...storeFiles], { PARLEY_TEST_BLOB_STORE: store });
+    countBun(label, result.out, result.code);
+  }
   const embeddedFiles = serverFiles.filter((f) => EMBEDDED_TOO.some((name) => f.endsWith(`/${name}.test.ts`)));
   if (embeddedFiles.length) {
     const emb = await run('server tests (embedded PGlite)', ['bun', 'test', ...embeddedFiles], { PARLEY_TEST_DB: 'embedded' });

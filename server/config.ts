@@ -51,6 +51,16 @@ const EnvSchema = T.Object({
   AUTH_ACCOUNT_LIMIT: T.Optional(T.String({ pattern: '^[1-9][0-9]*$', description: 'a positive integer' })),
   PROVIDER_TIMEOUT_MS: T.Optional(T.String({ pattern: '^[0-9]+$', description: 'milliseconds' })),
   VOICE_TIMEOUT_MS: T.Optional(T.String({ pattern: '^[1-9][0-9]*$', description: 'milliseconds (above 0)' })),
+  BLOB_STORE: T.Optional(
+    T.Union([T.Literal('directory'), T.Literal('postgres'), T.Literal('s3')], {
+      description: 'directory, postgres or s3',
+    }),
+  ),
+  S3_ENDPOINT: T.Optional(Url),
+  S3_BUCKET: T.Optional(T.String({ minLength: 1, description: 'a bucket name' })),
+  S3_ACCESS_KEY_ID: T.Optional(T.String({ minLength: 1 })),
+  S3_SECRET_ACCESS_KEY: T.Optional(T.String({ minLength: 1 })),
+  S3_REGION: T.Optional(T.String({ minLength: 1, description: 'a region such as us-east-1' })),
   LOG_LEVEL: T.Optional(
     T.Union([T.Literal('debug'), T.Literal('info'), T.Literal('warn'), T.Literal('error'), T.Literal('silent')], {
       description: 'debug, info, warn, error or silent',
@@ -102,6 +112,14 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   const port = Number(picked.PORT ?? '3000');
   if (picked.PORT && port > 65535) problems.push(`PORT: got ${picked.PORT}, expected a port number (0-65535)`);
+  if (picked.BLOB_STORE === 's3') {
+    for (const name of ['S3_ENDPOINT', 'S3_BUCKET', 'S3_ACCESS_KEY_ID', 'S3_SECRET_ACCESS_KEY'] as const) {
+      if (!picked[name]) problems.push(`${name}: missing, needed with BLOB_STORE=s3`);
+    }
+  }
+  if (picked.BLOB_STORE === 'postgres' && !picked.DATABASE_URL) {
+    problems.push('BLOB_STORE: got "postgres", which needs DATABASE_URL (use directory with the embedded database)');
+  }
   if (problems.length) throw new ConfigError(problems);
 
   const e = picked as Env;
@@ -125,6 +143,20 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     }),
     db: Object.freeze({ url: e.DATABASE_URL ?? null, dataDir }),
     dataDir,
+    // Where file bytes live: with a database server, in it by default, so any instance serves any file.
+    files: Object.freeze({
+      store: e.BLOB_STORE ?? (e.DATABASE_URL ? 'postgres' : 'directory'),
+      s3:
+        e.BLOB_STORE === 's3'
+          ? Object.freeze({
+              endpoint: e.S3_ENDPOINT!,
+              bucket: e.S3_BUCKET!,
+              accessKeyId: e.S3_ACCESS_KEY_ID!,
+              secretAccessKey: e.S3_SECRET_ACCESS_KEY!,
+              region: e.S3_REGION ?? 'us-east-1',
+            })
+          : null,
+    }),
     auth: Object.freeze({
       secret: e.APP_SECRET ?? loadOrCreateSecret(dataDir),
       allowRegistration: truthy(e.ALLOW_REGISTRATION, true),

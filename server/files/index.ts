@@ -12,7 +12,7 @@ import { bytesResponse, multipartBody } from '../openapi';
 import { FileAnswer, FileParams, FileQuery, FileUpload, UPLOAD_LIMIT, UUID } from './model';
 import { readImageUpload } from './upload';
 import { fileResponse, wantsDownload } from './respond';
-import { deleteStaleUploads, readFileForUser, requireOwnThread, saveFile, toAttachment } from './service';
+import { deleteStaleUploads, openFileForUser, requireOwnThread, saveFile, toAttachment } from './service';
 
 export { deleteOrphanBlobs, deleteStaleUploads, fileHooks, fileReader, readFileForUser, describeFile } from './service';
 
@@ -53,7 +53,7 @@ export function filesRoutes(deps: Pick<AppDeps, 'sql' | 'config' | 'auth'>) {
     .get(
       '/:id',
       async ({ user, params, query, request }) => {
-        const file = await readFileForUser(deps, user.id, params.id);
+        const file = await openFileForUser(deps, user.id, params.id);
         if (!file) throw notFound('File');
         return fileResponse(request, file, { download: wantsDownload(query.download), cacheControl: 'private, no-cache' });
       },

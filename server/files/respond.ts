@@ -11,7 +11,7 @@ export const FILE_CSP = "default-src 'none'; img-src 'self'; style-src 'unsafe-i
 
 export function fileResponse(
   request: Request,
-  file: { mime: string; bytes: Uint8Array; name: string; sha256: string },
+  file: { mime: string; name: string; sha256: string; size: number; body: Uint8Array | ReadableStream<Uint8Array> },
   opts: { download?: boolean; cacheControl: string },
 ): Response {
   // The database check allows only these, but never let anything else out under our origin.
@@ -28,9 +28,11 @@ export function fileResponse(
   };
   const match = request.headers.get('if-none-match');
   if (match && match.split(',').some((t) => t.trim() === etag)) {
+    if (file.body instanceof ReadableStream) void file.body.cancel().catch(() => {});
     return new Response(null, { status: 304, headers });
   }
-  return new Response(file.bytes as Uint8Array<ArrayBuffer>, { headers });
+  headers['content-length'] = String(file.size);
+  return new Response(file.body as BodyInit, { headers });
 }
 
 /** `?download=1` (or `true`) asks for an attachment instead of inline display. */

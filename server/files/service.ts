@@ -15,7 +15,7 @@ import type { FileRow, FileSource } from './queries';
 import type { ImageMime } from './sniff';
 import type { Attachment } from '../threads/model';
 
-export type FileDeps = { sql: Sql; config: Pick<Config, 'dataDir'> };
+export type FileDeps = { sql: Sql; config: Pick<Config, 'dataDir' | 'files'> };
 
 /** What a message stores about a file (messages.attachments[]). */
 export type { Attachment };
@@ -52,14 +52,14 @@ export async function saveFile<T = undefined>(
   within?: (tx: Tx, file: FileRow) => Promise<T>,
   before?: (tx: Tx) => Promise<void>,
 ): Promise<{ file: FileRow; extra: T }> {
-  const store = blobStore(deps.config);
+  const store = blobStore(deps);
   const sha256 = sha256Hex(input.bytes);
   try {
     return await deps.sql.begin(async (tx) => {
       await before?.(tx);
       await q.lockBlobs(tx, [sha256]);
       await q.insertBlob(tx, sha256, input.bytes.length);
-      await store.put(input.bytes);
+      await store.put(input.bytes, tx);
       const file = await q.insertFile(tx, {
         userId: input.userId,
         threadId: input.threadId ?? null,
@@ -79,7 +79,7 @@ export async function saveFile<T = undefined>(
 }
 
 async function removeIfUnreferenced(deps: FileDeps, shas: string[]) {
-  const store = blobStore(deps.config);
+  const store = blobStore(deps);
   let removed = 0;
   for (const sha256 of shas) {
     await deps.sql.begin(async (tx) => {
@@ -87,7 +87,7 @@ async function removeIfUnreferenced(deps: FileDeps, shas: string[]) {
       const orphan = (await q.deleteBlobIfOrphan(tx, sha256)) || !(await q.blobExists(tx, sha256));
       // The bytes go while the lock is held: an upload of the same bytes waits for us, then writes them anew.
       if (orphan) {
-        await store.delete(sha256);
+        await store.delete(sha256, tx);
         removed++;
       }
     });
@@ -107,12 +107,31 @@ export async function readFileForUser(
 }
 
 export async function readRow(deps: FileDeps, file: FileRow) {
-  const bytes = await blobStore(deps.config).get(file.sha256);
+  const bytes = await blobStore(deps).get(file.sha256);
   if (!bytes) {
     log.error('stored file has no bytes', { fileId: file.id, sha256: file.sha256 });
     return null;
   }
   return { mime: file.mime, bytes, name: file.name, size: file.size, sha256: file.sha256 };
+}
+
+/**
+ * A file's bytes as a stream, for responses: a large file is never read whole.
+ * Null when the store has lost the bytes (logged).
+ */
+export async function openRow(deps: FileDeps, file: FileRow) {
+  const blob = await blobStore(deps).open(file.sha256);
+  if (!blob) {
+    log.error('stored file has no bytes', { fileId: file.id, sha256: file.sha256 });
+    return null;
+  }
+  return { mime: file.mime, name: file.name, size: blob.size, sha256: file.sha256, body: blob.stream };
+}
+
+/** The user's file ready to send, or null when it is absent or someone else's. */
+export async function openFileForUser(deps: FileDeps, userId: string, fileId: string) {
+  const file = await q.getFile(deps.sql, userId, fileId);
+  return file ? openRow(deps, file) : null;
 }
 
 /** What a message should store about the user's file, or null when it is not theirs. */

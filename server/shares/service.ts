@@ -19,7 +19,7 @@ import type { Sql } from '../db';
 import { badRequest, notFound } from '../errors';
 import { randomToken } from '../crypto';
 import { enforce } from '../infra/rate-limit';
-import { copyFiles, readRow } from '../files/service';
+import { copyFiles, openRow } from '../files/service';
 import { getFile, getFiles } from '../files/queries';
 import { getThread, ownsThread, threadMessages } from '../conversations/queries';
 import { copyMessages, insertThread, lockUserWrites, markThreadChanged } from '../conversations/writes';
@@ -108,7 +108,7 @@ export async function readSharedFile(deps: ShareDeps, code: string, fileId: stri
   const found = await q.sharedFile(deps.sql, code, fileId);
   if (!found) return null;
   const row = await getFile(deps.sql, found.userId, found.id);
-  return row ? readRow(deps, row) : null;
+  return row ? openRow(deps, row) : null;
 }
 
 function shareCursor(cursor: string): [string, string] {

@@ -59,7 +59,7 @@ test('replies finishing, exchanges, images landing and the thread being deleted 
     for (let i = 0; i < 3; i++) {
       // As POST /api/images keeps one: the file row (which references the thread) and its message, in one transaction.
       const bytes = new Uint8Array([0x89, 0x50, 0x4e, 0x47, round, i, ...crypto.getRandomValues(new Uint8Array(8))]);
-      jobs.push(storeImage({ sql, config: { dataDir } }, userId, { bytes, mime: 'image/png', prompt: 'a picture', model: 'openai:gpt-image-1', threadId: thread.id }));
+      jobs.push(storeImage({ sql, config: { dataDir, files: { store: 'directory', s3: null } } }, userId, { bytes, mime: 'image/png', prompt: 'a picture', model: 'openai:gpt-image-1', threadId: thread.id }));
     }
     jobs.push(
       writes.insertExchange(sql, userId, {

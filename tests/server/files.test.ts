@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
-import { existsSync, readdirSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client, signUp } from '../support/client';
 import { startServer, type TestServer } from '../support/server';
@@ -9,6 +9,7 @@ import { newThread } from '../support/threads';
 import { nextSeq } from '../../server/infra/seq';
 import { deleteOrphanBlobs, readFileForUser } from '../../server/files';
 import { MAX_UPLOAD_BYTES } from '../../server/files/upload';
+import { blobStore } from '../../server/files/blob-store';
 
 let server: TestServer;
 // Generous: the first test file on a busy machine also starts the PostgreSQL cluster.
@@ -40,7 +41,8 @@ async function upload(client: Client, bytes: Uint8Array, name?: string, type?: s
   return { status: res.status, body: text ? JSON.parse(text) : null, res };
 }
 
-const blobPath = (sha: string) => join(server.config.dataDir, 'blobs', sha.slice(0, 2), sha.slice(2));
+/** Whether the configured store (directory, postgres or s3: the run decides) holds these bytes. */
+const stored = (sha: string) => blobStore({ sql: server.db.sql, config: server.config }).has(sha);
 const sha256 = (bytes: Uint8Array) => new Bun.CryptoHasher('sha256').update(bytes).digest('hex');
 const countFiles = async (userId: string) =>
   Number((await server.db.sql<{ n: string }[]>`select count(*)::text as n from files where user_id = ${userId}`)[0]!.n);
@@ -113,8 +115,11 @@ describe('upload and read back', () => {
     expect(fa.id).not.toBe(fb.id);
     const [blobs] = await server.db.sql<{ n: string }[]>`select count(*)::text as n from blobs where sha256 = ${sha256(png)}`;
     expect(blobs!.n).toBe('1');
-    expect(existsSync(blobPath(sha256(png)))).toBe(true);
-    expect(readdirSync(join(blobPath(sha256(png)), '..')).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+    expect((await stored(sha256(png)))).toBe(true);
+    if (server.config.files.store === 'directory') {
+      const dir = join(server.config.dataDir, 'blobs', sha256(png).slice(0, 2));
+      expect(readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+    }
     expect((await a.client.get(fa.url)).status).toBe(200);
     expect((await a.client.get(fb.url)).status).toBe(404);
     expect((await b.client.get(fa.url)).status).toBe(404);
@@ -292,13 +297,13 @@ describe('deleting threads and accounts deletes their files', () => {
     expect((await client.request('DELETE', `/api/threads/${thread.id}`)).status).toBe(204);
     expect((await client.get(inThread.url)).status).toBe(404);
     expect((await client.get(attached.url)).status).toBe(404);
-    expect(existsSync(blobPath(shaOf(inThread.id)))).toBe(false);
-    expect(existsSync(blobPath(shaOf(attached.id)))).toBe(false);
+    expect((await stored(shaOf(inThread.id)))).toBe(false);
+    expect((await stored(shaOf(attached.id)))).toBe(false);
     // Still shown in the other thread: kept.
     const kept = await client.get(elsewhere.url);
     expect(kept.status).toBe(200);
     await kept.arrayBuffer();
-    expect(existsSync(blobPath(shaOf(elsewhere.id)))).toBe(true);
+    expect((await stored(shaOf(elsewhere.id)))).toBe(true);
   });
 
   test('deleting an account removes its bytes, except bytes another user also stored', async () => {
@@ -309,11 +314,11 @@ describe('deleting threads and accounts deletes their files', () => {
     await upload(a.client, onlyA);
     await upload(a.client, shared);
     const fb = (await upload(b.client, shared)).body.file;
-    expect(existsSync(blobPath(sha256(onlyA)))).toBe(true);
+    expect((await stored(sha256(onlyA)))).toBe(true);
 
     expect((await a.client.request('DELETE', '/api/auth/me')).status).toBe(204);
-    expect(existsSync(blobPath(sha256(onlyA)))).toBe(false);
-    expect(existsSync(blobPath(sha256(shared)))).toBe(true);
+    expect((await stored(sha256(onlyA)))).toBe(false);
+    expect((await stored(sha256(shared)))).toBe(true);
     const [row] = await server.db.sql`select 1 from blobs where sha256 = ${sha256(onlyA)}`;
     expect(row).toBeUndefined();
     const res = await b.client.get(fb.url);
@@ -330,7 +335,7 @@ describe('deleting threads and accounts deletes their files', () => {
     await server.db.sql`update files set created_at = now() - interval '25 hours' where user_id = ${user.id}`;
     await upload(client, uniquePng()); // any later upload sweeps this user's stale ones
     expect((await client.get(fa.url)).status).toBe(404);
-    expect(existsSync(blobPath(sha256(abandoned)))).toBe(false);
+    expect((await stored(sha256(abandoned)))).toBe(false);
     const sent = await client.get(fs.url);
     expect(sent.status).toBe(200);
     await sent.arrayBuffer();
@@ -343,6 +348,6 @@ describe('deleting threads and accounts deletes their files', () => {
     const deps = { sql: server.db.sql, config: server.config };
     await deleteOrphanBlobs(deps);
     expect(await deleteOrphanBlobs(deps)).toBe(0);
-    expect(existsSync(blobPath(sha256(png)))).toBe(true);
+    expect((await stored(sha256(png)))).toBe(true);
   });
 });

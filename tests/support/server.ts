@@ -12,8 +12,15 @@ import { migrate } from '../../server/migrate';
 import { createApp } from '../../server/app';
 import { setLogLevel } from '../../server/log';
 import { freshDatabase } from './postgres';
+import { startS3, type TestS3 } from './s3';
 
 export const embedded = process.env.PARLEY_TEST_DB === 'embedded';
+/**
+ * Which blob store the run's servers use: PARLEY_TEST_BLOB_STORE=directory|postgres|s3
+ * (unset: the configured default, postgres on PostgreSQL and directory on PGlite).
+ * The file tests run once per store (scripts/test.ts); with s3 each server gets its own s3rver.
+ */
+export const testBlobStore = process.env.PARLEY_TEST_BLOB_STORE as 'directory' | 'postgres' | 's3' | undefined;
 
 export interface TestServer {
   url: string;
@@ -27,6 +34,8 @@ export async function startServer(env: Record<string, string> = {}): Promise<Tes
   setLogLevel((process.env.LOG_LEVEL as 'silent') ?? 'silent');
   const dataDir = mkdtempSync(join(tmpdir(), 'parley-data-'));
   const database = embedded ? null : await freshDatabase();
+  const s3: TestS3 | null = testBlobStore === 's3' && !env.BLOB_STORE ? await startS3() : null;
+  const storeEnv = s3 ? s3.env : testBlobStore && !env.BLOB_STORE ? { BLOB_STORE: testBlobStore } : {};
   // Tests register many users from 127.0.0.1: the per-IP limit is raised unless a test sets it.
   const config = loadConfig({
     DATA_DIR: dataDir,
@@ -34,6 +43,7 @@ export async function startServer(env: Record<string, string> = {}): Promise<Tes
     HOST: '127.0.0.1',
     AUTH_IP_LIMIT: '100000',
     ...(database ? { DATABASE_URL: database.url } : {}),
+    ...storeEnv,
     ...env,
   });
   const db = await openDatabase(config.db);
@@ -50,6 +60,7 @@ export async function startServer(env: Record<string, string> = {}): Promise<Tes
       await app.stop(true);
       await db.close();
       await database?.drop();
+      await s3?.stop();
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
