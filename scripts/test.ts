@@ -21,7 +21,7 @@ const failures: string[] = [];
 const flaky: string[] = [];
 
 // Files whose behaviour depends on the database engine run on PGlite too.
-const EMBEDDED_TOO = ['auth', 'database', 'threads', 'replies', 'sync'];
+const EMBEDDED_TOO = ['auth', 'database', 'threads', 'replies', 'sync', 'rooms'];
 
 async function run(label: string, cmd: string[], env: Record<string, string> = {}) {
   console.log(`\n━━ ${label}: ${cmd.join(' ')}`);
