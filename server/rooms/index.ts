@@ -7,6 +7,7 @@ import { Elysia } from 'elysia';
 import type { AppDeps } from '../deps';
 import { withErrors, NoContent } from '../http/model';
 import { sessionActive } from '../auth/queries';
+import { eventStreamResponse } from '../openapi';
 import type { RoomBus } from './bus';
 import * as rooms from './service';
 import {
@@ -19,6 +20,7 @@ import {
   MessagePage,
   PageQuery,
   PostMessageBody,
+  RoomEvent,
   RoomAnswer,
   RoomList,
   RoomMemberParams,
@@ -136,10 +138,7 @@ export function roomsRoutes(deps: Pick<AppDeps, 'sql' | 'config' | 'providers' |
         auth: true,
         params: RoomParams,
         query: EventsQuery,
-        detail: {
-          description:
-            'text/event-stream of `message`, `delta`, `done`, `presence` and `typing` events (schemas: RoomEvent), each message event with the room’s seq as its id.',
-        },
+        detail: eventStreamResponse(RoomEvent),
       },
     );
 }
