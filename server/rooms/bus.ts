@@ -15,7 +15,9 @@ export type RoomNote =
   /** Streamed text appended at `seq` (absent text: too long for a note, read the row). */
   | { k: 'd'; room: string; seq: number; id: string; text?: string }
   | { k: 'p'; room: string; userId: string; name: string; online: boolean }
-  | { k: 't'; room: string; userId: string; name: string };
+  | { k: 't'; room: string; userId: string; name: string }
+  /** Someone lost access (removed; no userId: the room was deleted): their streams end. */
+  | { k: 'g'; room: string; userId?: string };
 
 export interface RoomBus {
   publish(note: RoomNote): Promise<void>;

@@ -80,8 +80,10 @@ export async function updateRoom(deps: RoomsDeps, user: RoomUser, roomId: string
 
 export async function deleteRoom(deps: RoomsDeps, user: RoomUser, roomId: string) {
   await managedRoom(deps, user, roomId);
-  // The assistant's turn in progress anywhere stops at its next write (the room is gone).
+  // The assistant's turn in progress anywhere stops at its next write (the room is gone),
+  // and every open stream of the room ends.
   await q.deleteRoom(deps.sql, roomId);
+  await deps.bus.publish({ k: 'g', room: roomId });
 }
 
 export async function listMembers(deps: RoomsDeps, user: RoomUser, roomId: string) {
@@ -112,6 +114,8 @@ export async function removeMember(deps: RoomsDeps, user: RoomUser, roomId: stri
   }
   if (memberId === room.ownerId) throw conflict('The owner cannot leave or be removed; delete the room instead');
   if (!(await q.removeMember(deps.sql, roomId, memberId))) throw notFound('Member');
+  // Their open streams (on any instance) end at once; a private room is then absent for them.
+  await deps.bus.publish({ k: 'g', room: roomId, userId: memberId });
 }
 
 export async function pageMessages(deps: RoomsDeps, user: RoomUser, roomId: string, before: string | undefined, limit = 50) {
@@ -253,6 +257,10 @@ export async function events(
     };
     const handle = async (note: RoomNote) => {
       if (ended) return;
+      if (note.k === 'g') {
+        if (!note.userId || note.userId === user.id) close();
+        return;
+      }
       if (note.k === 'p') return send({ event: 'presence', data: { seq: last, userId: note.userId, name: note.name, online: note.online } });
       if (note.k === 't') {
         if (note.userId !== user.id) send({ event: 'typing', data: { seq: last, userId: note.userId, name: note.name } });

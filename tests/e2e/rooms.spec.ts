@@ -93,3 +93,27 @@ test('a private room is not there for someone who was not added', async ({ brows
   await owner.context.close();
   await other.context.close();
 });
+
+test('hostile names and messages stay text: nothing runs, mentions inject no markup', async ({ browser }) => {
+  const owner = await person(browser, 'Host');
+  const evil = await person(browser, `<img src=x onerror="window.__xss='name'">`);
+  const res = await owner.page.request.post('/api/rooms', { data: { name: `<b onmouseover="window.__xss='room'">Den</b>`, visibility: 'public' } });
+  const { room } = await res.json();
+  const payload = `@ai <script>window.__xss='msg'</script><img src=x onerror="window.__xss='img'"> @<b>bold</b>`;
+  expect((await evil.page.request.post(`/api/rooms/${room.id}/messages`, { data: { id: crypto.randomUUID(), content: payload } })).status()).toBe(201);
+  await owner.page.goto(`/rooms/${room.id}`);
+  const list = owner.page.getByRole('list', { name: 'Messages' });
+  await expect(list.getByText(payload)).toBeVisible();
+  // The assistant's (echoing) answer goes through the sanitizer.
+  await expect(list.getByRole('listitem').filter({ has: owner.page.getByText('Assistant', { exact: true }) })).toContainText('Echo', { timeout: 20_000 });
+  const state = await owner.page.evaluate(() => ({
+    xss: (window as unknown as { __xss?: unknown }).__xss ?? null,
+    handlers: document.querySelectorAll('[onerror], [onload], [onmouseover]').length,
+    // People's messages and names are text: no element of theirs (the assistant's Markdown is sanitized instead).
+    injected: document.querySelectorAll('li[data-role="user"] :is(b, img, script), h1 b').length,
+  }));
+  expect(state).toEqual({ xss: null, handlers: 0, injected: 0 });
+  await expect(owner.page.getByRole('heading', { level: 1 })).toContainText('<b onmouseover');
+  await owner.context.close();
+  await evil.context.close();
+});

@@ -243,6 +243,24 @@ describe('messages', () => {
 });
 
 describe('events', () => {
+  test('a removed member’s open stream ends at once, and deleting the room ends everyone’s', async () => {
+    const owner = await signUp(server.url, 'owner');
+    const member = await signUp(server.url, 'member');
+    const room = await newRoom(owner.client);
+    await owner.client.json('POST', `/api/rooms/${room.id}/members`, { email: member.email });
+    const mine = await openEvents(owner.client, room.id);
+    const theirs = await openEvents(member.client, room.id);
+    await mine.until((evs) => evs.some((e) => e.event === 'presence' && e.data.userId === member.user.id && e.data.online));
+    expect((await owner.client.request('DELETE', `/api/rooms/${room.id}/members/${member.user.id}`)).status).toBe(204);
+    const ended = async (events: Events) => {
+      for (;;) if ((await events.next()) === null) return true;
+    };
+    expect(await Promise.race([ended(theirs), Bun.sleep(3000).then(() => false)])).toBe(true);
+    expect((await member.client.request('GET', `/api/rooms/${room.id}/events`)).status).toBe(404);
+    expect((await owner.client.request('DELETE', `/api/rooms/${room.id}`)).status).toBe(204);
+    expect(await Promise.race([ended(mine), Bun.sleep(3000).then(() => false)])).toBe(true);
+  }, 15_000);
+
   test('since= replays exactly what came after it, each once, in seq order, with the seq as the SSE id; Last-Event-ID works too', async () => {
     const owner = await signUp(server.url, 'owner');
     const room = await newRoom(owner.client);
