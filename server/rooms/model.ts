@@ -135,6 +135,6 @@ export const RoomEvent = t.Union([
 ]);
 export type RoomEvent = typeof RoomEvent.static;
 
-/** Messages per member per minute, and rooms created per user per hour. */
+/** Messages per member per minute (ROOM_MESSAGE_LIMIT sets the count), and rooms created per user per hour. */
 export const MESSAGE_LIMIT = { max: 20, windowSeconds: 60 };
 export const CREATE_LIMIT = { max: 20, windowSeconds: 3600 };

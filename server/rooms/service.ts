@@ -135,7 +135,7 @@ export async function postMessage(deps: RoomsDeps, user: RoomUser, roomId: strin
   if (!room.joined && room.visibility !== 'public') throw notFound('Room');
   const content = body.content.trim();
   if (!content) throw badRequest({ content: 'must not be blank' });
-  await enforce(deps.sql, [{ key: `rooms:message:${user.id}`, ...MESSAGE_LIMIT }]);
+  await enforce(deps.sql, [{ key: `rooms:message:${user.id}`, ...MESSAGE_LIMIT, max: deps.config.auth.roomMessageLimit }]);
 
   const existing = await q.findMessage(deps.sql, roomId, body.id);
   if (existing) {
