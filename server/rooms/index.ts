@@ -9,6 +9,7 @@ import { withErrors, NoContent } from '../http/model';
 import { sessionActive } from '../auth/queries';
 import { eventStreamResponse } from '../openapi';
 import type { RoomBus } from './bus';
+import { RoomHubs } from './hub';
 import * as rooms from './service';
 import {
   AddMemberBody,
@@ -33,6 +34,8 @@ export type { RoomBus } from './bus';
 export { createRoomBus } from './bus';
 
 export function roomsRoutes(deps: Pick<AppDeps, 'sql' | 'config' | 'providers' | 'auth'> & { bus: RoomBus }) {
+  // This instance's one reader per room, shared by all its streams of that room.
+  const hubs = new RoomHubs(deps.sql, deps.bus);
   return new Elysia({ name: 'rooms', prefix: '/api/rooms' })
     .use(deps.auth)
     .get('/', async ({ user }) => ({ rooms: await rooms.listRooms(deps, user) }), {
@@ -132,7 +135,7 @@ export function roomsRoutes(deps: Pick<AppDeps, 'sql' | 'config' | 'providers' |
         const lastId = Number(request.headers.get('last-event-id'));
         const since = query.since ?? (Number.isSafeInteger(lastId) && lastId >= 0 && request.headers.has('last-event-id') ? lastId : null);
         server?.timeout(request, 0);
-        return rooms.events(deps, user, params.id, since, request.signal, () => sessionActive(deps.sql, sessionId));
+        return rooms.events(deps, hubs, user, params.id, since, request.signal, () => sessionActive(deps.sql, sessionId));
       },
       {
         auth: true,

@@ -10,7 +10,8 @@ import { enforce } from '../infra/rate-limit';
 import { parseCursor, takePage } from '../infra/paging';
 import { findUserByEmail } from '../auth/queries';
 import { eventStream } from '../replies/sse';
-import type { RoomBus, RoomNote } from './bus';
+import type { RoomBus } from './bus';
+import type { HubEvent, RoomHubs } from './hub';
 import * as q from './queries';
 import type { Viewer } from './queries';
 import {
@@ -222,12 +223,13 @@ const openStreams = new Map<string, number>();
 
 /**
  * GET /api/rooms/:id/events: with `since` (or Last-Event-ID), every message changed
- * after it first, then live events; each message event carries the room's `seq` as
- * its SSE id, and nothing is sent twice or skipped (a note out of order triggers a
- * read of the table from the last seq sent).
+ * after it first, then live events (from this instance's hub for the room); each
+ * message event carries the room's `seq` as its SSE id, and nothing is sent twice or
+ * skipped.
  */
 export async function events(
   deps: RoomsDeps,
+  hubs: RoomHubs,
   user: RoomUser,
   roomId: string,
   since: number | null,
@@ -241,54 +243,49 @@ export async function events(
 
   return eventStream<RoomEvent>(signal, (send, close) => {
     let last = start;
-    let chain: Promise<void> = Promise.resolve();
+    let live = false;
     let ended = false;
+    const early: HubEvent[] = [];
 
-    const catchUp = async (doneId?: string) => {
-      for (;;) {
-        const rows = await q.changesSince(deps.sql, roomId, last, 500);
-        for (const message of rows) {
-          last = Math.max(last, message.seq);
-          const finished = message.id === doneId && message.role === 'assistant' && (message.status === 'complete' || message.status === 'error');
-          send({ event: finished ? 'done' : 'message', data: { seq: message.seq, message } }, message.seq);
-        }
-        if (rows.length < 500) return;
-      }
-    };
-    const handle = async (note: RoomNote) => {
+    const deliver = (e: HubEvent) => {
       if (ended) return;
-      if (note.k === 'g') {
-        if (!note.userId || note.userId === user.id) close();
+      if (e.kind === 'gone') {
+        if (!e.userId || e.userId === user.id) close();
         return;
       }
-      if (note.k === 'p') return send({ event: 'presence', data: { seq: last, userId: note.userId, name: note.name, online: note.online } });
-      if (note.k === 't') {
-        if (note.userId !== user.id) send({ event: 'typing', data: { seq: last, userId: note.userId, name: note.name } });
-        return;
-      }
-      if (note.seq <= last) return; // already sent (in a catch-up)
-      if (note.k === 'd' && note.seq === last + 1 && note.text !== undefined) {
-        last = note.seq;
-        return send({ event: 'delta', data: { seq: note.seq, id: note.id, text: note.text } }, note.seq);
-      }
-      await catchUp(note.k === 'm' ? note.id : undefined);
+      const { event } = e;
+      if (event.event === 'typing' && event.data.userId === user.id) return;
+      if (event.event === 'presence' || event.event === 'typing') return send({ ...event, data: { ...event.data, seq: last } } as RoomEvent);
+      if (event.data.seq <= last) return; // already sent in the catch-up
+      last = event.data.seq;
+      send(event, event.data.seq);
     };
-    const enqueue = (note: RoomNote) => {
-      chain = chain.then(() => handle(note)).catch(() => close());
-    };
-    const unsubscribe = deps.bus.subscribe(roomId, enqueue);
-
+    let leave: (() => void) | null = null;
     const online = async (seconds: number) => {
       if (!room.joined) return;
       await q.setOnline(deps.sql, roomId, user.id, seconds).catch(() => {});
       await deps.bus.publish({ k: 'p', room: roomId, userId: user.id, name, online: seconds > 0 }).catch(() => {});
     };
     openStreams.set(key, (openStreams.get(key) ?? 0) + 1);
-    // Replay first (after the LISTEN is in place, so nothing falls between), then live.
-    chain = deps.bus
-      .ready()
-      .then(() => catchUp())
-      .then(() => online(ONLINE_SECONDS))
+    // Live events are held while the replay is read (after the hub listens, so nothing
+    // falls between), then flow.
+    void hubs
+      .join(roomId, (e) => (live ? deliver(e) : early.push(e)))
+      .then(async (unjoin) => {
+        leave = unjoin;
+        if (ended) return unjoin();
+        for (;;) {
+          const rows = await q.changesSince(deps.sql, roomId, last, 500);
+          for (const message of rows) {
+            last = Math.max(last, message.seq);
+            send({ event: 'message', data: { seq: message.seq, message } }, message.seq);
+          }
+          if (rows.length < 500) break;
+        }
+        live = true;
+        for (const e of early.splice(0)) deliver(e);
+        await online(ONLINE_SECONDS);
+      })
       .catch(() => close());
     // Presence stays fresh while the stream is open, and a session that ended (sign-out,
     // disabled account) ends the stream at the next check.
@@ -302,7 +299,7 @@ export async function events(
     return () => {
       ended = true;
       clearInterval(refresh);
-      unsubscribe();
+      leave?.();
       const left = (openStreams.get(key) ?? 1) - 1;
       if (left > 0) openStreams.set(key, left);
       else {
