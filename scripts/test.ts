@@ -23,7 +23,7 @@ const failures: string[] = [];
 const flaky: string[] = [];
 
 // Files whose behaviour depends on the database engine run on PGlite too.
-const EMBEDDED_TOO = ['auth', 'database', 'threads', 'replies', 'sync', 'blob-stores'];
+const EMBEDDED_TOO = ['auth', 'database', 'threads', 'replies', 'sync', 'blob-stores', 'rooms'];
 // The tests of stored files run once more per blob store the PostgreSQL run did not use
 // (it uses the default there, `postgres`): every file test against every store.
 const EVERY_STORE = ['files', 'images', 'shares'];

@@ -20,6 +20,7 @@ import { voiceRoutes } from './voice';
 import { fileHooks, fileReader, filesRoutes } from './files';
 import { imagesRoutes } from './images';
 import { sharesRoutes } from './shares';
+import { createRoomBus, roomsRoutes } from './rooms';
 import { openapiRoutes } from './openapi';
 import { webRoutes } from './web';
 import { Generations } from './replies/generations';
@@ -75,6 +76,8 @@ export function createApp(input: AppInput) {
     streams,
     relay,
     files: input.files ?? fileReader(input),
+    // Room events between instances (LISTEN/NOTIFY; in-process on the embedded database).
+    rooms: createRoomBus(bus),
   } satisfies AppDeps & Record<string, unknown>;
   const app = new Elysia()
     .use(errorHandler)
@@ -90,6 +93,7 @@ export function createApp(input: AppInput) {
     .use(filesRoutes(deps))
     .use(imagesRoutes(deps))
     .use(sharesRoutes(deps))
+    .use(roomsRoutes(deps))
     .use(openapiRoutes())
     .use(webRoutes(input.config));
   // Exposed for graceful shutdown (drain, lifecycle) and for tests that check nothing leaks.

@@ -49,6 +49,7 @@ const EnvSchema = T.Object({
   TRUST_PROXY: T.Optional(Bool),
   AUTH_IP_LIMIT: T.Optional(T.String({ pattern: '^[1-9][0-9]*$', description: 'a positive integer' })),
   AUTH_ACCOUNT_LIMIT: T.Optional(T.String({ pattern: '^[1-9][0-9]*$', description: 'a positive integer' })),
+  ROOM_MESSAGE_LIMIT: T.Optional(T.String({ pattern: '^[1-9][0-9]*$', description: 'a positive integer' })),
   PROVIDER_TIMEOUT_MS: T.Optional(T.String({ pattern: '^[0-9]+$', description: 'milliseconds' })),
   VOICE_TIMEOUT_MS: T.Optional(T.String({ pattern: '^[1-9][0-9]*$', description: 'milliseconds (above 0)' })),
   BLOB_STORE: T.Optional(
@@ -167,6 +168,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       // The account window is short so an attacker cannot lock a real user out for long.
       ipLimit: Number(e.AUTH_IP_LIMIT ?? '30'),
       accountLimit: Number(e.AUTH_ACCOUNT_LIMIT ?? '10'),
+      // Messages each member may post in rooms per minute.
+      roomMessageLimit: Number(e.ROOM_MESSAGE_LIMIT ?? '20'),
     }),
     ai: Object.freeze({
       mistral: hasMistral ? { apiKey: e.MISTRAL_API_KEY ?? null, serverURL: e.MISTRAL_SERVER_URL ?? null } : null,

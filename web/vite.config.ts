@@ -29,6 +29,9 @@ const LAZY = [
   /src\/lib\/images\/resize/,
   /src\/lib\/components\/ImageView/,
   /src\/lib\/components\/SharedLinks/,
+  // Rooms: the screens, their forms and the live room state (the sidebar's list stays in).
+  /src\/lib\/components\/rooms\//,
+  /src\/lib\/rooms\/room\.svelte/,
 ];
 
 /**

@@ -101,3 +101,11 @@ export async function changePassword(tx: Tx, userId: string, passwordHash: strin
 export async function deleteUser(sql: Db, userId: string) {
   await sql`delete from users where id = ${userId}`;
 }
+
+/** Whether a session is still good (not signed out, expired, or its account disabled): long streams re-check it. */
+export async function sessionActive(sql: Db, sessionId: string) {
+  const [row] = await sql`
+    select 1 from sessions s join users u on u.id = s.user_id
+    where s.id = ${sessionId} and s.revoked_at is null and s.expires_at > now() and not u.disabled`;
+  return Boolean(row);
+}

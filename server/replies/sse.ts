@@ -4,11 +4,24 @@
  * feed's `close` (a reply over, completion steps included) ends the stream and runs
  * the cleanup, so nothing leaks.
  */
-import type { Feed, Send } from './types';
+import type { ReplyEvent } from './types';
+
+/** Any named event with a JSON payload (replies', rooms'). */
+export interface SseEvent {
+  event: string;
+  data: unknown;
+}
 
 export const HEARTBEAT_MS = 5000;
 
-export function eventStream(signal: AbortSignal, start: Feed): Response {
+/**
+ * `start` is given `send` (an event, with an optional SSE `id` so a reconnect can send
+ * `Last-Event-ID`) and `close`; it returns its cleanup.
+ */
+export function eventStream<E extends SseEvent = ReplyEvent>(
+  signal: AbortSignal,
+  start: (send: (event: E, id?: string | number) => void, close: () => void) => (() => void) | void,
+): Response {
   const encoder = new TextEncoder();
   let closed = false;
   let cleanup: (() => void) | void;
@@ -42,8 +55,8 @@ export function eventStream(signal: AbortSignal, start: Feed): Response {
           close();
         }
       };
-      const send: Send = (event) => {
-        write(`event: ${event.event}\ndata: ${JSON.stringify(event.data)}\n\n`);
+      const send = (event: E, id?: string | number) => {
+        write(`${id === undefined ? '' : `id: ${id}\n`}event: ${event.event}\ndata: ${JSON.stringify(event.data)}\n\n`);
       };
       onAbort = close;
       signal.addEventListener('abort', onAbort);

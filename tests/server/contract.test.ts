@@ -21,6 +21,7 @@ const NOT_JSON: Record<string, string> = {
   'POST /api/threads/:id/messages': 'a reply as server-sent events (ReplyEvent, documented in its detail)',
   'GET /api/messages/:id/stream': 'a reply as server-sent events (ReplyEvent, documented in its detail)',
   'POST /api/messages/:id/regenerate': 'a reply as server-sent events (ReplyEvent, documented in its detail)',
+  'GET /api/rooms/:id/events': "a room's events as server-sent events (RoomEvent, documented in its detail)",
   'GET /api/files/:id': "a file's bytes",
   'GET /api/shares/:code/files/:id': "a shared file's bytes",
   'POST /api/voice/speech': 'audio bytes, streamed',

@@ -134,7 +134,8 @@ export async function send(method: string, path: string, body?: Json | FormData,
   return res;
 }
 
-async function json<T>(method: string, path: string, body?: Json, opts?: Options): Promise<T> {
+/** A JSON request through `send` (refresh, errors); 204 gives undefined. Feature clients (rooms) build on it. */
+export async function json<T>(method: string, path: string, body?: Json, opts?: Options): Promise<T> {
   const res = await send(method, path, body, opts);
   if (res.status === 204) return undefined as T;
   const text = await res.text();

@@ -10,6 +10,7 @@ import { conversations } from './conversations.svelte';
 import { session } from './session.svelte';
 import { settings } from './settings.svelte';
 import { threads } from './threads.svelte';
+import { rooms } from '$lib/rooms/rooms.svelte';
 
 let connected = false;
 
@@ -44,4 +45,8 @@ export function connect() {
 
   session.onSignOut(() => settings.reset());
   settings.connect();
+
+  // session → rooms: the list is the account's, loaded by the sidebar when shown.
+  session.onSignOut(() => rooms.reset());
+  session.onAccountSwitch(() => rooms.reset());
 }

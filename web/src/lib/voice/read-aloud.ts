@@ -16,6 +16,8 @@ let current: { speaker: Speaker; ended: () => void } | null = null;
 export async function readAloud(
   markdown: string,
   hooks: { onplaying?: () => void; onend: () => void; onerror: (message: string) => void },
+  /** A voice of its own (a room's); otherwise the person's. */
+  voice?: string | null,
 ): Promise<Reading> {
   current?.speaker.stop();
   current?.ended();
@@ -31,7 +33,7 @@ export async function readAloud(
     hooks.onend();
   };
   const speaker: Speaker = new Speaker({
-    voice: info.voice,
+    voice: voice || info.voice,
     onplaying: hooks.onplaying,
     onidle: ended,
     onerror: (message, fatal) => {
