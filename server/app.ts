@@ -23,6 +23,7 @@ import { sharesRoutes } from './shares';
 import { openapiRoutes } from './openapi';
 import { webRoutes } from './web';
 import { Generations } from './replies/generations';
+import { createPush, pushRoutes } from './push';
 import type { FileReader } from './replies/types';
 
 export interface AppInput {
@@ -39,6 +40,8 @@ export function createApp(input: AppInput) {
   const hooks = input.hooks ?? {};
   // Stored files go with their threads and accounts; bytes nobody refers to are deleted.
   const files = fileHooks(input);
+  // Web Push: a reply that finishes unwatched notifies the account's devices.
+  const push = createPush(input);
   const deps = {
     config: input.config,
     sql: input.sql,
@@ -62,6 +65,8 @@ export function createApp(input: AppInput) {
     providers: input.providers ?? createProviders(input.config, input.sql),
     generations,
     files: input.files ?? fileReader(input),
+    push,
+    afterReply: [push.replyFinished],
   } satisfies AppDeps & Record<string, unknown>;
   const app = new Elysia()
     .use(errorHandler)
@@ -77,10 +82,11 @@ export function createApp(input: AppInput) {
     .use(filesRoutes(deps))
     .use(imagesRoutes(deps))
     .use(sharesRoutes(deps))
+    .use(pushRoutes(deps))
     .use(openapiRoutes())
     .use(webRoutes(input.config));
   // Exposed for graceful shutdown (drain) and for tests that check nothing leaks.
-  return Object.assign(app, { generations });
+  return Object.assign(app, { generations, push });
 }
 
 export type App = ReturnType<typeof createApp>;

@@ -34,10 +34,10 @@ function finalEvent(message: Message): FinalEvent {
 
 /** The feed of a source: everything so far, then live events, then the end. */
 export function feedOf(deps: Pick<RunnerDeps, 'sql' | 'config'>, userId: string, source: Source): Feed {
-  return (send, close) => {
+  return (send, close, viewer) => {
     switch (source.kind) {
       case 'live':
-        return source.generation.attach(send, close);
+        return source.generation.attach(send, close, viewer);
       case 'final':
         send({ event: 'start', data: { message: clean(source.message) } });
         if (source.message.content) send({ event: 'delta', data: { id: source.message.id, text: source.message.content } });

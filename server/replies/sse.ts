@@ -8,7 +8,7 @@ import type { Feed, Send } from './types';
 
 export const HEARTBEAT_MS = 5000;
 
-export function eventStream(signal: AbortSignal, start: Feed): Response {
+export function eventStream(signal: AbortSignal, start: Feed, viewer?: string): Response {
   const encoder = new TextEncoder();
   let closed = false;
   let cleanup: (() => void) | void;
@@ -49,7 +49,7 @@ export function eventStream(signal: AbortSignal, start: Feed): Response {
       signal.addEventListener('abort', onAbort);
       heartbeat = setInterval(() => write(': ping\n\n'), HEARTBEAT_MS);
       write(': stream open\n\n');
-      cleanup = start(send, close);
+      cleanup = start(send, close, viewer);
       // The source may have finished synchronously (a reply already complete).
       if (closed) cleanup?.();
     },
