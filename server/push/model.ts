@@ -2,6 +2,7 @@
 import { t } from 'elysia';
 
 export const PushKey = t.Object({ publicKey: t.String() });
+export type PushKey = typeof PushKey.static;
 
 /** What `PushSubscription.toJSON()` gives (expirationTime and other fields are ignored). */
 export const SubscriptionBody = t.Object({

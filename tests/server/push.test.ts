@@ -194,11 +194,12 @@ describe('a reply that finishes unwatched', () => {
     expect((await client.post('/api/push/subscriptions', { endpoint: gone.endpoint, keys: gone.keys })).status).toBe(201);
     expect((await client.delete('/api/push/subscriptions', { endpoint: gone.endpoint })).status).toBe(204);
 
-    const [{ userId }] = await server.db.sql<{ userId: string }[]>`select user_id from push_subscriptions where endpoint = ${sub.endpoint}`;
+    const [{ userId } = { userId: "" }] = await server.db.sql<{ userId: string }[]>`select user_id from push_subscriptions where endpoint = ${sub.endpoint}`;
+    expect(userId).toBeTruthy();
     expect((await client.post('/api/auth/logout')).status).toBe(204);
     // The session is over; a reply finishing for the account now (e.g. one started earlier)
     // reaches no signed-out device, and the row goes.
-    await server.app.push.notify(userId!, { title: 't', body: 'b', threadId: thread.id, messageId: thread.id, url: '/' });
+    await server.app.push.notify(userId, { title: 't', body: 'b', threadId: thread.id, messageId: thread.id, url: '/' });
     expect(push.for(sub.id)).toEqual([]);
     expect(push.for(gone.id)).toEqual([]);
     expect((await server.db.sql`select 1 from push_subscriptions where endpoint = ${sub.endpoint}`).length).toBe(0);
