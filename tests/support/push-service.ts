@@ -71,7 +71,8 @@ async function verifyVapid(header: string | undefined, origin: string) {
   return { ...claims, publicKey: k };
 }
 
-export async function startPushService() {
+/** `port` 0: any free one. */
+export async function startPushService(port = 0) {
   const receivers = new Map<string, Receiver>();
   /** Subscriptions that answer this status instead of accepting (e.g. 410: unsubscribed). */
   const answer = new Map<string, number>();
@@ -111,13 +112,13 @@ export async function startPushService() {
       res.writeHead(400).end();
     }
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as AddressInfo).port;
-  origin = `http://127.0.0.1:${port}`;
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  const bound = (server.address() as AddressInfo).port;
+  origin = `http://127.0.0.1:${bound}`;
 
   return {
     origin,
-    host: `127.0.0.1:${port}`,
+    host: `127.0.0.1:${bound}`,
     deliveries,
     /** Requests that did not verify or decrypt (should stay empty). */
     failures,
