@@ -222,3 +222,30 @@ test.describe('an unreachable server', () => {
     }
   });
 });
+
+test.describe('unread replies', () => {
+  test.use({ viewport: { width: 1280, height: 800 } });
+
+  test('a reply that finishes while another thread is open marks its thread in the list until it is opened', async ({ page }) => {
+    await signUpByApi(page);
+    const first = await startChat(page, 'First thread');
+    await waitForReply(page);
+    await startChat(page, 'Second thread #slow');
+    await expect(assistant(page).last()).toHaveAttribute('data-status', 'streaming');
+    // Back to the first thread while the second one's reply is still being written.
+    const list = page.getByRole('navigation', { name: 'Threads' });
+    await list.getByRole('link', { name: 'First thread' }).click();
+    await page.waitForURL(`**/t/${first}`);
+    const second = list.getByRole('link', { name: /^Second thread/ });
+    await expect(second).toHaveAttribute('aria-describedby', /^unread-/, { timeout: 30_000 });
+    await expect(second.locator('[data-unread]')).toBeVisible();
+    await expect(list.getByRole('link', { name: 'First thread' })).not.toHaveAttribute('aria-describedby', /unread/);
+    await page.screenshot({ path: join(shots, 'unread.png') });
+    await second.click();
+    await expect(second).not.toHaveAttribute('aria-describedby', /unread/);
+    await expect(second.locator('[data-unread]')).toHaveCount(0);
+    // Seen stays seen after a reload.
+    await page.reload();
+    await expect(list.getByRole('link', { name: /^Second thread/ }).locator('[data-unread]')).toHaveCount(0);
+  });
+});

@@ -14,6 +14,7 @@ import { conversations } from './conversations.svelte';
 import { session } from './session.svelte';
 import { settings } from './settings.svelte';
 import { threads } from './threads.svelte';
+import { unread } from './unread.svelte';
 
 let connected = false;
 
@@ -64,6 +65,12 @@ export function connect() {
     const data = event.data as { type?: string; url?: string } | null;
     if (data?.type === 'parley:open' && typeof data.url === 'string' && data.url.startsWith('/')) void goto(data.url);
   });
+
+  // unread replies: marked from sync pages (a reply that finished off screen), cleared when
+  // its thread is on screen with the app in front; the app icon's badge counts them.
+  offline.onPage((page) => unread.synced(page.messages, page.deletedThreadIds, !offline.complete));
+  session.onSignOut(() => unread.reset());
+  unread.connect();
 
   session.onSignOut(() => settings.reset());
   settings.connect();
