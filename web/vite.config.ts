@@ -145,6 +145,8 @@ export default defineConfig({
         // account's data and a shared device may hold several accounts (security item 13).
         // Navigations fall back to the shell except /api/ and /s/ (see the worker).
         globPatterns: ['client/**/*.{js,css,ico,png,svg,webmanifest}'],
+        // iPhone launch images: iOS fetches the one matching its screen when it installs the app.
+        globIgnores: ['**/icons/launch/**'],
       },
       kit: { adapterFallback: 'index.html', spa: { fallbackMapping: '/' } },
       devOptions: { enabled: false },
