@@ -10,15 +10,9 @@
  * (sync, outbox flush, replies followed again), without a reload.
  */
 import { fromGateway } from '$lib/api';
+import { retryDelay } from '$lib/offline/backoff';
 
-const FIRST_RETRY_MS = 1000;
-export const MAX_RETRY_MS = 30_000;
 const PROBE_TIMEOUT_MS = 8000;
-
-/** The delay before the n-th retry (0-based): 1 s, 2 s, 4 s … at most 30 s. */
-export function retryDelay(attempt: number) {
-  return Math.min(MAX_RETRY_MS, FIRST_RETRY_MS * 2 ** Math.min(attempt, 10));
-}
 
 class Connectivity {
   #network = $state(typeof navigator === 'undefined' ? true : navigator.onLine);
