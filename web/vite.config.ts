@@ -29,8 +29,6 @@ const LAZY = [
   /src\/lib\/images\/resize/,
   /src\/lib\/components\/ImageView/,
   /src\/lib\/components\/SharedLinks/,
-  // The share dialog, opened from a thread.
-  /src\/lib\/components\/ShareDialog/,
 ];
 
 /**
