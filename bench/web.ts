@@ -11,7 +11,7 @@
  *     the composer ready for input (median of RUNS, default 3);
  *   - that highlighting code is not downloaded for a thread without code, and is once
  *     a code block appears.
- * Budgets: ≤ 150 KB gzipped JS, ≤ 2.5 s to usable. Exits 1 when one is missed.
+ * Budgets: ≤ 120 KB gzipped JS, ≤ 2.0 s to usable (issue 17; 150 KB and 2.5 s before). Exits 1 when one is missed.
  * Writes bench/.out/web.json.
  */
 import { chromium, type Page } from '@playwright/test';
@@ -24,7 +24,7 @@ const port = Number(process.env.BENCH_PORT ?? 4400);
 const base = `http://127.0.0.1:${port}`;
 const runs = Number(process.env.RUNS ?? 3);
 const JS_BUDGET = JS_BUDGET_BYTES; // the same budget every build checks statically
-const USABLE_BUDGET_MS = 2500;
+const USABLE_BUDGET_MS = 2000;
 const FAST_3G = {
   offline: false,
   latency: 562.5,
@@ -139,7 +139,11 @@ async function visit(seeded: Awaited<ReturnType<typeof seed>>, throttle: boolean
       const type = res.request().resourceType();
       if (type !== 'script' && type !== 'stylesheet') return;
       pending.push(
-        res.body().then((body) => {
+        // A body is gone once its page navigated away (the second visit): fetched again then.
+        res
+          .body()
+          .catch(async () => Buffer.from(await (await fetch(res.url())).arrayBuffer()))
+          .then((body) => {
           resources.push({ url: res.url(), type, bytes: body.length, gzip: Bun.gzipSync(new Uint8Array(body)).length, transferred: 0 });
         }),
       );
@@ -237,9 +241,9 @@ try {
   writeFileSync(join(root, 'bench', '.out', 'web.json'), JSON.stringify(result, null, 2));
 
   const checks = [
-    [`JS on first load of a thread: ${kb(result.jsGzipBytes)} gzipped (${result.jsFiles} files, ${kb(result.jsBytes)} raw)`, result.jsGzipBytes <= JS_BUDGET, '≤ 150 KB'],
+    [`JS on first load of a thread: ${kb(result.jsGzipBytes)} gzipped (${result.jsFiles} files, ${kb(result.jsBytes)} raw)`, result.jsGzipBytes <= JS_BUDGET, `≤ ${JS_BUDGET / 1024} KB`],
     [`CSS on first load: ${kb(result.cssGzipBytes)} gzipped (${result.cssFiles} files)`, true, 'reported'],
-    [`Usable thread view, 4× CPU + Fast 3G: ${result.usableMsThrottled} ms (runs ${result.usableMsRuns.join(', ')}; unthrottled ${result.usableMsUnthrottled} ms)`, result.usableMsThrottled <= USABLE_BUDGET_MS, '≤ 2500 ms'],
+    [`Usable thread view, 4× CPU + Fast 3G: ${result.usableMsThrottled} ms (runs ${result.usableMsRuns.join(', ')}; unthrottled ${result.usableMsUnthrottled} ms)`, result.usableMsThrottled <= USABLE_BUDGET_MS, `≤ ${USABLE_BUDGET_MS} ms`],
     ['Highlighting not downloaded for a thread without code', !result.highlightOnFirstLoad, 'lazy'],
     ['Highlighting loaded once a code block appears', result.highlightWithCode, 'lazy'],
   ] as const;

@@ -6,7 +6,8 @@
  *   3. the two-instance fault tests (tests/cluster/: two Parley processes behind Debian's nginx
  *      on one PostgreSQL; SIGTERM, SIGKILL, database restart), in their own step;
  *   4. unit tests of the web app's logic (bun:test, web/src/**.test.ts);
- *   5. the Playwright end-to-end tests in Debian's Chromium against the built app.
+ *   5. the Playwright end-to-end tests in Debian's Chromium against the built app;
+ *   6. the WebKit smoke (tests/webkit/smoke.ts) in WebKitGTK over W3C WebDriver, under Xvfb.
  * Prints one closing line "N passed, N failed" (", N skipped" when some were) with the totals;
  * tests that passed only on a retry are counted in "passed" and named on the line above it.
  * Pass file filters to run a subset: `bun run test auth` (server only).
@@ -135,6 +136,25 @@ if (!filters.length && specs.length) {
       totals.failed += 1;
       failures.push(`e2e: no report (exit ${e2e.code})`);
     }
+  }
+}
+
+// The WebKit smoke (iPhone's engine): WebKitGTK's WebKitWebDriver + MiniBrowser under Xvfb.
+// .ci/run installs them; on a machine without them it is skipped (and counted as skipped).
+if (!filters.length) {
+  if (Bun.which('WebKitWebDriver') && Bun.which('Xvfb')) {
+    const webkit = await run('WebKit smoke (WebDriver)', ['bun', 'tests/webkit/smoke.ts']);
+    const m = webkit.out.match(/^(\d+) passed, (\d+) failed$/m);
+    totals.passed += Number(m?.[1] ?? 0);
+    totals.failed += Number(m?.[2] ?? 0);
+    if (m && Number(m[2])) failures.push(`WebKit smoke: ${m[2]} failed`);
+    if (!m || (webkit.code !== 0 && !Number(m[2]))) {
+      totals.failed += 1;
+      failures.push(`WebKit smoke: exited ${webkit.code}`);
+    }
+  } else {
+    console.log('\n━━ WebKit smoke skipped: WebKitWebDriver or Xvfb is not installed (apt-get install webkit2gtk-driver xvfb)');
+    totals.skipped += 1;
   }
 }
 

@@ -26,6 +26,7 @@ import { webRoutes } from './web';
 import { Generations } from './replies/generations';
 import { Relay } from './replies/relay';
 import { Streams } from './replies/streams';
+import { createPush, pushRoutes } from './push';
 import type { FileReader } from './replies/types';
 import { localBus, type Bus } from './infra/notify';
 
@@ -51,6 +52,8 @@ export function createApp(input: AppInput) {
   const hooks = input.hooks ?? {};
   // Stored files go with their threads and accounts; bytes nobody refers to are deleted.
   const files = fileHooks(input);
+  // Web Push: a reply that finishes unwatched notifies the account's devices.
+  const push = createPush(input);
   const deps = {
     config: input.config,
     sql: input.sql,
@@ -78,6 +81,8 @@ export function createApp(input: AppInput) {
     files: input.files ?? fileReader(input),
     // Room events between instances (LISTEN/NOTIFY; in-process on the embedded database).
     rooms: createRoomBus(bus),
+    push,
+    afterReply: [push.replyFinished],
   } satisfies AppDeps & Record<string, unknown>;
   const app = new Elysia()
     .use(errorHandler)
@@ -94,10 +99,11 @@ export function createApp(input: AppInput) {
     .use(imagesRoutes(deps))
     .use(sharesRoutes(deps))
     .use(roomsRoutes(deps))
+    .use(pushRoutes(deps))
     .use(openapiRoutes())
     .use(webRoutes(input.config));
   // Exposed for graceful shutdown (drain, lifecycle) and for tests that check nothing leaks.
-  return Object.assign(app, { generations, streams, relay, bus, lifecycle });
+  return Object.assign(app, { generations, streams, relay, bus, lifecycle, push });
 }
 
 export type App = ReturnType<typeof createApp>;

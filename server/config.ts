@@ -62,6 +62,11 @@ const EnvSchema = T.Object({
   S3_ACCESS_KEY_ID: T.Optional(T.String({ minLength: 1 })),
   S3_SECRET_ACCESS_KEY: T.Optional(T.String({ minLength: 1 })),
   S3_REGION: T.Optional(T.String({ minLength: 1, description: 'a region such as us-east-1' })),
+  VAPID_PUBLIC_KEY: T.Optional(T.String({ pattern: '^[A-Za-z0-9_-]{80,100}$', description: 'a base64url P-256 public key' })),
+  VAPID_PRIVATE_KEY: T.Optional(T.String({ pattern: '^[A-Za-z0-9_-]{40,50}$', description: 'a base64url P-256 private key' })),
+  PUSH_ALLOWED_HOSTS: T.Optional(
+    T.String({ pattern: '^[A-Za-z0-9.:\\[\\]-]+(,[A-Za-z0-9.:\\[\\]-]+)*$', description: 'comma-separated host[:port] names' }),
+  ),
   LOG_LEVEL: T.Optional(
     T.Union([T.Literal('debug'), T.Literal('info'), T.Literal('warn'), T.Literal('error'), T.Literal('silent')], {
       description: 'debug, info, warn, error or silent',
@@ -120,6 +125,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   if (picked.BLOB_STORE === 'postgres' && !picked.DATABASE_URL) {
     problems.push('BLOB_STORE: got "postgres", which needs DATABASE_URL (use directory with the embedded database)');
+  }
+  if (Boolean(picked.VAPID_PUBLIC_KEY) !== Boolean(picked.VAPID_PRIVATE_KEY)) {
+    problems.push('VAPID_PUBLIC_KEY and VAPID_PRIVATE_KEY: set both or neither');
   }
   if (problems.length) throw new ConfigError(problems);
 
@@ -180,6 +188,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     // How long a speech provider (or the local espeak-ng) may take before the client gets a 504.
     voice: Object.freeze({ stt, tts, timeoutMs: Number(e.VOICE_TIMEOUT_MS ?? '30000') }),
     images: Object.freeze({ provider: image }),
+    // Web Push: VAPID keys from the environment (both or neither) or generated into DATA_DIR
+    // by server/push/vapid.ts; push endpoints on these hosts may be private or plain http.
+    push: Object.freeze({
+      vapid: e.VAPID_PUBLIC_KEY && e.VAPID_PRIVATE_KEY ? { publicKey: e.VAPID_PUBLIC_KEY, privateKey: e.VAPID_PRIVATE_KEY } : null,
+      allowedHosts: (e.PUSH_ALLOWED_HOSTS ?? '').split(',').map((h) => h.trim().toLowerCase()).filter(Boolean),
+    }),
     logLevel: e.LOG_LEVEL ?? 'info',
   });
 }

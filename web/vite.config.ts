@@ -117,6 +117,13 @@ export default defineConfig({
           { src: '/icons/maskable-512.png', sizes: '512x512', type: 'image/png', purpose: 'maskable' },
           { src: '/icons/maskable-192.png', sizes: '192x192', type: 'image/png', purpose: 'maskable' },
         ],
+        // Parley in the share sheet: text, links and images open a new chat (src/lib/share/inbox.ts).
+        share_target: {
+          action: '/share',
+          method: 'POST',
+          enctype: 'multipart/form-data',
+          params: { title: 'title', text: 'text', url: 'url', files: [{ name: 'images', accept: ['image/*'] }] },
+        },
         shortcuts: [
           {
             name: 'New chat',
@@ -139,6 +146,8 @@ export default defineConfig({
         // account's data and a shared device may hold several accounts (security item 13).
         // Navigations fall back to the shell except /api/ and /s/ (see the worker).
         globPatterns: ['client/**/*.{js,css,ico,png,svg,webmanifest}'],
+        // iPhone launch images: iOS fetches the one matching its screen when it installs the app.
+        globIgnores: ['**/icons/launch/**'],
       },
       kit: { adapterFallback: 'index.html', spa: { fallbackMapping: '/' } },
       devOptions: { enabled: false },

@@ -26,10 +26,10 @@ export function sourceFor(generations: Generations, message: Message): Source {
 
 /** The feed of a source: everything so far, then live events, then the end. */
 export function feedOf(deps: { relay: Relay }, userId: string, source: Source): Feed {
-  return (send, close) => {
+  return (send, close, viewer) => {
     switch (source.kind) {
       case 'live':
-        return source.generation.attach(send, close);
+        return source.generation.attach(send, close, viewer);
       case 'final':
         send({ event: 'start', data: { message: clean(source.message) } });
         if (source.message.content) send({ event: 'delta', data: { id: source.message.id, text: source.message.content } });

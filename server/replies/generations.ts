@@ -11,6 +11,7 @@ import type { FinalEvent, ReplyEvent, Send } from './types';
 interface Subscriber {
   onEvent: Send;
   onEnd: () => void;
+  viewer?: string;
 }
 
 export class Generation {
@@ -62,6 +63,11 @@ export class Generation {
 
   get listenerCount() {
     return this.#subscribers.size;
+  }
+
+  /** The sessions of the attached clients (one per client that said whose it is). */
+  get viewers(): string[] {
+    return [...this.#subscribers].flatMap((s) => (s.viewer ? [s.viewer] : []));
   }
 
   /** Resolves once the final state is known (done or error). */
@@ -125,7 +131,7 @@ export class Generation {
    * Attach a client: it gets `start`, one `delta` with the text so far, the final
    * event and what followed it, then live events until the end. Returns the detacher.
    */
-  attach(onEvent: Send, onEnd: () => void): () => void {
+  attach(onEvent: Send, onEnd: () => void, viewer?: string): () => void {
     onEvent({ event: 'start', data: { message: { ...this.#message, content: '' } } });
     if (this.#text) onEvent({ event: 'delta', data: { id: this.messageId, text: this.#text } });
     if (this.#final) onEvent(this.#final);
@@ -134,7 +140,7 @@ export class Generation {
       onEnd();
       return () => {};
     }
-    const subscriber = { onEvent, onEnd };
+    const subscriber: Subscriber = { onEvent, onEnd, viewer };
     this.#subscribers.add(subscriber);
     return () => this.#subscribers.delete(subscriber);
   }

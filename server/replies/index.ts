@@ -18,8 +18,9 @@ import type { Feed } from './types';
 
 export function repliesRoutes(deps: AppDeps & Pick<replies.ReplyDeps, 'generations' | 'files' | 'relay'> & { streams: Streams }) {
   // Every reply stream is registered under its session: a sign-out anywhere ends it.
+  // The session is also the stream's viewer: a reply that ends unwatched is pushed (server/push).
   const stream = (signal: AbortSignal, owner: { userId: string; sessionId: string }, feed: Feed) =>
-    eventStream(signal, deps.streams.open(owner, feed));
+    eventStream(signal, deps.streams.open(owner, feed), owner.sessionId);
   return new Elysia({ name: 'replies' })
     .use(deps.auth)
     .post(

@@ -213,6 +213,8 @@ async function run(deps: RunnerDeps, job: ReplyJob) {
   let final: Message = { ...g.message, content: g.text, status, error: status === 'error' ? failure : null };
   // Stored even when `gone` (a disabled account's row stays; a deleted one is simply absent).
   final = (await storeFinal(deps, g, { status, error: final.error, usage })) ?? final;
+  // Who was watching when it ended (before `finish`, which some clients answer by leaving).
+  const viewers = g.viewers;
   if (status === 'error') {
     const code = timedOut ? 'provider_timeout' : 'provider_error';
     g.finish({ event: 'error', data: { message: final, error: { code, message: final.error ?? 'The reply failed' } } });
@@ -222,7 +224,7 @@ async function run(deps: RunnerDeps, job: ReplyJob) {
   if (status === 'complete') {
     const context = await job.context;
     for (const step of job.completion ?? []) {
-      const event = await step({ userId: g.userId, threadId: g.threadId, message: final, context }).catch((error) => {
+      const event = await step({ userId: g.userId, threadId: g.threadId, message: final, context, viewers }).catch((error) => {
         log.warn('a reply completion step failed', { messageId: g.messageId, error: String(error) });
         return null;
       });

@@ -34,9 +34,15 @@ import type { Relay } from './relay';
 import { startReply } from './runner';
 import { nameThread, provisionalTitle } from './title';
 import type { PostMessageBody } from './model';
-import type { Feed, FileReader, RunnerDeps } from './types';
+import type { CompletionStep, Feed, FileReader, RunnerDeps } from './types';
 
-export type ReplyDeps = RunnerDeps & { generations: Generations; files: FileReader; relay: Relay };
+export type ReplyDeps = RunnerDeps & {
+  generations: Generations;
+  files: FileReader;
+  /** Completion steps run after every complete reply, after naming (e.g. a push notification). */
+  afterReply?: CompletionStep[];
+  relay: Relay;
+};
 
 /** The body of POST /api/threads/:id/messages (attachments: file ids from POST /api/files). */
 export type PostBody = PostMessageBody;
@@ -44,9 +50,9 @@ export type PostBody = PostMessageBody;
 /** The `user` event, then the reply's events. */
 function exchangeFeed(deps: ReplyDeps, userId: string, user: Message, source: Source): Feed {
   const reply = feedOf(deps, userId, source);
-  return (send, close) => {
+  return (send, close, viewer) => {
     send({ event: 'user', data: { message: user } });
-    return reply(send, close);
+    return reply(send, close, viewer);
   };
 }
 
@@ -116,7 +122,7 @@ export async function postMessage(deps: ReplyDeps, userId: string, threadId: str
       () => false,
     ),
     // A new thread is named by its first message at once, and by the model after the reply.
-    completion: thread.title ? [] : [nameThread(deps, provisional)],
+    completion: [...(thread.title ? [] : [nameThread(deps, provisional)]), ...(deps.afterReply ?? [])],
   });
 
   const created = await written.catch((error) => {
@@ -173,6 +179,7 @@ export async function regenerate(deps: ReplyDeps, userId: string, messageId: str
     generation,
     context: buildContext(deps, userId, thread, parent.id, null),
     stored: Promise.resolve(true),
+    completion: deps.afterReply,
   });
   return feedOf(deps, userId, { kind: 'live', generation });
 }

@@ -16,11 +16,13 @@ export const HEARTBEAT_MS = 5000;
 
 /**
  * `start` is given `send` (an event, with an optional SSE `id` so a reconnect can send
- * `Last-Event-ID`) and `close`; it returns its cleanup.
+ * `Last-Event-ID`), `close`, and `viewer` (the reading client's session, to tell whether a
+ * reply ended watched); it returns its cleanup.
  */
 export function eventStream<E extends SseEvent = ReplyEvent>(
   signal: AbortSignal,
-  start: (send: (event: E, id?: string | number) => void, close: () => void) => (() => void) | void,
+  start: (send: (event: E, id?: string | number) => void, close: () => void, viewer?: string) => (() => void) | void,
+  viewer?: string,
 ): Response {
   const encoder = new TextEncoder();
   let closed = false;
@@ -62,7 +64,7 @@ export function eventStream<E extends SseEvent = ReplyEvent>(
       signal.addEventListener('abort', onAbort);
       heartbeat = setInterval(() => write(': ping\n\n'), HEARTBEAT_MS);
       write(': stream open\n\n');
-      cleanup = start(send, close);
+      cleanup = start(send, close, viewer);
       // The source may have finished synchronously (a reply already complete).
       if (closed) cleanup?.();
     },

@@ -17,10 +17,10 @@ export class Streams {
 
   /** The feed, registered for its owner while it runs. */
   open(owner: { userId: string; sessionId: string | null }, feed: Feed): Feed {
-    return (send, close) => {
+    return (send, close, viewer) => {
       const entry: Entry = { ...owner, close };
       this.#open.add(entry);
-      const cleanup = feed(send, close);
+      const cleanup = feed(send, close, viewer);
       return () => {
         this.#open.delete(entry);
         cleanup?.();

@@ -16,8 +16,11 @@ export type FinalEvent = Extract<ReplyEvent, { event: 'done' | 'error' }>;
 
 export type Send = (event: ReplyEvent) => void;
 
-/** Feeds one SSE response: sends events, calls `close` when there is nothing more; returns its cleanup. */
-export type Feed = (send: Send, close: () => void) => (() => void) | void;
+/**
+ * Feeds one SSE response: sends events, calls `close` when there is nothing more; returns its cleanup.
+ * `viewer` is the session of the client reading it (to tell whether a reply ended watched).
+ */
+export type Feed = (send: Send, close: () => void, viewer?: string) => (() => void) | void;
 
 /** What generating a reply needs from the app. */
 export type RunnerDeps = Pick<AppDeps, 'sql' | 'providers' | 'config'>;
@@ -36,6 +39,8 @@ export interface Completed {
   message: Message;
   /** The conversation the provider was given. */
   context: ChatMessage[];
+  /** The sessions of the clients attached to the reply's stream when it ended (none: unwatched). */
+  viewers: string[];
 }
 
 /**

@@ -15,6 +15,7 @@
  *     and it answers the server's title requests with the first words of the message, so
  *     titles are predictable (and carry any payload the message had);
  *   - the real server (`bun server/index.ts`) serving the built app from web/build.
+ * Push endpoints on 127.0.0.1:E2E_PORT+3 are allowed (phone.spec.ts plays the push service there).
  * Builds the app first when web/build is missing. Port: E2E_PORT (default 4321); the fake provider
  * listens on E2E_FAKE_PORT (default E2E_PORT + 1), so a spec can reach its /__fake/ control routes.
  */
@@ -214,6 +215,8 @@ const server = Bun.spawn(['bun', join(root, 'server', 'index.ts')], {
     MISTRAL_SERVER_URL: providerUrl,
     MISTRAL_API_KEY: 'test',
     DEFAULT_MODEL: 'openai:gpt-4o-mini',
+    // The push service a spec plays (tests/support/push-service.ts) listens on E2E_PORT + 3.
+    PUSH_ALLOWED_HOSTS: `127.0.0.1:${port + 3}`,
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
   },
   stdout: 'inherit',

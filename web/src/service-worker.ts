@@ -12,6 +12,9 @@
  *   replies stream in where the user is); with none, sends the messages itself, in order,
  *   each once (same client id; the server deduplicates), through the page's own delivery
  *   (offline/deliver.ts: the same session refresh, the same rule for "stored").
+ * - Web Push (push/worker.ts): shows a finished reply's notification; a tap opens its chat.
+ * - The share target (share/inbox.ts): POST /share keeps what another app shared and opens a
+ *   new chat with it.
  * - Waits as an update until the page says so ("Update available", never mid-reply).
  */
 import { clientsClaim } from 'workbox-core';
@@ -20,6 +23,8 @@ import { NavigationRoute, registerRoute } from 'workbox-routing';
 import { mirrorNames, openExistingMirrorDB } from '$lib/offline/db';
 import { deliverEntry } from '$lib/offline/deliver';
 import { flushOutbox, sortOutbox, SYNC_TAG, type OutboxStore } from '$lib/offline/outbox';
+import { openReply, showReply } from '$lib/push/worker';
+import { receiveShare, SHARE_PATH } from '$lib/share/inbox';
 
 interface WorkerEvent extends Event {
   waitUntil(work: Promise<unknown>): void;
@@ -30,14 +35,32 @@ interface SyncEvent extends WorkerEvent {
 interface MessageEventLike extends Event {
   data: unknown;
 }
+interface PushEventLike extends WorkerEvent {
+  data: { json(): unknown; text(): string } | null;
+}
+interface NotificationEventLike extends WorkerEvent {
+  notification: Notification;
+}
 interface WindowClientLike {
+  url: string;
+  focus(): Promise<unknown>;
   postMessage(message: unknown): void;
 }
 interface WorkerScope {
   __WB_MANIFEST: (string | { url: string; revision: string | null })[];
   skipWaiting(): Promise<void>;
-  clients: { matchAll(options: { type: 'window'; includeUncontrolled: boolean }): Promise<WindowClientLike[]> };
+  clients: {
+    matchAll(options: { type: 'window'; includeUncontrolled: boolean }): Promise<WindowClientLike[]>;
+    openWindow(url: string): Promise<unknown>;
+  };
+  registration: {
+    showNotification(title: string, options: NotificationOptions): Promise<void>;
+    getNotifications(): Promise<Notification[]>;
+  };
+  location: Location;
   addEventListener(type: 'sync', listener: (event: SyncEvent) => void): void;
+  addEventListener(type: 'push', listener: (event: PushEventLike) => void): void;
+  addEventListener(type: 'notificationclick', listener: (event: NotificationEventLike) => void): void;
   addEventListener(type: 'message', listener: (event: MessageEventLike) => void): void;
 }
 
@@ -47,10 +70,25 @@ const worker = self as unknown as WorkerScope;
 precacheAndRoute((self as unknown as WorkerScope).__WB_MANIFEST);
 cleanupOutdatedCaches();
 registerRoute(new NavigationRoute(createHandlerBoundToURL('/'), { denylist: [/^\/api\//, /^\/s\//] }));
+registerRoute(({ url }) => url.origin === worker.location.origin && url.pathname === SHARE_PATH, ({ request }) => receiveShare(request), 'POST');
 clientsClaim();
 
 worker.addEventListener('message', (event) => {
   if ((event.data as { type?: string } | null)?.type === 'SKIP_WAITING') void worker.skipWaiting();
+});
+
+worker.addEventListener('push', (event) => {
+  let data: unknown = null;
+  try {
+    data = event.data?.json() ?? null;
+  } catch {
+    data = null;
+  }
+  event.waitUntil(showReply(worker.registration, data, worker.location.origin));
+});
+
+worker.addEventListener('notificationclick', (event) => {
+  event.waitUntil(openReply(worker.clients, worker.registration, event.notification, worker.location.origin));
 });
 
 worker.addEventListener('sync', (event) => {

@@ -13,6 +13,7 @@ import type { GeneratedImage, ImageBody } from '$server/images/model';
 import type { FileAnswer } from '$server/files/model';
 import type { ModelList } from '$server/providers/model';
 import type { CancelAnswer, PostMessageBody, RegenerateBody, ReplyEvent } from '$server/replies/model';
+import type { PushKey, SubscriptionBody } from '$server/push/model';
 import type { SettingsUpdate, SettingsView } from '$server/settings/model';
 import type { ShareCreated, SharedThread, ShareList } from '$server/shares/model';
 import type { CreateThreadBody, MessagePage, Message, ThreadAnswer, ThreadPage, UpdateThreadBody } from '$server/threads/model';
@@ -46,6 +47,20 @@ interface Options {
 let sessionEnded: () => void = () => {};
 export function onSessionEnded(handler: () => void) {
   sessionEnded = handler;
+}
+
+/**
+ * Told after each request whether the server answered (true) or not (false: no answer at all,
+ * or a gateway's 502/503/504 instead of ours). The page's connectivity state listens (root.ts).
+ */
+let reachability: (answered: boolean) => void = () => {};
+export function onReachability(handler: (answered: boolean) => void) {
+  reachability = handler;
+}
+
+/** A gateway's error page rather than the server's own answer (the server is down behind it). */
+export function fromGateway(res: Response) {
+  return (res.status === 502 || res.status === 503 || res.status === 504) && !(res.headers.get('content-type') ?? '').includes('application/json');
 }
 
 const NO_REFRESH = new Set(['/api/auth/login', '/api/auth/register', '/api/auth/refresh', '/api/auth/logout']);
@@ -114,10 +129,17 @@ export async function send(method: string, path: string, body?: Json | FormData,
       signal: opts.signal,
       keepalive: opts.keepalive,
       ...(opts.cache ? { cache: opts.cache } : {}),
-    }).catch((error: unknown) => {
-      if ((error as Error)?.name === 'AbortError') throw error;
-      throw new ApiError(0, 'offline', 'Cannot reach the server. Check your connection.');
-    });
+    }).then(
+      (res) => {
+        reachability(!fromGateway(res));
+        return res;
+      },
+      (error: unknown) => {
+        if ((error as Error)?.name === 'AbortError') throw error;
+        reachability(false);
+        throw new ApiError(0, 'offline', 'Cannot reach the server. Check your connection.');
+      },
+    );
 
   if (refreshing) await refreshing;
   const sentAt = epoch;
@@ -318,6 +340,13 @@ export const api = {
       json<SharedThread>('GET', `/api/shares/${enc(code)}`, undefined, { signal, cache: 'no-store' }),
     /** "Continue this conversation": a copy in the signed-in user's account. */
     fork: (code: string) => json<ThreadAnswer>('POST', `/api/shares/${enc(code)}/fork`),
+  },
+  push: {
+    key: () => json<PushKey>('GET', '/api/push/key'),
+    subscribe: (body: SubscriptionBody) => json<void>('POST', '/api/push/subscriptions', body as Json),
+    unsubscribe: (endpoint: string) => json<void>('DELETE', '/api/push/subscriptions', { endpoint }),
+    /** This window can or cannot be seen (a reply that ends unseen is pushed). Outlives a closing page. */
+    visibility: (hidden: boolean) => json<void>('POST', '/api/push/visibility', { hidden }, { keepalive: true }),
   },
   settings: {
     get: () => json<SettingsView>('GET', '/api/settings'),

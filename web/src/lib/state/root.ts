@@ -5,18 +5,27 @@
  * at import time, so what reacts to what (sign-out, sync pages, the network coming and going,
  * the outbox) reads here, top to bottom. Called once, by the root layout.
  */
+import { goto } from '$app/navigation';
+import { onReachability } from '$lib/api';
 import { offline } from '$lib/offline/offline.svelte';
+import { dropPushSubscription, reportVisibility } from '$lib/push/presence';
+import { connectivity } from './connectivity.svelte';
 import { conversations } from './conversations.svelte';
 import { session } from './session.svelte';
 import { settings } from './settings.svelte';
 import { threads } from './threads.svelte';
 import { rooms } from '$lib/rooms/rooms.svelte';
+import { unread } from './unread.svelte';
 
 let connected = false;
 
 export function connect() {
   if (connected || typeof window === 'undefined') return;
   connected = true;
+
+  // connectivity: told by the API client whether the server answered each request; when it
+  // stops answering with the network there, the app works from the mirror until it is back.
+  onReachability((answered) => (answered ? connectivity.answered() : connectivity.failed()));
 
   // session: told by the API client when a refresh is refused, and by other tabs.
   session.connect();
@@ -39,9 +48,30 @@ export function connect() {
   // or the app is back in front.
   window.addEventListener('offline', () => conversations.detach());
   window.addEventListener('online', () => conversations.resume());
+  connectivity.onLost(() => conversations.detach());
+  connectivity.onReturn(() => {
+    conversations.resume();
+    offline.wake();
+  });
   document.addEventListener('visibilitychange', () => {
     if (document.visibilityState === 'visible') conversations.resume();
   });
+
+  // push: the server learns when this window is hidden (a reply that ends unseen is pushed);
+  // signing out drops this browser's subscription.
+  reportVisibility(() => session.status === 'signed-in');
+  session.onSignOut(() => dropPushSubscription());
+  // A tapped notification: the worker asks this window to show the reply's chat.
+  navigator.serviceWorker?.addEventListener('message', (event) => {
+    const data = event.data as { type?: string; url?: string } | null;
+    if (data?.type === 'parley:open' && typeof data.url === 'string' && data.url.startsWith('/')) void goto(data.url);
+  });
+
+  // unread replies: marked from sync pages (a reply that finished off screen), cleared when
+  // its thread is on screen with the app in front; the app icon's badge counts them.
+  offline.onPage((page) => unread.synced(page.messages, page.deletedThreadIds, !offline.complete));
+  session.onSignOut(() => unread.reset());
+  unread.connect();
 
   session.onSignOut(() => settings.reset());
   settings.connect();
