@@ -3,7 +3,8 @@ import type { AppDeps } from '../deps';
 import { clientIp } from '../http/client';
 import { ACCESS_COOKIE, REFRESH_COOKIE } from './plugin';
 import { NoContent, withErrors } from '../http/model';
-import { AuthProviders, ChangePasswordBody, LoginBody, Ok, RegisterBody, UserAnswer } from './model';
+import { permissionsOf } from './permissions';
+import { AuthProviders, MeAnswer, ChangePasswordBody, LoginBody, Ok, RegisterBody, UserAnswer } from './model';
 import * as auth from './service';
 
 export function authRoutes(deps: AppDeps) {
@@ -81,7 +82,10 @@ export function authRoutes(deps: AppDeps) {
       set.headers['clear-site-data'] = '"cache", "cookies", "storage"';
       set.status = 204;
     }, { response: withErrors({ 204: NoContent }) })
-    .get('/me', ({ user }) => ({ user }), { auth: true, response: withErrors({ 200: UserAnswer }) })
+    .get('/me', async ({ user }) => ({ user, permissions: await permissionsOf(deps.sql, user.role) }), {
+      auth: true,
+      response: withErrors({ 200: MeAnswer }),
+    })
     .get('/providers', () => auth.providers(deps), { response: withErrors({ 200: AuthProviders }) })
     .post(
       '/password',
