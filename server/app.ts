@@ -21,6 +21,10 @@ import { fileHooks, fileReader, filesRoutes } from './files';
 import { imagesRoutes } from './images';
 import { sharesRoutes } from './shares';
 import { openapiRoutes } from './openapi';
+import { adminRoutes } from './admin';
+import { quotaRoutes } from './quota';
+import { flagsRoutes } from './flags';
+import { integrationRoutes } from './integration';
 import { webRoutes } from './web';
 import { Generations } from './replies/generations';
 import type { FileReader } from './replies/types';
@@ -77,6 +81,10 @@ export function createApp(input: AppInput) {
     .use(filesRoutes(deps))
     .use(imagesRoutes(deps))
     .use(sharesRoutes(deps))
+    .use(adminRoutes(deps))
+    .use(quotaRoutes(deps))
+    .use(flagsRoutes(deps))
+    .use(integrationRoutes(deps))
     .use(openapiRoutes())
     .use(webRoutes(input.config));
   // Exposed for graceful shutdown (drain) and for tests that check nothing leaks.

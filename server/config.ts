@@ -46,6 +46,7 @@ const EnvSchema = T.Object({
     }),
   ),
   ALLOW_REGISTRATION: T.Optional(Bool),
+  INTEGRATION_SECRET: T.Optional(T.String({ minLength: 32, description: 'at least 32 characters' })),
   TRUST_PROXY: T.Optional(Bool),
   AUTH_IP_LIMIT: T.Optional(T.String({ pattern: '^[1-9][0-9]*$', description: 'a positive integer' })),
   AUTH_ACCOUNT_LIMIT: T.Optional(T.String({ pattern: '^[1-9][0-9]*$', description: 'a positive integer' })),
@@ -145,6 +146,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     // How long a speech provider (or the local espeak-ng) may take before the client gets a 504.
     voice: Object.freeze({ stt, tts, timeoutMs: Number(e.VOICE_TIMEOUT_MS ?? '30000') }),
     images: Object.freeze({ provider: image }),
+    // Server-to-server account provisioning (HS256 tokens signed with this); off when unset.
+    integration: Object.freeze({ secret: e.INTEGRATION_SECRET ?? null }),
     logLevel: e.LOG_LEVEL ?? 'info',
   });
 }

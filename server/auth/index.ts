@@ -4,7 +4,7 @@ import { clientIp } from '../http/client';
 import { ACCESS_COOKIE, REFRESH_COOKIE } from './plugin';
 import { NoContent, withErrors } from '../http/model';
 import { permissionsOf } from './permissions';
-import { AuthProviders, MeAnswer, ChangePasswordBody, LoginBody, Ok, RegisterBody, UserAnswer } from './model';
+import { AuthProviders, MeAnswer, ResetBody, ChangePasswordBody, LoginBody, Ok, RegisterBody, UserAnswer } from './model';
 import * as auth from './service';
 
 export function authRoutes(deps: AppDeps) {
@@ -60,6 +60,15 @@ export function authRoutes(deps: AppDeps) {
         return { user: login.user };
       },
       { body: LoginBody, response: withErrors({ 200: UserAnswer }) },
+    )
+    .post(
+      '/reset',
+      async ({ body, cookie, accessJwt, request, server }) => {
+        const login = await auth.resetWithLink(deps, body, meta(request, server));
+        await setSessionCookies(cookie as Jar, accessJwt, login);
+        return { user: login.user };
+      },
+      { body: ResetBody, response: withErrors({ 200: UserAnswer }) },
     )
     .post('/refresh', async ({ cookie, accessJwt }) => {
       const jar = cookie as Jar;
