@@ -66,7 +66,7 @@ export function adminRoutes(deps: AppDeps & { generations: Generations }) {
       async ({ params, body }) => {
         const { user, cut } = await users.patchUser(sql, params.id, body);
         // Disabled: its replies in flight stop now (its next request is already refused).
-        if (cut) deps.generations.cancelUser(params.id);
+        if (cut) deps.generations.cancelUserReplies(params.id);
         return { user };
       },
       { requireRole: 'admin', params: UserIdParams, body: UserPatch, response: withErrors({ 200: AdminUserAnswer }) },
