@@ -43,21 +43,25 @@ export async function usage(sql: Sql, from: string, to: string, groupBy: GroupBy
   }[groupBy];
   const label = {
     day: sql`to_char(d.day, 'YYYY-MM-DD')`,
-    month: sql`to_char(d.day, 'FMMonth YYYY')`,
+    month: sql`to_char(min(d.day), 'FMMonth YYYY')`,
     user: sql`coalesce(nullif(max(u.name), ''), max(u.email), 'deleted account')`,
     model: sql`coalesce(nullif(d.model, ''), 'unknown')`,
   }[groupBy];
+  // Summed per (key, model) in float8 first (bigint sums are numeric, far slower), then priced.
   const rows = await sql<{ key: string; label: string; tokensIn: number; tokensOut: number; replies: number; cost: number }[]>`
-    select ${key} as key, ${label} as label,
-      sum(d.tokens_in)::float8 as tokens_in, sum(d.tokens_out)::float8 as tokens_out,
-      sum(d.replies)::float8 as replies,
-      coalesce(sum((d.tokens_in * p.input + d.tokens_out * p.output) / 1000000), 0)::float8 as cost
-    from usage_daily d
-    left join model_prices p on p.model = d.model
-    ${groupBy === 'user' ? sql`left join users u on u.id = d.user_id` : sql``}
-    where d.day between ${from}::date and ${to}::date
-    group by ${key}${groupBy === 'model' ? sql`, d.model` : sql``}
-    order by ${groupBy === 'day' || groupBy === 'month' ? sql`1` : sql`5 desc, 1`}`;
+    with g as (
+      select ${key} as key, ${label} as label, d.model,
+        sum(d.tokens_in::float8) as tin, sum(d.tokens_out::float8) as tout, sum(d.replies::float8) as replies
+      from usage_daily d
+      ${groupBy === 'user' ? sql`left join users u on u.id = d.user_id` : sql``}
+      where d.day between ${from}::date and ${to}::date
+      group by ${key}, d.model
+    )
+    select g.key, min(g.label) as label, sum(g.tin) as tokens_in, sum(g.tout) as tokens_out, sum(g.replies) as replies,
+      coalesce(sum((g.tin * p.input::float8 + g.tout * p.output::float8) / 1000000), 0) as cost
+    from g left join model_prices p on p.model = g.model
+    group by g.key
+    order by ${groupBy === 'day' || groupBy === 'month' ? sql`1` : sql`6 desc, sum(g.tin) + sum(g.tout) desc, 1`}`;
   const out: UsageRow[] = rows.map((r) => ({ ...r, cost: round(r.cost) }));
   const totals = out.reduce(
     (t, r) => ({

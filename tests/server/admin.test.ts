@@ -366,6 +366,9 @@ describe('usage', () => {
     const byDay = await call(admin, 'GET', `/api/admin/usage?from=${today}&to=${today}`);
     expect(byDay.body.rows[0].key).toBe(today);
     expect(byDay.body.totals.tokensIn).toBeGreaterThanOrEqual(1000);
+    const byMonth = await call(admin, 'GET', `/api/admin/usage?from=${today}&to=${today}&groupBy=month`);
+    expect(byMonth.body.rows[0]).toMatchObject({ key: today.slice(0, 7), tokensIn: byDay.body.totals.tokensIn });
+    expect(byMonth.body.rows[0].label).toMatch(/^[A-Z][a-z]+ \d{4}$/);
     const csv = await admin.get(`/api/admin/usage?from=${today}&to=${today}&groupBy=user&format=csv`);
     expect(csv.headers.get('content-type')).toStartWith('text/csv');
     const text = await csv.text();
