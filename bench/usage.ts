@@ -42,8 +42,8 @@ try {
     select (created_at at time zone 'UTC')::date, user_id, model, sum(tokens_in), sum(tokens_out), count(*)
     from quota_transactions where kind = 'debit' group by 1, 2, 3`;
   await sql`analyze`;
-  const [{ n }] = await sql<{ n: string }[]>`select count(*)::text as n from quota_transactions`;
-  const [{ d }] = await sql<{ d: string }[]>`select count(*)::text as d from usage_daily`;
+  const n = (await sql<{ n: string }[]>`select count(*)::text as n from quota_transactions`)[0]!.n;
+  const d = (await sql<{ d: string }[]>`select count(*)::text as d from usage_daily`)[0]!.d;
   console.error(`seeded in ${((performance.now() - t0) / 1000).toFixed(1)} s: ${n} ledger rows, ${d} daily rollup rows`);
 
   const today = new Date().toISOString().slice(0, 10);

@@ -29,6 +29,13 @@ const LAZY = [
   /src\/lib\/images\/resize/,
   /src\/lib\/components\/ImageView/,
   /src\/lib\/components\/SharedLinks/,
+  // The admin console (its pages, its client, the chart library) and the rarely used
+  // account pieces: Settings › Allowance and the Flag dialog.
+  /src\/routes\/admin\//,
+  /src\/lib\/admin\//,
+  /node_modules\/uplot\//,
+  /src\/lib\/components\/settings\/QuotaSettings/,
+  /src\/lib\/components\/FlagDialog/,
 ];
 
 /**

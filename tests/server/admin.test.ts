@@ -43,7 +43,7 @@ type Answer = { status: number; body: any; res: Response };
 const call = (c: Client, method: string, path: string, body?: unknown) => c.json(method, path, body) as Promise<Answer>;
 
 /** An account of `role`, signed in through its invite link. */
-async function invited(role: 'user' | 'restricted' | 'admin', name = role) {
+async function invited(role: 'user' | 'restricted' | 'admin', name: string = role) {
   const email = `${name}-${crypto.randomUUID().slice(0, 8)}@example.test`;
   const made = await call(admin, 'POST', '/api/admin/users', { email, name, role });
   expect(made.status).toBe(201);
