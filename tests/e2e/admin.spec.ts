@@ -129,6 +129,16 @@ test('an admin invites a restricted account, which runs out of allowance; the ad
     await shoot(admin, `admin-${screen}-phone`);
   }
 
+  // Dark mode, desktop.
+  await admin.setViewportSize(SIZES[1]);
+  await admin.emulateMedia({ colorScheme: 'dark' });
+  await admin.goto('/admin/usage');
+  await expect(admin.getByRole('img', { name: /^Tokens by day/ })).toBeVisible();
+  await shoot(admin, 'admin-usage-desktop-dark');
+  await admin.goto('/admin/users');
+  await expect(admin.getByRole('listitem').filter({ hasText: email })).toBeVisible();
+  await shoot(admin, 'admin-users-desktop-dark');
+
   // Put the document back for other specs.
   await admin.request.put('/api/admin/permissions', { data: doc });
   await kidContext.close();
