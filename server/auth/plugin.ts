@@ -10,7 +10,7 @@ import type { Config } from '../config';
 import type { Sql } from '../db';
 import { deriveKey } from '../crypto';
 import { forbidden, unauthorized } from '../errors';
-import { permissionsOf, type Permission, type Role } from './permissions';
+import { permissionsOf, type Permission, type Permissions, type Role } from './permissions';
 import { activeUser } from './service';
 
 const PERMISSION_NAMES: Record<Permission, string> = {
@@ -56,6 +56,15 @@ export function authPlugin({ sql, config }: { sql: Sql; config: Config }) {
     return { user, sessionId: claims.sid };
   }
 
+  // What a guard's `transform` established, for its `resolve` (same request, no second look-up).
+  type Checked = Awaited<ReturnType<typeof authenticate>> & { permissions: Permissions | null };
+  const checked = new WeakMap<Request, Checked>();
+  const passed = (request: Request) => {
+    const found = checked.get(request);
+    if (!found) throw unauthorized();
+    return found;
+  };
+
   return new Elysia({ name: 'auth', seed: config.auth.secret })
     .use(
       jwt({
@@ -72,25 +81,32 @@ export function authPlugin({ sql, config }: { sql: Sql; config: Config }) {
       },
       /**
        * `{ requireRole: 'admin' }`: signed in (401 otherwise) and of that role (403
-       * otherwise), checked before the handler does any work.
+       * otherwise). Checked in `transform`, before the body is even validated, so a caller
+       * who may not use the route learns nothing from it and costs it no work.
        */
       requireRole: (role: Role) => ({
-        async resolve({ cookie, accessJwt }) {
+        async transform({ cookie, accessJwt, request }) {
           const found = await authenticate(cookie[ACCESS_COOKIE]?.value, accessJwt);
           if (found.user.role !== role) throw forbidden(role === 'admin' ? 'Only an admin can do this' : 'Not allowed');
-          return found;
+          checked.set(request, { ...found, permissions: null });
         },
+        resolve: ({ request }) => passed(request),
       }),
       /**
        * `{ requirePermission: 'images' }`: signed in and the role's permission document
-       * allows it (403 otherwise); `permissions` is handed to the handler.
+       * allows it (403 otherwise), checked before validation like requireRole;
+       * `permissions` is handed to the handler.
        */
       requirePermission: (permission: Permission) => ({
-        async resolve({ cookie, accessJwt }) {
+        async transform({ cookie, accessJwt, request }) {
           const found = await authenticate(cookie[ACCESS_COOKIE]?.value, accessJwt);
           const permissions = await permissionsOf(sql, found.user.role);
           if (!permissions[permission]) throw forbidden(`Your account may not use ${PERMISSION_NAMES[permission]}`);
-          return { ...found, permissions };
+          checked.set(request, { ...found, permissions });
+        },
+        resolve: ({ request }) => {
+          const found = passed(request);
+          return { ...found, permissions: found.permissions! };
         },
       }),
     })

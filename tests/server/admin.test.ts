@@ -106,6 +106,11 @@ describe('roles and permissions', () => {
       }
     }
     expect((await call(admin, 'GET', '/api/admin/users?limit=200')).body.users.length).toBe(usersBefore);
+    // The guard runs before the body is validated: a bad body still gets 401/403, not 400.
+    expect((await call(new Client(server.url), 'PUT', '/api/admin/permissions', { nonsense: true })).status).toBe(401);
+    expect((await call(user, 'PUT', '/api/admin/permissions', { nonsense: true })).status).toBe(403);
+    expect((await call(restricted, 'POST', '/api/images', { prompt: 42 })).status).toBe(403);
+    expect((await call(admin, 'PUT', '/api/admin/permissions', { nonsense: true })).status).toBe(400);
   });
 
   test('each permission-gated route answers 403 when the permission is off, before calling a provider', async () => {
