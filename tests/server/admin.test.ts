@@ -2,7 +2,7 @@
  * Roles, the admin API, quotas and the ledger, flags, and the integration API, against a
  * real server and database (PostgreSQL, or PGlite with PARLEY_TEST_DB=embedded).
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'bun:test';
+import { afterAll, beforeAll, beforeEach, describe, expect, setDefaultTimeout, test } from 'bun:test';
 import { createHmac } from 'node:crypto';
 import { Client, signUp } from '../support/client';
 import { startFakeProvider, type FakeProvider } from '../support/fake-provider';
@@ -14,6 +14,9 @@ import { openDatabase } from '../../server/db';
 import { loadConfig } from '../../server/config';
 
 const SECRET = 'integration-secret-of-at-least-32-characters';
+// Several tests make dozens of requests (every admin route × three callers); on the embedded
+// database, one query at a time, on a busy machine, that takes more than bun's 5 s.
+setDefaultTimeout(30_000);
 let server: TestServer;
 let fake: FakeProvider;
 let admin: Client;
