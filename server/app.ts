@@ -22,6 +22,10 @@ import { imagesRoutes } from './images';
 import { sharesRoutes } from './shares';
 import { createRoomBus, roomsRoutes } from './rooms';
 import { openapiRoutes } from './openapi';
+import { adminRoutes } from './admin';
+import { quotaRoutes } from './quota';
+import { flagsRoutes } from './flags';
+import { integrationRoutes } from './integration';
 import { webRoutes } from './web';
 import { Generations } from './replies/generations';
 import { Relay } from './replies/relay';
@@ -100,6 +104,10 @@ export function createApp(input: AppInput) {
     .use(sharesRoutes(deps))
     .use(roomsRoutes(deps))
     .use(pushRoutes(deps))
+    .use(adminRoutes(deps))
+    .use(quotaRoutes(deps))
+    .use(flagsRoutes(deps))
+    .use(integrationRoutes(deps))
     .use(openapiRoutes())
     .use(webRoutes(input.config));
   // Exposed for graceful shutdown (drain, lifecycle) and for tests that check nothing leaks.

@@ -46,6 +46,7 @@ const EnvSchema = T.Object({
     }),
   ),
   ALLOW_REGISTRATION: T.Optional(Bool),
+  INTEGRATION_SECRET: T.Optional(T.String({ minLength: 32, description: 'at least 32 characters' })),
   TRUST_PROXY: T.Optional(Bool),
   AUTH_IP_LIMIT: T.Optional(T.String({ pattern: '^[1-9][0-9]*$', description: 'a positive integer' })),
   AUTH_ACCOUNT_LIMIT: T.Optional(T.String({ pattern: '^[1-9][0-9]*$', description: 'a positive integer' })),
@@ -194,6 +195,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       vapid: e.VAPID_PUBLIC_KEY && e.VAPID_PRIVATE_KEY ? { publicKey: e.VAPID_PUBLIC_KEY, privateKey: e.VAPID_PRIVATE_KEY } : null,
       allowedHosts: (e.PUSH_ALLOWED_HOSTS ?? '').split(',').map((h) => h.trim().toLowerCase()).filter(Boolean),
     }),
+    // Server-to-server account provisioning (HS256 tokens signed with this); off when unset.
+    integration: Object.freeze({ secret: e.INTEGRATION_SECRET ?? null }),
     logLevel: e.LOG_LEVEL ?? 'info',
   });
 }

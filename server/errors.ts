@@ -126,6 +126,11 @@ export function toResponse(code: string | number, error: unknown, request?: Requ
     const message = typeof maybeStatus.response === 'string' ? maybeStatus.response : 'Request refused';
     return json(maybeStatus.code, errorBody('request_refused', message));
   }
+  // A body nested so deeply that describing its validation failure overflows the stack
+  // (Elysia's ValidationError stringifies the value): the input was wrong, not us.
+  if (error instanceof RangeError && error.stack?.includes('ValidationError')) {
+    return json(400, errorBody('invalid_body', 'The request body is nested too deeply', { body: 'is nested too deeply' }));
+  }
   if (isDatabaseDown(error)) {
     return json(503, errorBody('database_unavailable', 'The database is unavailable; try again shortly'), {
       'retry-after': '5',

@@ -32,6 +32,13 @@ const LAZY = [
   // Rooms: the screens, their forms and the live room state (the sidebar's list stays in).
   /src\/lib\/components\/rooms\//,
   /src\/lib\/rooms\/room\.svelte/,
+  // The admin console (its pages, its client, the chart library) and the rarely used
+  // account pieces: Settings › Allowance and the Flag dialog.
+  /src\/routes\/admin\//,
+  /src\/lib\/admin\//,
+  /node_modules\/uplot\//,
+  /src\/lib\/components\/settings\/QuotaSettings/,
+  /src\/lib\/components\/FlagDialog/,
 ];
 
 /**

@@ -3,7 +3,8 @@ import type { AppDeps } from '../deps';
 import { clientIp } from '../http/client';
 import { ACCESS_COOKIE, REFRESH_COOKIE } from './plugin';
 import { NoContent, withErrors } from '../http/model';
-import { AuthProviders, ChangePasswordBody, LoginBody, Ok, RegisterBody, UserAnswer } from './model';
+import { permissionsOf } from './permissions';
+import { AuthProviders, MeAnswer, ResetBody, ChangePasswordBody, LoginBody, Ok, RegisterBody, UserAnswer } from './model';
 import * as auth from './service';
 
 export function authRoutes(deps: AppDeps) {
@@ -60,6 +61,15 @@ export function authRoutes(deps: AppDeps) {
       },
       { body: LoginBody, response: withErrors({ 200: UserAnswer }) },
     )
+    .post(
+      '/reset',
+      async ({ body, cookie, accessJwt, request, server }) => {
+        const login = await auth.resetWithLink(deps, body, meta(request, server));
+        await setSessionCookies(cookie as Jar, accessJwt, login);
+        return { user: login.user };
+      },
+      { body: ResetBody, response: withErrors({ 200: UserAnswer }) },
+    )
     .post('/refresh', async ({ cookie, accessJwt }) => {
       const jar = cookie as Jar;
       try {
@@ -81,7 +91,10 @@ export function authRoutes(deps: AppDeps) {
       set.headers['clear-site-data'] = '"cache", "cookies", "storage"';
       set.status = 204;
     }, { response: withErrors({ 204: NoContent }) })
-    .get('/me', ({ user }) => ({ user }), { auth: true, response: withErrors({ 200: UserAnswer }) })
+    .get('/me', async ({ user }) => ({ user, permissions: await permissionsOf(deps.sql, user.role) }), {
+      auth: true,
+      response: withErrors({ 200: MeAnswer }),
+    })
     .get('/providers', () => auth.providers(deps), { response: withErrors({ 200: AuthProviders }) })
     .post(
       '/password',

@@ -1,4 +1,5 @@
 import { t } from 'elysia';
+import { Permissions, Role } from './permissions';
 
 export const Email = t.String({
   format: 'email',
@@ -20,7 +21,7 @@ export const User = t.Object({
   id: t.String(),
   email: t.String(),
   name: t.String(),
-  role: t.Union([t.Literal('user'), t.Literal('admin')]),
+  role: Role,
 }, { title: 'User' });
 export type User = typeof User.static;
 export type RegisterBody = typeof RegisterBody.static;
@@ -35,6 +36,14 @@ export type ChangePasswordBody = typeof ChangePasswordBody.static;
 /** Register, login, refresh and GET /me answer the signed-in user. */
 export const UserAnswer = t.Object({ user: User });
 export type UserAnswer = typeof UserAnswer.static;
+
+/** GET /api/auth/me: the user and what their role may do. */
+export const MeAnswer = t.Object({ user: User, permissions: Permissions });
+export type MeAnswer = typeof MeAnswer.static;
+
+/** POST /api/auth/reset: a one-time invite or reset token and the new password. */
+export const ResetBody = t.Object({ token: t.String({ minLength: 1, maxLength: 200 }), password: Password });
+export type ResetBody = typeof ResetBody.static;
 
 export const Ok = t.Object({ ok: t.Literal(true) });
 export type Ok = typeof Ok.static;

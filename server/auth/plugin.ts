@@ -9,13 +9,62 @@ import { jwt } from '@elysiajs/jwt';
 import type { Config } from '../config';
 import type { Sql } from '../db';
 import { deriveKey } from '../crypto';
-import { unauthorized } from '../errors';
+import { forbidden, unauthorized } from '../errors';
+import { permissionsOf, type Permission, type Permissions, type Role } from './permissions';
 import { activeUser } from './service';
+
+const PERMISSION_NAMES: Record<Permission, string> = {
+  voice: 'voice',
+  images: 'image generation',
+  share: 'sharing',
+  ownKeys: 'its own provider keys',
+  chooseModel: 'other models',
+  systemPrompt: 'system prompts',
+  rooms: 'rooms',
+};
+
+/** "Last seen" for the admin's user list: written at most every few minutes per account. */
+const seen = new Map<string, number>();
+function touchLastSeen(sql: Sql, userId: string) {
+  const now = Date.now();
+  if ((seen.get(userId) ?? 0) > now - 5 * 60_000) return;
+  seen.set(userId, now);
+  if (seen.size > 10_000) seen.clear();
+  void sql`update users set last_seen_at = now() where id = ${userId}`.catch(() => {});
+}
 
 export const ACCESS_COOKIE = 'parley_access';
 export const REFRESH_COOKIE = 'parley_refresh';
 
 export function authPlugin({ sql, config }: { sql: Sql; config: Config }) {
+  type Verifier = { verify(token?: string, options?: Record<string, unknown>): Promise<false | Record<string, unknown>> };
+  async function authenticate(token: unknown, accessJwt: Verifier) {
+    if (typeof token !== 'string' || !token) throw unauthorized();
+    const claims = await accessJwt.verify(token, { algorithms: ['HS256'], issuer: 'parley' });
+    if (
+      !claims ||
+      claims.typ !== 'access' ||
+      typeof claims.sub !== 'string' ||
+      typeof claims.sid !== 'string' ||
+      typeof claims.iat !== 'number'
+    ) {
+      throw unauthorized();
+    }
+    const user = await activeUser(sql, claims.sub, claims.sid, claims.iat);
+    if (!user) throw unauthorized('Session ended; sign in again');
+    touchLastSeen(sql, user.id);
+    return { user, sessionId: claims.sid };
+  }
+
+  // What a guard's `transform` established, for its `resolve` (same request, no second look-up).
+  type Checked = Awaited<ReturnType<typeof authenticate>> & { permissions: Permissions | null };
+  const checked = new WeakMap<Request, Checked>();
+  const passed = (request: Request) => {
+    const found = checked.get(request);
+    if (!found) throw unauthorized();
+    return found;
+  };
+
   return new Elysia({ name: 'auth', seed: config.auth.secret })
     .use(
       jwt({
@@ -28,24 +77,38 @@ export function authPlugin({ sql, config }: { sql: Sql; config: Config }) {
     )
     .macro({
       auth: {
-        async resolve({ cookie, accessJwt }) {
-          const token = cookie[ACCESS_COOKIE]?.value;
-          if (typeof token !== 'string' || !token) throw unauthorized();
-          const claims = await accessJwt.verify(token, { algorithms: ['HS256'], issuer: 'parley' });
-          if (
-            !claims ||
-            claims.typ !== 'access' ||
-            typeof claims.sub !== 'string' ||
-            typeof claims.sid !== 'string' ||
-            typeof claims.iat !== 'number'
-          ) {
-            throw unauthorized();
-          }
-          const user = await activeUser(sql, claims.sub, claims.sid, claims.iat);
-          if (!user) throw unauthorized('Session ended; sign in again');
-          return { user, sessionId: claims.sid };
-        },
+        resolve: ({ cookie, accessJwt }) => authenticate(cookie[ACCESS_COOKIE]?.value, accessJwt),
       },
+      /**
+       * `{ requireRole: 'admin' }`: signed in (401 otherwise) and of that role (403
+       * otherwise). Checked in `transform`, before the body is even validated, so a caller
+       * who may not use the route learns nothing from it and costs it no work.
+       */
+      requireRole: (role: Role) => ({
+        async transform({ cookie, accessJwt, request }) {
+          const found = await authenticate(cookie[ACCESS_COOKIE]?.value, accessJwt);
+          if (found.user.role !== role) throw forbidden(role === 'admin' ? 'Only an admin can do this' : 'Not allowed');
+          checked.set(request, { ...found, permissions: null });
+        },
+        resolve: ({ request }) => passed(request),
+      }),
+      /**
+       * `{ requirePermission: 'images' }`: signed in and the role's permission document
+       * allows it (403 otherwise), checked before validation like requireRole;
+       * `permissions` is handed to the handler.
+       */
+      requirePermission: (permission: Permission) => ({
+        async transform({ cookie, accessJwt, request }) {
+          const found = await authenticate(cookie[ACCESS_COOKIE]?.value, accessJwt);
+          const permissions = await permissionsOf(sql, found.user.role);
+          if (!permissions[permission]) throw forbidden(`Your account may not use ${PERMISSION_NAMES[permission]}`);
+          checked.set(request, { ...found, permissions });
+        },
+        resolve: ({ request }) => {
+          const found = passed(request);
+          return { ...found, permissions: found.permissions! };
+        },
+      }),
     })
     .as('scoped');
 }

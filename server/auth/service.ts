@@ -10,6 +10,7 @@ import { badRequest, forbidden, HttpError, unauthorized } from '../errors';
 import { enforce, reset } from '../infra/rate-limit';
 import { hashPassword, passwordProblem, timingDummyHash, verifyPassword } from './passwords';
 import * as q from './queries';
+import { linkEmail, useLink } from '../admin/users';
 import type { AuthProviders, LoginBody, RegisterBody, User } from './model';
 
 export interface ClientMeta {
@@ -123,6 +124,22 @@ export async function changePassword(
   if (problem) throw badRequest({ newPassword: problem });
   const hash = await hashPassword(body.newPassword);
   await sql.begin((tx) => q.changePassword(tx, user.id, hash, sessionId));
+}
+
+/**
+ * POST /api/auth/reset: an invite or password-reset link sets the password, ends the
+ * account's other sessions, and signs in. A used, expired or unknown token → 400.
+ */
+export async function resetWithLink(deps: Deps, body: { token: string; password: string }, meta: ClientMeta): Promise<Login> {
+  const { sql, config } = deps;
+  await enforce(sql, [ipLimit(config, 'reset', meta.ip)]);
+  const email = await linkEmail(sql, body.token);
+  if (email === null) throw badRequest({ token: 'is invalid or has expired; ask for a new link' });
+  const problem = passwordProblem(body.password, email);
+  if (problem) throw badRequest({ password: problem });
+  const user = await useLink(sql, body.token, await hashPassword(body.password));
+  if (!user) throw badRequest({ token: 'is invalid or has expired; ask for a new link' });
+  return startSession(deps, user, meta);
 }
 
 export const activeUser = q.findActiveUser;

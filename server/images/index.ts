@@ -8,6 +8,7 @@ import type { AppDeps } from '../deps';
 import { withErrors } from '../http/model';
 import { GeneratedImage, ImageBody } from './model';
 import { createImage } from './service';
+import { estimateTokens, IMAGE_TOKENS, metered } from '../quota/service';
 
 export function imagesRoutes(deps: Pick<AppDeps, 'sql' | 'config' | 'auth'>) {
   return new Elysia({ name: 'images', prefix: '/api/images' }).use(deps.auth).post(
@@ -17,10 +18,16 @@ export function imagesRoutes(deps: Pick<AppDeps, 'sql' | 'config' | 'auth'>) {
       // (Bun takes at most 255 s here; 0 turns the idle timeout off).
       const seconds = Math.ceil(deps.config.ai.timeoutMs / 1000) + 30;
       server?.timeout(request, seconds > 255 ? 0 : seconds);
-      const result = await createImage(deps, user.id, body);
+      // The quota is checked before the provider is called; an image counts IMAGE_TOKENS.
+      const result = await metered(deps.sql, user.id, IMAGE_TOKENS, () => createImage(deps, user.id, body), () => ({
+        tokensIn: estimateTokens(body.prompt),
+        tokensOut: IMAGE_TOKENS,
+        source: 'image',
+        model: `${deps.config.images.provider}:image`,
+      }));
       set.status = 201;
       return result;
     },
-    { auth: true, body: ImageBody, response: withErrors({ 201: GeneratedImage }, 502, 504) },
+    { requirePermission: 'images', body: ImageBody, response: withErrors({ 201: GeneratedImage }, 502, 504) },
   );
 }

@@ -3,11 +3,24 @@ import { Elysia } from 'elysia';
 import type { AppDeps } from '../deps';
 import { withErrors } from '../http/model';
 import { ModelList } from './model';
+import { modelAllowed, permissionsOf } from '../auth/permissions';
 
 export { createProviders } from './service';
 
 export function modelsRoutes(deps: AppDeps) {
   return new Elysia({ name: 'models', prefix: '/api' })
     .use(deps.auth)
-    .get('/models', ({ user }) => deps.providers.models(user.id), { auth: true, response: withErrors({ 200: ModelList }) });
+    .get(
+      '/models',
+      async ({ user }) => {
+        const list = await deps.providers.models(user.id);
+        const permissions = await permissionsOf(deps.sql, user.role);
+        if (permissions.models === null) return list;
+        // An allow-list: only those models, and a default among them.
+        const models = list.models.filter((m) => modelAllowed(permissions, m.id));
+        const defaultModel = models.some((m) => m.id === list.defaultModel) ? list.defaultModel : (models[0]?.id ?? null);
+        return { ...list, models, defaultModel };
+      },
+      { auth: true, response: withErrors({ 200: ModelList }) },
+    );
 }

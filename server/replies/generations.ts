@@ -191,6 +191,11 @@ export class Generations {
     return this.#active.size;
   }
 
+  /** An account disabled by an admin: its replies end now, as `cancelled` (partial text kept). */
+  cancelUserReplies(userId: string) {
+    for (const g of this.#active.values()) if (g.userId === userId) g.cancel();
+  }
+
   /** Wait for every reply in flight (graceful shutdown, tests). */
   async drain() {
     await Promise.all([...this.#active.values()].map((g) => g.settled));

@@ -12,6 +12,7 @@ import { log } from '../log';
 import type { ChatMessage } from '../providers/types';
 import type { Message } from '../threads/model';
 import type { Generation } from './generations';
+import { estimateTokens, release, settle, type Hold } from '../quota/service';
 import type { CompletionStep, RunnerDeps } from './types';
 
 /**
@@ -79,11 +80,29 @@ export interface ReplyJob {
   stored: Promise<boolean>;
   /** Run in order after a complete reply, before the stream ends. */
   completion?: CompletionStep[];
+  /** The quota hold taken before the provider was called: settled with what the reply used. */
+  hold?: Hold;
 }
 
 /** Starts the job; it runs to its end whoever is attached. */
 export function startReply(deps: RunnerDeps, job: ReplyJob) {
-  void run(deps, job).catch((error) => crashed(job.generation, error));
+  void run(deps, job).catch((error) => {
+    crashed(job.generation, error);
+    if (job.hold) void release(deps.sql, job.hold).catch(() => {});
+  });
+}
+
+/** Debits the reply's use (the provider's figures, else an estimate) and releases its hold. */
+async function meter(deps: RunnerDeps, job: ReplyJob, use: { tokensIn: number; tokensOut: number } | null) {
+  if (!job.hold) return;
+  try {
+    if (!use) await release(deps.sql, job.hold);
+    else {
+      await settle(deps.sql, job.hold, { ...use, source: 'reply', model: job.generation.message.model, messageId: job.generation.messageId });
+    }
+  } catch (error) {
+    log.error('could not debit a reply', { messageId: job.generation.messageId, error: String(error) });
+  }
 }
 
 const STOP_MESSAGES: Record<string, string> = {
@@ -137,6 +156,7 @@ async function run(deps: RunnerDeps, job: ReplyJob) {
   let usage: { inputTokens: number; outputTokens: number } | null = null;
   let failure: string | null = null;
   let timedOut = false;
+  let called = false; // the provider was asked (so the reply is debited)
   let gone = false; // message, thread or account deleted (or account disabled)
 
   let flushed = 0; // characters of g.text already in the row
@@ -179,6 +199,7 @@ async function run(deps: RunnerDeps, job: ReplyJob) {
       );
     } else {
       const conversation = await job.context;
+      called = true;
       arm();
       for await (const event of deps.providers.stream(g.userId, g.message.model, conversation, g.signal)) {
         if (g.signal.aborted) break;
@@ -205,9 +226,15 @@ async function run(deps: RunnerDeps, job: ReplyJob) {
   // A write of text under way needs no wait: it only touches a row still `streaming`, and
   // the final write below stores the whole text.
   if (!(await job.stored)) {
+    await meter(deps, job, null);
     g.end(); // the rows were never written (duplicate or failed): nothing to finish
     return;
   }
+
+  if (called) {
+    const input = usage?.inputTokens ?? estimateTokens((await job.context).map((m) => (typeof m.content === 'string' ? m.content : JSON.stringify(m.content))).join('\n'));
+    await meter(deps, job, { tokensIn: input, tokensOut: usage?.outputTokens ?? estimateTokens(g.text) });
+  } else await meter(deps, job, null);
 
   const status: Message['status'] = g.cancelled ? 'cancelled' : failure ? 'error' : gone ? 'cancelled' : 'complete';
   let final: Message = { ...g.message, content: g.text, status, error: status === 'error' ? failure : null };

@@ -35,6 +35,9 @@ import { startReply } from './runner';
 import { nameThread, provisionalTitle } from './title';
 import type { PostMessageBody } from './model';
 import type { CompletionStep, Feed, FileReader, RunnerDeps } from './types';
+import { allowedModel, assertModelChoice } from '../auth/policy';
+import { permissionsForUser, type Permissions } from '../auth/permissions';
+import { estimateTokens, REPLY_HOLD, reserve } from '../quota/service';
 
 export type ReplyDeps = RunnerDeps & {
   generations: Generations;
@@ -83,10 +86,14 @@ export async function postMessage(deps: ReplyDeps, userId: string, threadId: str
     if (!found) throw badRequest({ [`attachments.${i}`]: 'is not one of your files' });
     attachments.push(found);
   }
+  const permissions = await permissionsForUser(deps.sql, userId);
+  assertModelChoice(permissions, body.model, thread.model);
   // The conversation is read while the model is resolved: one round trip less before the provider request.
   const context = buildContext(deps, userId, thread, parentId, { content, attachments });
   context.catch(() => {}); // the runner handles its failure; this only keeps an early throw below from leaving it unhandled
-  const model = await deps.providers.resolveModel(userId, body.model ?? thread.model);
+  const model = await replyModel(deps, userId, permissions, body.model ?? thread.model);
+  // The quota is checked (and this reply's share set aside) before any provider is called.
+  const hold = await reserve(deps.sql, userId, estimateTokens(content) + REPLY_HOLD);
 
   const draft: Message = {
     id: crypto.randomUUID(),
@@ -123,6 +130,7 @@ export async function postMessage(deps: ReplyDeps, userId: string, threadId: str
     ),
     // A new thread is named by its first message at once, and by the model after the reply.
     completion: [...(thread.title ? [] : [nameThread(deps, provisional)]), ...(deps.afterReply ?? [])],
+    hold,
   });
 
   const created = await written.catch((error) => {
@@ -140,6 +148,13 @@ export async function postMessage(deps: ReplyDeps, userId: string, threadId: str
   generation.stored(created.assistant);
   deps.generations.add(generation);
   return exchangeFeed(deps, userId, created.user, { kind: 'live', generation });
+}
+
+/** The model a reply uses: the provider's choice, kept within the account's allow-list. */
+async function replyModel(deps: ReplyDeps, userId: string, permissions: Permissions, requested: string | null) {
+  const resolved = await deps.providers.resolveModel(userId, requested);
+  if (permissions.models === null) return resolved;
+  return allowedModel(permissions, resolved, (await deps.providers.models(userId)).models);
 }
 
 /** The same client id again: the stored message and its reply, or 409 if the id is not ours to reuse. */
@@ -171,7 +186,10 @@ export async function regenerate(deps: ReplyDeps, userId: string, messageId: str
   if (!parentId) throw badRequest({ id: 'has no user message to answer' });
   const parent = (await getMessage(deps.sql, userId, parentId))!;
   const thread = await requireThread(deps, userId, target.threadId);
-  const resolved = await deps.providers.resolveModel(userId, model ?? thread.model);
+  const permissions = await permissionsForUser(deps.sql, userId);
+  assertModelChoice(permissions, model, thread.model);
+  const resolved = await replyModel(deps, userId, permissions, model ?? thread.model);
+  const hold = await reserve(deps.sql, userId, estimateTokens(parent.content) + REPLY_HOLD);
   const assistant = await insertReply(deps.sql, userId, { threadId: thread.id, parentId, model: resolved });
   const generation = new Generation(userId, assistant);
   deps.generations.add(generation);
@@ -180,6 +198,7 @@ export async function regenerate(deps: ReplyDeps, userId: string, messageId: str
     context: buildContext(deps, userId, thread, parent.id, null),
     stored: Promise.resolve(true),
     completion: deps.afterReply,
+    hold,
   });
   return feedOf(deps, userId, { kind: 'live', generation });
 }

@@ -11,6 +11,7 @@ import type { ChatMessage } from '../providers/types';
 import type { RoomBus } from './bus';
 import * as q from './queries';
 import type { RoomMessage } from './model';
+import { estimateTokens, REPLY_HOLD, reserve, settle, type Hold } from '../quota/service';
 
 export type AssistantDeps = Pick<AppDeps, 'sql' | 'config' | 'providers'> & { bus: RoomBus };
 
@@ -74,6 +75,9 @@ async function answer(deps: AssistantDeps, roomId: string, reply: RoomMessage & 
   if (!room) return;
   const payer = reply.requestedBy;
   const model = payer ? await deps.providers.resolveModel(payer, reply.model ?? room.model) : null;
+  let usage: { inputTokens: number; outputTokens: number } | null = null;
+  let hold: Hold | null = null;
+  let produced = 0; // characters of answer, for an estimate when the provider reports no usage
   const controller = new AbortController();
   let pending = '';
   let failure: string | null = null;
@@ -111,10 +115,16 @@ async function answer(deps: AssistantDeps, roomId: string, reply: RoomMessage & 
     } else {
       const history = await q.historyBefore(deps.sql, roomId, reply.id);
       const messages = roomContext(room, history);
+      // On the allowance of the member who called it: refused (shown in the room) when it is used up.
+      hold = await reserve(deps.sql, payer, estimateTokens(messages.map((m) => String(m.content)).join('\n')) + REPLY_HOLD);
       arm();
       for await (const event of deps.providers.stream(payer, model, messages, controller.signal)) {
         arm();
-        if (event.type === 'delta') pending += event.text;
+        if (event.type === 'delta') {
+          pending += event.text;
+          produced += event.text.length;
+        }
+        else if (event.type === 'usage') usage = { inputTokens: event.inputTokens, outputTokens: event.outputTokens };
         else if (event.type === 'error') {
           failure = event.message || 'The provider failed';
           break;
@@ -124,6 +134,13 @@ async function answer(deps: AssistantDeps, roomId: string, reply: RoomMessage & 
   } catch (error) {
     if (!gone && !failure) failure = error instanceof Error ? error.message : 'The provider failed';
   } finally {
+    if (hold) {
+      // What it used: the provider's count, or an estimate from the text.
+      const use = usage ?? { inputTokens: 0, outputTokens: Math.ceil(produced / 4) };
+      await settle(deps.sql, hold, { tokensIn: use.inputTokens, tokensOut: use.outputTokens, source: 'reply', model, messageId: null }).catch(
+        (error) => log.warn('a room reply could not be debited', { messageId: reply.id, error: String(error) }),
+      );
+    }
     clearInterval(flusher);
     clearInterval(toucher);
     clearTimeout(watchdog);

@@ -40,7 +40,7 @@ export function roomsRoutes(input: Pick<AppDeps, 'sql' | 'config' | 'providers' 
   return new Elysia({ name: 'rooms', prefix: '/api/rooms' })
     .use(deps.auth)
     .get('/', async ({ user }) => ({ rooms: await rooms.listRooms(deps, user) }), {
-      auth: true,
+      requirePermission: 'rooms',
       response: withErrors({ 200: RoomList }),
     })
     .post(
@@ -49,15 +49,15 @@ export function roomsRoutes(input: Pick<AppDeps, 'sql' | 'config' | 'providers' 
         set.status = 201;
         return { room: await rooms.createRoom(deps, user, body) };
       },
-      { auth: true, body: CreateRoomBody, response: withErrors({ 201: RoomAnswer }) },
+      { requirePermission: 'rooms', body: CreateRoomBody, response: withErrors({ 201: RoomAnswer }) },
     )
     .get('/:id', async ({ user, params }) => ({ room: await rooms.getRoom(deps, user, params.id) }), {
-      auth: true,
+      requirePermission: 'rooms',
       params: RoomParams,
       response: withErrors({ 200: RoomAnswer }),
     })
     .patch('/:id', async ({ user, params, body }) => ({ room: await rooms.updateRoom(deps, user, params.id, body) }), {
-      auth: true,
+      requirePermission: 'rooms',
       params: RoomParams,
       body: UpdateRoomBody,
       response: withErrors({ 200: RoomAnswer }),
@@ -68,10 +68,10 @@ export function roomsRoutes(input: Pick<AppDeps, 'sql' | 'config' | 'providers' 
         await rooms.deleteRoom(deps, user, params.id);
         set.status = 204;
       },
-      { auth: true, params: RoomParams, response: withErrors({ 204: NoContent }) },
+      { requirePermission: 'rooms', params: RoomParams, response: withErrors({ 204: NoContent }) },
     )
     .get('/:id/members', async ({ user, params }) => ({ members: await rooms.listMembers(deps, user, params.id) }), {
-      auth: true,
+      requirePermission: 'rooms',
       params: RoomParams,
       response: withErrors({ 200: MemberList }),
     })
@@ -81,7 +81,7 @@ export function roomsRoutes(input: Pick<AppDeps, 'sql' | 'config' | 'providers' 
         set.status = 201;
         return { member: await rooms.addMember(deps, user, params.id, body.email) };
       },
-      { auth: true, params: RoomParams, body: AddMemberBody, response: withErrors({ 201: MemberAnswer }) },
+      { requirePermission: 'rooms', params: RoomParams, body: AddMemberBody, response: withErrors({ 201: MemberAnswer }) },
     )
     .delete(
       '/:id/members/:userId',
@@ -89,7 +89,7 @@ export function roomsRoutes(input: Pick<AppDeps, 'sql' | 'config' | 'providers' 
         await rooms.removeMember(deps, user, params.id, params.userId);
         set.status = 204;
       },
-      { auth: true, params: RoomMemberParams, response: withErrors({ 204: NoContent }) },
+      { requirePermission: 'rooms', params: RoomMemberParams, response: withErrors({ 204: NoContent }) },
     )
     .post(
       '/:id/join',
@@ -97,12 +97,12 @@ export function roomsRoutes(input: Pick<AppDeps, 'sql' | 'config' | 'providers' 
         set.status = 201;
         return { member: await rooms.join(deps, user, params.id) };
       },
-      { auth: true, params: RoomParams, response: withErrors({ 201: MemberAnswer }) },
+      { requirePermission: 'rooms', params: RoomParams, response: withErrors({ 201: MemberAnswer }) },
     )
     .get(
       '/:id/messages',
       async ({ user, params, query }) => rooms.pageMessages(deps, user, params.id, query.before, query.limit),
-      { auth: true, params: RoomParams, query: PageQuery, response: withErrors({ 200: MessagePage }) },
+      { requirePermission: 'rooms', params: RoomParams, query: PageQuery, response: withErrors({ 200: MessagePage }) },
     )
     .post(
       '/:id/messages',
@@ -111,7 +111,7 @@ export function roomsRoutes(input: Pick<AppDeps, 'sql' | 'config' | 'providers' 
         set.status = created ? 201 : 200;
         return { message };
       },
-      { auth: true, params: RoomParams, body: PostMessageBody, response: withErrors({ 200: MessageAnswer, 201: MessageAnswer }) },
+      { requirePermission: 'rooms', params: RoomParams, body: PostMessageBody, response: withErrors({ 200: MessageAnswer, 201: MessageAnswer }) },
     )
     .delete(
       '/:id/messages/:messageId',
@@ -119,7 +119,7 @@ export function roomsRoutes(input: Pick<AppDeps, 'sql' | 'config' | 'providers' 
         await rooms.removeMessage(deps, user, params.id, params.messageId);
         set.status = 204;
       },
-      { auth: true, params: RoomMessageParams, response: withErrors({ 204: NoContent }) },
+      { requirePermission: 'rooms', params: RoomMessageParams, response: withErrors({ 204: NoContent }) },
     )
     .post(
       '/:id/typing',
@@ -127,7 +127,7 @@ export function roomsRoutes(input: Pick<AppDeps, 'sql' | 'config' | 'providers' 
         await rooms.typing(deps, user, params.id);
         set.status = 204;
       },
-      { auth: true, params: RoomParams, response: withErrors({ 204: NoContent }) },
+      { requirePermission: 'rooms', params: RoomParams, response: withErrors({ 204: NoContent }) },
     )
     .get(
       '/:id/events',
@@ -139,7 +139,7 @@ export function roomsRoutes(input: Pick<AppDeps, 'sql' | 'config' | 'providers' 
         return rooms.events(deps, hubs, user, params.id, since, request.signal, () => sessionActive(deps.sql, sessionId));
       },
       {
-        auth: true,
+        requirePermission: 'rooms',
         params: RoomParams,
         query: EventsQuery,
         detail: eventStreamResponse(RoomEvent),

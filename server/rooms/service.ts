@@ -24,11 +24,15 @@ import {
 } from './model';
 import { HELP_TEXT, isHelp, mentionsAssistant } from '../common/rooms';
 import { pump, type AssistantDeps } from './assistant';
+import { release, reserve } from '../quota/service';
 
 export type RoomsDeps = Pick<AppDeps, 'sql' | 'config' | 'providers'> & { bus: RoomBus };
 export type RoomUser = Viewer & { name: string; email: string };
 
-/** Rooms need the `rooms` permission; guests never have it. (The roles document decides for the rest.) */
+/**
+ * Rooms need the `rooms` permission, which every route checks first (requirePermission);
+ * this is the service's own guard for callers other than the routes.
+ */
 export function requireRooms(user: RoomUser) {
   if (user.role === 'guest') throw forbidden('Rooms are not available to this account');
 }
@@ -138,6 +142,8 @@ export async function postMessage(deps: RoomsDeps, user: RoomUser, roomId: strin
   if (!content) throw badRequest({ content: 'must not be blank' });
   await enforce(deps.sql, [{ key: `rooms:message:${user.id}`, ...MESSAGE_LIMIT, max: deps.config.auth.roomMessageLimit }]);
 
+  // Calling the assistant needs allowance left: 429 quota_exceeded before anything is written.
+  if (mentionsAssistant(content) && !isHelp(content)) await release(deps.sql, await reserve(deps.sql, user.id, 1));
   const existing = await q.findMessage(deps.sql, roomId, body.id);
   if (existing) {
     if (existing.authorId !== user.id) throw conflict('This id is taken', { id: 'is already used' });

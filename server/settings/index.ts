@@ -3,6 +3,8 @@ import { Elysia } from 'elysia';
 import type { AppDeps } from '../deps';
 import { badRequest } from '../errors';
 import { withErrors } from '../http/model';
+import { assertModelChoice, notAllowed } from '../auth/policy';
+import { permissionsForUser } from '../auth/permissions';
 import { SettingsUpdate, SettingsView } from './model';
 import { getSettingsView, updateSettings } from './service';
 
@@ -15,7 +17,16 @@ export function settingsRoutes(deps: AppDeps) {
       auth: true,
       response: withErrors({ 200: SettingsView }),
     })
-    .put('/settings', ({ user, body }) => updateSettings(deps, user.id, body), {
+    .put('/settings', async ({ user, body }) => {
+      if (body.mistralKey !== undefined || body.openaiKey !== undefined || body.defaultModel != null) {
+        const permissions = await permissionsForUser(deps.sql, user.id);
+        if ((body.mistralKey !== undefined || body.openaiKey !== undefined) && !permissions.ownKeys) {
+          throw notAllowed('use its own provider keys');
+        }
+        assertModelChoice(permissions, body.defaultModel, null);
+      }
+      return updateSettings(deps, user.id, body);
+    }, {
       auth: true,
       // Elysia turns a non-object body into {} when every field is optional; refuse it first.
       transform({ body }) {

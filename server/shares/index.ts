@@ -52,7 +52,7 @@ export function sharesRoutes(deps: Pick<AppDeps, 'sql' | 'config' | 'auth'>) {
         set.status = 201;
         return share;
       },
-      { auth: true, params: ThreadParams, response: withErrors({ 201: ShareCreated }) },
+      { requirePermission: 'share', params: ThreadParams, response: withErrors({ 201: ShareCreated }) },
     )
     .delete(
       '/api/threads/:id/share',

@@ -3,6 +3,16 @@ import { badRequest, conflict, notFound } from '../errors';
 import type { CreateThreadBody, UpdateThreadBody } from './model';
 import { getThread } from '../conversations/queries';
 import * as writes from '../conversations/writes';
+import { assertModelChoice, notAllowed } from '../auth/policy';
+import { permissionsForUser } from '../auth/permissions';
+
+/** A model or system prompt named in a body must be one the account's role may set (403 first). */
+async function checkAllowed(deps: Pick<Deps, 'sql'>, userId: string, body: { model?: string | null; systemPrompt?: string }) {
+  if (body.model == null && !body.systemPrompt) return;
+  const permissions = await permissionsForUser(deps.sql, userId);
+  if (body.systemPrompt && !permissions.systemPrompt) throw notAllowed('set a system prompt');
+  assertModelChoice(permissions, body.model, null);
+}
 
 type Deps = Pick<AppDeps, 'sql' | 'providers'>;
 
@@ -30,6 +40,7 @@ export async function createThread(deps: Deps, userId: string, body: CreateThrea
   // A retry of a creation that landed answers even if its model has gone since.
   const existing = body.id ? await getThread(deps.sql, userId, body.id) : null;
   if (existing) return { thread: existing, created: false };
+  await checkAllowed(deps, userId, body);
   await checkModel(deps, userId, body.model);
   const made = await deps.sql.begin((tx) =>
     writes.insertThread(tx, userId, {
@@ -51,6 +62,7 @@ export async function requireThread(deps: Pick<Deps, 'sql'>, userId: string, id:
 
 export async function updateThread(deps: Deps, userId: string, id: string, body: UpdateThreadBody) {
   if (Object.keys(body).length === 0) throw badRequest({ body: 'must change at least one of title, model, systemPrompt, pinned' });
+  await checkAllowed(deps, userId, body);
   await checkModel(deps, userId, body.model);
   const thread = await deps.sql.begin((tx) =>
     writes.patchThread(tx, userId, id, { ...body, title: body.title?.trim() }),

@@ -11,6 +11,7 @@ import { SpeechBody, Transcription, TranscriptionUpload, VoiceInfo } from './mod
 import { createVoiceService } from './service';
 import { sttNotConfigured } from './stt';
 import { readRecording } from './upload';
+import { estimateTokens, metered } from '../quota/service';
 
 export function voiceRoutes(deps: AppDeps) {
   const voice = createVoiceService(deps.config, deps.sql);
@@ -28,10 +29,16 @@ export function voiceRoutes(deps: AppDeps) {
         server?.timeout(request, quietSeconds);
         // The body is read here, under the cap, never by Elysia (parse: 'none').
         const recording = await readRecording(request);
-        return voice.transcribe(recording, request.signal);
+        // Counted by the text it gave (providers report no tokens for audio).
+        return metered(deps.sql, user.id, 100, () => voice.transcribe(recording, request.signal), (result) => ({
+          tokensIn: 0,
+          tokensOut: estimateTokens(result.text),
+          source: 'transcription',
+          model: `${deps.config.voice.stt}:stt`,
+        }));
       },
       {
-        auth: true,
+        requirePermission: 'voice',
         parse: 'none',
         response: withErrors({ 200: Transcription }, 413, 415, 501, 502, 504),
         detail: { requestBody: multipartBody(TranscriptionUpload) },
@@ -42,7 +49,12 @@ export function voiceRoutes(deps: AppDeps) {
       async ({ user, body, request, server }) => {
         await voice.limitSpeech(user.id);
         server?.timeout(request, quietSeconds);
-        const audio = await voice.speak(user.id, body, request.signal);
+        const audio = await metered(deps.sql, user.id, estimateTokens(body.text), () => voice.speak(user.id, body, request.signal), () => ({
+          tokensIn: estimateTokens(body.text),
+          tokensOut: 0,
+          source: 'speech',
+          model: `${deps.config.voice.tts}:tts`,
+        }));
         return withSecurityHeaders(
           new Response(audio.body, {
             headers: {
@@ -53,6 +65,6 @@ export function voiceRoutes(deps: AppDeps) {
           }),
         );
       },
-      { auth: true, body: SpeechBody, detail: audioResponse() },
+      { requirePermission: 'voice', body: SpeechBody, detail: audioResponse() },
     );
 }

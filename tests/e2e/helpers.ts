@@ -19,6 +19,13 @@ export function newAccount(name = 'Ada Lovelace'): Account {
   return { email: `e2e-${id}@example.test`, password: `correct horse ${id} battery`, name };
 }
 
+/** The admin account the e2e stack seeds (tests/e2e/stack.ts). */
+export const ADMIN: Account = {
+  email: 'admin@example.test',
+  password: process.env.E2E_ADMIN_PASSWORD ?? 'e2e admin passphrase',
+  name: 'Admin',
+};
+
 /** Registers through the API (fast); the page's context gets the session cookies. */
 export async function signUpByApi(page: Page, account = newAccount()): Promise<Account> {
   const res = await page.request.post('/api/auth/register', {

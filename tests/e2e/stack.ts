@@ -250,7 +250,8 @@ for (let i = 0; ; i++) {
 const seeded = await fetch(`${base}/api/auth/register`, {
   method: 'POST',
   headers: { 'content-type': 'application/json', origin: base },
-  body: JSON.stringify({ email: 'admin@example.test', password: `admin ${crypto.randomUUID()}`, name: 'Admin' }),
+  // A known password (tests/e2e/helpers.ts ADMIN) so the admin console's specs can sign in as it.
+  body: JSON.stringify({ email: 'admin@example.test', password: process.env.E2E_ADMIN_PASSWORD ?? 'e2e admin passphrase', name: 'Admin' }),
 });
 if (seeded.status !== 201) {
   console.error(`seeding the admin failed: ${seeded.status} ${await seeded.text()}`);

@@ -7,7 +7,9 @@
  * - turns error bodies `{error: {code, message, fields}}` into an ApiError.
  * Replies arrive as server-sent events, parsed by `parseSSE`.
  */
-import type { AuthProviders, Ok, ChangePasswordBody, LoginBody, RegisterBody, UserAnswer } from '$server/auth/model';
+import type { AuthProviders, Ok, ChangePasswordBody, LoginBody, MeAnswer, RegisterBody, ResetBody, UserAnswer } from '$server/auth/model';
+import type { FlagAnswer } from '$server/admin/model';
+import type { QuotaAnswer } from '$server/quota/model';
 import type { ErrorBody } from '$server/http/model';
 import type { GeneratedImage, ImageBody } from '$server/images/model';
 import type { FileAnswer } from '$server/files/model';
@@ -63,7 +65,7 @@ export function fromGateway(res: Response) {
   return (res.status === 502 || res.status === 503 || res.status === 504) && !(res.headers.get('content-type') ?? '').includes('application/json');
 }
 
-const NO_REFRESH = new Set(['/api/auth/login', '/api/auth/register', '/api/auth/refresh', '/api/auth/logout']);
+const NO_REFRESH = new Set(['/api/auth/login', '/api/auth/register', '/api/auth/reset', '/api/auth/refresh', '/api/auth/logout']);
 
 let refreshing: Promise<boolean> | null = null;
 /** Bumped after each successful refresh: a 401 to a request sent before it just retries. */
@@ -156,7 +158,7 @@ export async function send(method: string, path: string, body?: Json | FormData,
   return res;
 }
 
-/** A JSON request through `send` (refresh, errors); 204 gives undefined. Feature clients (rooms) build on it. */
+/** A JSON request through `send` (refresh, errors); 204 gives undefined. Feature clients (rooms, the admin console) build on it. */
 export async function json<T>(method: string, path: string, body?: Json, opts?: Options): Promise<T> {
   const res = await send(method, path, body, opts);
   if (res.status === 204) return undefined as T;
@@ -263,7 +265,9 @@ const enc = encodeURIComponent;
 
 export const api = {
   auth: {
-    me: () => json<UserAnswer>('GET', '/api/auth/me'),
+    me: () => json<MeAnswer>('GET', '/api/auth/me'),
+    /** An invite or password-reset link's token and the new password: signs in. */
+    reset: (body: ResetBody) => json<UserAnswer>('POST', '/api/auth/reset', body),
     providers: () => json<AuthProviders>('GET', '/api/auth/providers'),
     login: (body: LoginBody) => json<UserAnswer>('POST', '/api/auth/login', body),
     register: (body: RegisterBody) => json<UserAnswer>('POST', '/api/auth/register', body),
@@ -312,6 +316,10 @@ export const api = {
     /** `model`: another model writes the new version ("Regenerate with…"). */
     regenerate: (id: string, signal?: AbortSignal, model?: string) =>
       replyEvents('POST', `/api/messages/${enc(id)}/regenerate`, model ? ({ model } satisfies RegenerateBody) : undefined, signal),
+    flag: (id: string, reason: string) => json<FlagAnswer>('POST', `/api/messages/${enc(id)}/flag`, { reason }),
+  },
+  quota: {
+    get: () => json<QuotaAnswer>('GET', '/api/quota'),
   },
   files: {
     /** An image (already resized on the device) → the stored file; `onProgress` gets 0…1. */

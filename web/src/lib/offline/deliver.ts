@@ -23,7 +23,7 @@ export async function deliverEntry(entry: OutboxEntry, stored: () => Promise<voi
     },
   });
   if (stream.stored(entry.id)) return 'sent';
-  if (error instanceof ApiError && refusedForGood(error.status)) return { error: error.message };
+  if (error instanceof ApiError && refusedForGood(error.status, error.code)) return { error: error.message };
   return 'offline';
 }
 
@@ -37,7 +37,7 @@ async function createThread(entry: OutboxEntry): Promise<'created' | Delivery> {
     await api.threads.create({ ...entry.newThread, id: entry.threadId });
     return 'created';
   } catch (error) {
-    if (error instanceof ApiError && (error.status === 409 || refusedForGood(error.status))) {
+    if (error instanceof ApiError && (error.status === 409 || refusedForGood(error.status, error.code))) {
       return { error: `the new chat could not be made (${error.message})` };
     }
     return 'offline';

@@ -130,4 +130,9 @@ describe('helpers', () => {
     for (const s of [400, 403, 404, 413, 415]) expect(refusedForGood(s)).toBe(true);
     for (const s of [401, 408, 409, 429, 500, 502, 503]) expect(refusedForGood(s)).toBe(false);
   });
+
+  test('a used-up allowance (429 quota_exceeded) is refused for good: said at once, not retried', () => {
+    expect(refusedForGood(429, 'quota_exceeded')).toBe(true);
+    expect(refusedForGood(429, 'rate_limited')).toBe(false);
+  });
 });

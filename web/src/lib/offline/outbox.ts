@@ -43,7 +43,9 @@ export function sortOutbox(entries: OutboxEntry[]): OutboxEntry[] {
  * a conflict while the first try is still being stored, rate limits, server errors) is tried
  * again later.
  */
-export function refusedForGood(status: number): boolean {
+export function refusedForGood(status: number, code?: string): boolean {
+  // A used-up allowance is a 429 that waiting minutes will not fix: said at once, not retried.
+  if (code === 'quota_exceeded') return true;
   return status >= 400 && status < 500 && ![401, 408, 409, 425, 429].includes(status);
 }
 

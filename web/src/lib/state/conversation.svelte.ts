@@ -340,7 +340,7 @@ export class Conversation {
       return true;
     }
     this.#messages.unshow(local);
-    const refused = stopped || (error instanceof ApiError && refusedForGood(error.status));
+    const refused = stopped || (error instanceof ApiError && refusedForGood(error.status, error.code));
     if (held) {
       await offline.release(id, refused ? 'refused' : 'waiting');
       // Not refused: it waits in the outbox under the same id (harmless if it did arrive).

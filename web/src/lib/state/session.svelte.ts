@@ -10,6 +10,7 @@
  */
 import { api, ApiError, onSessionEnded } from '$lib/api';
 import type { User } from '$server/auth/model';
+import type { Permission, Permissions } from '$server/auth/permissions';
 import { dbName, deleteMirrorDBs, openExistingMirrorDB } from '$lib/offline/db';
 import { drafts } from './drafts.svelte';
 import { BRANCH_PREFIX } from '$lib/thread/branch-memory';
@@ -18,6 +19,8 @@ export type SessionStatus = 'unknown' | 'signed-in' | 'signed-out';
 
 class Session {
   #user = $state<User | null>(null);
+  /** What the account's role may do (/api/auth/me); null until known (offline: the server still decides). */
+  #permissions = $state<Permissions | null>(null);
   #status = $state<SessionStatus>('unknown');
   /** The last account signed in on this device (localStorage, not secret). */
   #lastId = $state<string | null>(readLastUser());
@@ -54,6 +57,23 @@ class Session {
   get status() {
     return this.#status;
   }
+  get permissions() {
+    return this.#permissions;
+  }
+  /** Whether to offer something: hidden once the server says the role may not (the server refuses it anyway). */
+  can(permission: Permission): boolean {
+    return this.#permissions?.[permission] ?? this.#user?.role !== 'guest';
+  }
+  get isAdmin() {
+    return this.#user?.role === 'admin';
+  }
+  /** Re-read the role and permissions (after signing in, or when the server refused something). */
+  async refreshPermissions() {
+    const { user, permissions } = await api.auth.me();
+    if (this.#user?.id !== user.id) return;
+    this.#user = user;
+    this.#permissions = permissions;
+  }
   /** Whose local data the app may show: the signed-in account, or before the server answers, the last one. */
   get accountId(): string | null {
     if (this.#leaving) return null;
@@ -80,9 +100,10 @@ class Session {
       return;
     }
     try {
-      const { user } = await api.auth.me();
+      const { user, permissions } = await api.auth.me();
       this.#unconfirmed = false;
       this.#signedIn(user);
+      this.#permissions = permissions;
     } catch (error) {
       if (error instanceof ApiError && error.status === 401) {
         this.#unconfirmed = false;
@@ -110,6 +131,13 @@ class Session {
 
   async login(email: string, password: string) {
     const { user } = await api.auth.login({ email, password });
+    clearPendingLogout();
+    this.#signedIn(user);
+  }
+
+  /** An invite or password-reset link: sets the password and signs in. */
+  async useLink(token: string, password: string) {
+    const { user } = await api.auth.reset({ token, password });
     clearPendingLogout();
     this.#signedIn(user);
   }
@@ -170,8 +198,10 @@ class Session {
     writeLastUser(user.id);
     this.#leaving = false;
     this.#lastId = user.id;
+    if (this.#user?.id !== user.id) this.#permissions = null;
     this.#user = user;
     this.#status = 'signed-in';
+    if (!this.#permissions) void this.refreshPermissions().catch(() => {});
     if (switched) for (const reload of this.#onSwitch) reload();
   }
 
@@ -180,6 +210,7 @@ class Session {
     const hadAccount = !!this.#user || !!this.#lastId;
     if (this.#user) for (const cleanup of this.#onSignOut) void Promise.resolve(cleanup()).catch(() => {});
     this.#user = null;
+    this.#permissions = null;
     this.#status = 'signed-out';
     // Refused by the server (expired, revoked, deleted): nothing of the account stays here.
     if (hadAccount) void this.#clearStorage();
