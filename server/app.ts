@@ -8,6 +8,7 @@ import type { Sql } from './db';
 import type { AppDeps, Hooks } from './deps';
 import { errorHandler } from './errors';
 import { securityPlugin } from './http/security';
+import { bodyLimits } from './http/body-limits';
 import { healthRoutes } from './health';
 import { authPlugin } from './auth/plugin';
 import { authRoutes } from './auth';
@@ -23,6 +24,7 @@ import { sharesRoutes } from './shares';
 import { openapiRoutes } from './openapi';
 import { webRoutes } from './web';
 import { Generations } from './replies/generations';
+import { SessionStreams } from './auth/session-streams';
 import type { FileReader } from './replies/types';
 
 export interface AppInput {
@@ -36,6 +38,8 @@ export interface AppInput {
 export function createApp(input: AppInput) {
   // Replies in flight in this process; deleting a thread or an account stops theirs.
   const generations = new Generations();
+  // Open reply streams by session, ended at once by sign-out, password change, disabling.
+  const streams = new SessionStreams();
   const hooks = input.hooks ?? {};
   // Stored files go with their threads and accounts; bytes nobody refers to are deleted.
   const files = fileHooks(input);
@@ -49,8 +53,13 @@ export function createApp(input: AppInput) {
         await hooks.beforeAccountDelete?.(userId);
         await files.beforeAccountDelete(userId);
       },
+      afterAccountDisabled: async (userId: string) => {
+        generations.cancelUser(userId, 'account disabled');
+        streams.endUser(userId);
+        await hooks.afterAccountDisabled?.(userId);
+      },
       beforeThreadDelete: async (userId: string, threadId: string) => {
-        generations.cancelThread(threadId);
+        generations.cancelThread(userId, threadId);
         await hooks.beforeThreadDelete?.(userId, threadId);
         await files.beforeThreadDelete(userId, threadId);
       },
@@ -61,11 +70,13 @@ export function createApp(input: AppInput) {
     },
     providers: input.providers ?? createProviders(input.config, input.sql),
     generations,
+    streams,
     files: input.files ?? fileReader(input),
   } satisfies AppDeps & Record<string, unknown>;
   const app = new Elysia()
     .use(errorHandler)
     .use(securityPlugin(input.config.http.publicUrl))
+    .use(bodyLimits())
     .use(healthRoutes(input.sql))
     .use(authRoutes(deps))
     .use(modelsRoutes(deps))
@@ -80,7 +91,7 @@ export function createApp(input: AppInput) {
     .use(openapiRoutes())
     .use(webRoutes(input.config));
   // Exposed for graceful shutdown (drain) and for tests that check nothing leaks.
-  return Object.assign(app, { generations });
+  return Object.assign(app, { generations, streams });
 }
 
 export type App = ReturnType<typeof createApp>;

@@ -107,11 +107,17 @@ export function toResponse(code: string | number, error: unknown, request?: Requ
     return json(error.status, errorBody(error.code, error.message, error.fields), error.headers);
   }
   if (error instanceof ValidationError) {
+    // A JSON route sent a form (left unread by http/body-limits.ts): the type is wrong, not a field.
+    if (error.type === 'body' && /^multipart\//i.test(request?.headers.get('content-type') ?? '')) {
+      return json(415, errorBody('unsupported_media_type', 'Send JSON (Content-Type: application/json)'));
+    }
     const where = error.type === 'property' ? 'query' : error.type;
     return json(400, errorBody('invalid_input', `Invalid ${where}`, validationFields(error, request)));
   }
   switch (code) {
     case 'PARSE':
+      // Our body parser's refusals (413, 415, too deep) arrive wrapped in Elysia's ParseError.
+      if ((error as { cause?: unknown }).cause instanceof HttpError) return toResponse(code, (error as { cause: HttpError }).cause, request);
       return json(400, errorBody('invalid_body', 'The request body could not be parsed', { body: 'is not valid' }));
     case 'NOT_FOUND':
       return json(404, errorBody('not_found', 'Not found'));

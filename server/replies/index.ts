@@ -12,20 +12,25 @@ import { eventStreamResponse } from '../openapi';
 import { IdParams } from '../threads/model';
 import { CancelAnswer, PostMessageBody, RegenerateBody, ReplyEvent } from './model';
 import * as replies from './service';
-import { eventStream } from './sse';
+import { sessionEventStream } from './sse';
 
 export function repliesRoutes(deps: AppDeps & Pick<replies.ReplyDeps, 'generations' | 'files'>) {
   return new Elysia({ name: 'replies' })
     .use(deps.auth)
     .post(
       '/api/threads/:id/messages',
-      async ({ user, params, body, request }) =>
-        eventStream(request.signal, await replies.postMessage(deps, user.id, params.id, body)),
+      async ({ user, sessionId, params, body, request }) => {
+        const feed = await replies.postMessage(deps, user.id, params.id, body);
+        return sessionEventStream(deps.streams, { userId: user.id, sessionId }, request.signal, feed);
+      },
       { auth: true, params: IdParams, body: PostMessageBody, detail: eventStreamResponse(ReplyEvent) },
     )
     .get(
       '/api/messages/:id/stream',
-      async ({ user, params, request }) => eventStream(request.signal, await replies.follow(deps, user.id, params.id)),
+      async ({ user, sessionId, params, request }) => {
+        const feed = await replies.follow(deps, user.id, params.id);
+        return sessionEventStream(deps.streams, { userId: user.id, sessionId }, request.signal, feed);
+      },
       { auth: true, params: IdParams, detail: eventStreamResponse(ReplyEvent) },
     )
     .post(
@@ -35,8 +40,10 @@ export function repliesRoutes(deps: AppDeps & Pick<replies.ReplyDeps, 'generatio
     )
     .post(
       '/api/messages/:id/regenerate',
-      async ({ user, params, body, request }) =>
-        eventStream(request.signal, await replies.regenerate(deps, user.id, params.id, body?.model)),
+      async ({ user, sessionId, params, body, request }) => {
+        const feed = await replies.regenerate(deps, user.id, params.id, body?.model);
+        return sessionEventStream(deps.streams, { userId: user.id, sessionId }, request.signal, feed);
+      },
       { auth: true, params: IdParams, body: RegenerateBody, detail: eventStreamResponse(ReplyEvent) },
     );
 }

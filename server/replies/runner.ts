@@ -123,22 +123,23 @@ async function run(deps: RunnerDeps, job: ReplyJob) {
     return;
   }
 
-  const status: Message['status'] = g.cancelled ? 'cancelled' : failure ? 'error' : gone ? 'cancelled' : 'complete';
+  // Stopped for any reason but a timeout (cancel, thread/account deleted or disabled): cut short, so
+  // never `complete`. Gone rows are still finished: a disabled account's reply must not stay `streaming`.
+  const stopped = g.cancelled || gone || (g.signal.aborted && !timedOut);
+  const status: Message['status'] = g.cancelled ? 'cancelled' : failure ? 'error' : stopped ? 'cancelled' : 'complete';
   let final: Message = { ...g.message, content: g.text, status, error: status === 'error' ? failure : null };
-  if (!gone) {
-    try {
-      final =
-        (await finishReply(deps.sql, g.userId, {
-          messageId: g.messageId,
-          threadId: g.threadId,
-          content: g.text,
-          status,
-          error: final.error,
-          usage,
-        })) ?? final;
-    } catch (error) {
-      log.error('could not store a finished reply', { messageId: g.messageId, error: String(error) });
-    }
+  try {
+    final =
+      (await finishReply(deps.sql, g.userId, {
+        messageId: g.messageId,
+        threadId: g.threadId,
+        content: g.text,
+        status,
+        error: final.error,
+        usage,
+      })) ?? final;
+  } catch (error) {
+    log.error('could not store a finished reply', { messageId: g.messageId, error: String(error) });
   }
   if (status === 'error') {
     const code = timedOut ? 'provider_timeout' : 'provider_error';

@@ -4,7 +4,20 @@
  * feed's `close` (a reply over, completion steps included) ends the stream and runs
  * the cleanup, so nothing leaks.
  */
+import type { SessionStreams, StreamOwner } from '../auth/session-streams';
 import type { Feed, Send } from './types';
+
+/** An event stream that also ends when its session does (sign-out, password change, disabling). */
+export function sessionEventStream(streams: SessionStreams, owner: StreamOwner, request: AbortSignal, feed: Feed): Response {
+  const { signal, release } = streams.open(owner, request);
+  return eventStream(signal, (send, close) => {
+    const cleanup = feed(send, close);
+    return () => {
+      release();
+      cleanup?.();
+    };
+  });
+}
 
 export const HEARTBEAT_MS = 5000;
 
@@ -61,7 +74,7 @@ export function eventStream(signal: AbortSignal, start: Feed): Response {
   return new Response(stream, {
     headers: {
       'content-type': 'text/event-stream; charset=utf-8',
-      'cache-control': 'no-cache, no-transform',
+      'cache-control': 'no-store, no-transform',
       'x-accel-buffering': 'no',
     },
   });
