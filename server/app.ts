@@ -8,7 +8,7 @@ import type { Sql } from './db';
 import type { AppDeps, Hooks } from './deps';
 import { errorHandler } from './errors';
 import { securityPlugin } from './http/security';
-import { bodyLimits } from './http/body-limits';
+import { bodyLimits, type RouteInfo } from './http/body-limits';
 import { healthRoutes } from './health';
 import { authPlugin } from './auth/plugin';
 import { authRoutes } from './auth';
@@ -73,10 +73,12 @@ export function createApp(input: AppInput) {
     streams,
     files: input.files ?? fileReader(input),
   } satisfies AppDeps & Record<string, unknown>;
+  let routes = (): RouteInfo[] => [];
   const app = new Elysia()
     .use(errorHandler)
     .use(securityPlugin(input.config.http.publicUrl))
-    .use(bodyLimits())
+    // The upload routes (parse: 'none') are found among the app's routes at the first request.
+    .use(bodyLimits(() => routes()))
     .use(healthRoutes(input.sql))
     .use(authRoutes(deps))
     .use(modelsRoutes(deps))
@@ -90,8 +92,9 @@ export function createApp(input: AppInput) {
     .use(sharesRoutes(deps))
     .use(openapiRoutes())
     .use(webRoutes(input.config));
+  routes = () => app.routes as RouteInfo[];
   // Exposed for graceful shutdown (drain) and for tests that check nothing leaks.
-  return Object.assign(app, { generations, streams });
+  return Object.assign(app, { generations, streams, hooks: deps.hooks });
 }
 
 export type App = ReturnType<typeof createApp>;

@@ -107,10 +107,6 @@ export function toResponse(code: string | number, error: unknown, request?: Requ
     return json(error.status, errorBody(error.code, error.message, error.fields), error.headers);
   }
   if (error instanceof ValidationError) {
-    // A JSON route sent a form (left unread by http/body-limits.ts): the type is wrong, not a field.
-    if (error.type === 'body' && /^multipart\//i.test(request?.headers.get('content-type') ?? '')) {
-      return json(415, errorBody('unsupported_media_type', 'Send JSON (Content-Type: application/json)'));
-    }
     const where = error.type === 'property' ? 'query' : error.type;
     return json(400, errorBody('invalid_input', `Invalid ${where}`, validationFields(error, request)));
   }

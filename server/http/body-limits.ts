@@ -4,8 +4,8 @@
  *   the bytes actually read, a declared Content-Length over the cap is refused unread,
  *   and nesting deeper than MAX_JSON_DEPTH is refused before JSON.parse builds anything;
  * - text and urlencoded bodies are refused with 415: no route takes them;
- * - multipart bodies are left unread for the upload routes, which read them under their
- *   own caps (files, voice); on a JSON route the missing JSON body answers 415 (errors.ts).
+ * - routes that read their own body (`parse: 'none'`: the uploads) are left alone, they
+ *   cap what they read; a multipart body anywhere else is refused with 415.
  * This hook replaces Elysia's own parser on every route, so nothing is parsed unbounded.
  */
 import { Elysia } from 'elysia';
@@ -17,8 +17,28 @@ export const JSON_BODY_MAX = 1024 * 1024;
 export const AUTH_BODY_MAX = 16 * 1024;
 export const MAX_JSON_DEPTH = 32;
 
-/** Marks a body left unread for a route that reads the request itself (multipart uploads). */
-export const UNREAD_BODY = Object.freeze({ unread: true as const });
+/** The body of a route that reads the request itself, left unread. */
+export const UNREAD_BODY = Object.freeze({});
+
+export interface RouteInfo {
+  method: string;
+  path: string;
+  hooks?: { parse?: unknown };
+}
+
+/** Routes declared with `parse: 'none'` (they read and cap their own body), as matchers. */
+function rawBodyMatcher(routes: () => RouteInfo[]) {
+  let compiled: { method: string; pattern: RegExp }[] | null = null;
+  return (method: string, pathname: string) => {
+    compiled ??= routes()
+      .filter((r) => Array.isArray(r.hooks?.parse) && r.hooks.parse.some((p: { fn?: unknown }) => p?.fn === 'none'))
+      .map((r) => ({
+        method: r.method,
+        pattern: new RegExp(`^${r.path.replace(/\/$/, '').replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/:[A-Za-z]+/g, '[^/]+')}/?$`),
+      }));
+    return compiled.some((r) => r.method === method && r.pattern.test(pathname));
+  };
+}
 
 export function jsonCapFor(pathname: string): number {
   return pathname.startsWith('/api/auth/') ? AUTH_BODY_MAX : JSON_BODY_MAX;
@@ -48,15 +68,16 @@ const hasBody = (request: Request) =>
 
 const tooLargeBody = (max: number) => tooLarge(`The request body is larger than ${Math.round(max / 1024)} KB`);
 
-export function bodyLimits() {
+/** `routes`: the app's routes, read once at the first request (to find the upload routes). */
+export function bodyLimits(routes: () => RouteInfo[]) {
+  const readsOwnBody = rawBodyMatcher(routes);
   return new Elysia({ name: 'body-limits' })
     .onRequest(({ request }) => {
       if (request.method === 'GET' || request.method === 'HEAD' || request.method === 'OPTIONS') return;
       if (!hasBody(request)) return;
-      const type = mediaType(request);
-      if (type === 'multipart/form-data') return; // the upload routes cap these themselves
       const pathname = new URL(request.url).pathname;
-      if (!pathname.startsWith('/api/')) return;
+      if (!pathname.startsWith('/api/') || readsOwnBody(request.method, pathname)) return; // uploads cap their own
+      const type = mediaType(request);
       // Refused before a byte is read: not JSON, or a declared size over the cap.
       if (!isJson(type)) throw unsupportedMedia('Send JSON (Content-Type: application/json)');
       const declared = Number(request.headers.get('content-length') ?? 'NaN');
@@ -64,8 +85,8 @@ export function bodyLimits() {
       if (declared > max) throw tooLargeBody(max);
     })
     .onParse(async ({ request }) => {
+      if (readsOwnBody(request.method, new URL(request.url).pathname)) return UNREAD_BODY;
       const type = mediaType(request);
-      if (type === 'multipart/form-data') return UNREAD_BODY;
       if (!hasBody(request)) return undefined; // nothing to read: Elysia's empty body
       if (!isJson(type)) throw unsupportedMedia('Send JSON (Content-Type: application/json)');
       const max = jsonCapFor(new URL(request.url).pathname);
