@@ -91,11 +91,10 @@ function loadOrCreateSecret(dataDir: string): string {
 
 /**
  * DATA_DIR holds the secret, the embedded database and uploaded files: its owner's only.
- * The directory is made (or narrowed to) 0700, and the process's umask makes everything
- * the server creates from now on (database files, blobs, keys) 0600/0700.
+ * The directory is made (or narrowed to) 0700, so nothing in it is reachable by another
+ * user; server/index.ts also sets the umask, so what the server creates is 0600/0700 too.
  */
 function secureDataDir(dataDir: string) {
-  process.umask(0o077);
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   try {
     chmodSync(dataDir, 0o700);

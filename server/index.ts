@@ -7,6 +7,9 @@ import { log, setLogLevel } from './log';
 import { sweep } from './infra/rate-limit';
 import { failOrphans } from './replies/service';
 
+// Everything this process creates (database files, blobs, keys in DATA_DIR) is its owner's only.
+process.umask(0o077);
+
 let config;
 try {
   config = loadConfig();
