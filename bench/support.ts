@@ -39,15 +39,20 @@ export interface BenchStack {
 }
 
 /** PostgreSQL + fake provider + server process, healthy; `env` adds to the server's environment. */
-export async function startBenchStack(env: Record<string, string> = {}, configureFake?: (fake: FakeProvider) => void) {
+export async function startBenchStack(
+  env: Record<string, string> = {},
+  configureFake?: (fake: FakeProvider) => void,
+  /** Another checkout's root, to run its server (a before/after comparison). */
+  serverRoot = root,
+) {
   const cluster = await startCluster();
   const fake = await startFakeProvider();
   configureFake?.(fake);
   const dataDir = mkdtempSync(join(tmpdir(), 'parley-bench-'));
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
-  const server = Bun.spawn(['bun', join(root, 'server/index.ts')], {
-    cwd: root,
+  const server = Bun.spawn(['bun', join(serverRoot, 'server/index.ts')], {
+    cwd: serverRoot,
     env: {
       ...process.env,
       PORT: String(port),

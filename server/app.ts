@@ -8,6 +8,7 @@ import type { Sql } from './db';
 import type { AppDeps, Hooks } from './deps';
 import { errorHandler } from './errors';
 import { securityPlugin } from './http/security';
+import { bodyLimits, type RouteInfo } from './http/body-limits';
 import { healthRoutes } from './health';
 import { authPlugin } from './auth/plugin';
 import { authRoutes } from './auth';
@@ -68,8 +69,13 @@ export function createApp(input: AppInput) {
         await hooks.beforeAccountDelete?.(userId);
         await files.beforeAccountDelete(userId);
       },
+      afterAccountDisabled: async (userId: string) => {
+        generations.cancelUser(userId, 'account disabled');
+        streams.endUser(userId);
+        await hooks.afterAccountDisabled?.(userId);
+      },
       beforeThreadDelete: async (userId: string, threadId: string) => {
-        relay.stopThread(threadId);
+        relay.stopThread(userId, threadId);
         await hooks.beforeThreadDelete?.(userId, threadId);
         await files.beforeThreadDelete(userId, threadId);
       },
@@ -88,9 +94,12 @@ export function createApp(input: AppInput) {
     push,
     afterReply: [push.replyFinished],
   } satisfies AppDeps & Record<string, unknown>;
+  let routes = (): RouteInfo[] => [];
   const app = new Elysia()
     .use(errorHandler)
     .use(securityPlugin(input.config.http.publicUrl))
+    // The upload routes (parse: 'none') are found among the app's routes at the first request.
+    .use(bodyLimits(() => routes()))
     .use(healthRoutes(input.sql, lifecycle))
     .use(authRoutes(deps))
     .use(modelsRoutes(deps))
@@ -111,7 +120,8 @@ export function createApp(input: AppInput) {
     .use(openapiRoutes())
     .use(webRoutes(input.config));
   // Exposed for graceful shutdown (drain, lifecycle) and for tests that check nothing leaks.
-  return Object.assign(app, { generations, streams, relay, bus, lifecycle, push });
+  routes = () => app.routes as RouteInfo[];
+  return Object.assign(app, { generations, streams, relay, bus, lifecycle, push, hooks: deps.hooks });
 }
 
 export type App = ReturnType<typeof createApp>;

@@ -8,6 +8,7 @@ import { Type as T, type Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { parseTrustProxy } from './http/client';
 
 const Bool = T.Union([T.Literal('true'), T.Literal('false'), T.Literal('1'), T.Literal('0')], {
   description: 'true or false',
@@ -47,7 +48,9 @@ const EnvSchema = T.Object({
   ),
   ALLOW_REGISTRATION: T.Optional(Bool),
   INTEGRATION_SECRET: T.Optional(T.String({ minLength: 32, description: 'at least 32 characters' })),
-  TRUST_PROXY: T.Optional(Bool),
+  TRUST_PROXY: T.Optional(
+    T.String({ minLength: 1, description: 'false, true (one proxy), a hop count, or a comma-separated list of proxy addresses/CIDRs' }),
+  ),
   AUTH_IP_LIMIT: T.Optional(T.String({ pattern: '^[1-9][0-9]*$', description: 'a positive integer' })),
   AUTH_ACCOUNT_LIMIT: T.Optional(T.String({ pattern: '^[1-9][0-9]*$', description: 'a positive integer' })),
   ROOM_MESSAGE_LIMIT: T.Optional(T.String({ pattern: '^[1-9][0-9]*$', description: 'a positive integer' })),
@@ -103,6 +106,20 @@ function loadOrCreateSecret(dataDir: string): string {
   return secret;
 }
 
+/**
+ * DATA_DIR holds the secret, the embedded database and uploaded files: its owner's only.
+ * The directory is made (or narrowed to) 0700, so nothing in it is reachable by another
+ * user; server/index.ts also sets the umask, so what the server creates is 0600/0700 too.
+ */
+function secureDataDir(dataDir: string) {
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  try {
+    chmodSync(dataDir, 0o700);
+  } catch {
+    // Not ours to change (a mount owned by someone else): the umask still covers new files.
+  }
+}
+
 export function loadConfig(env: Record<string, string | undefined> = process.env) {
   // Only the variables we know are validated; empty strings count as unset.
   const picked: Record<string, string> = {};
@@ -130,11 +147,17 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (Boolean(picked.VAPID_PUBLIC_KEY) !== Boolean(picked.VAPID_PRIVATE_KEY)) {
     problems.push('VAPID_PUBLIC_KEY and VAPID_PRIVATE_KEY: set both or neither');
   }
+  const trustProxy = parseTrustProxy(picked.TRUST_PROXY);
+  if (!trustProxy) {
+    problems.push(
+      `TRUST_PROXY: got ${JSON.stringify(picked.TRUST_PROXY)}, expected false, true (one proxy), a hop count, or a comma-separated list of proxy addresses/CIDRs`,
+    );
+  }
   if (problems.length) throw new ConfigError(problems);
 
   const e = picked as Env;
   const dataDir = resolve(e.DATA_DIR ?? './data');
-  mkdirSync(dataDir, { recursive: true });
+  secureDataDir(dataDir);
   const publicUrl = new URL(e.PUBLIC_URL ?? `http://localhost:${port}`);
 
   const hasOpenAI = Boolean(e.OPENAI_API_KEY || e.OPENAI_BASE_URL);
@@ -149,7 +172,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       host: e.HOST ?? '0.0.0.0',
       publicUrl: publicUrl.origin,
       secureCookies: publicUrl.protocol === 'https:',
-      trustProxy: truthy(e.TRUST_PROXY, false),
+      trustProxy: trustProxy!,
     }),
     db: Object.freeze({ url: e.DATABASE_URL ?? null, dataDir }),
     dataDir,
@@ -176,9 +199,20 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       // Sign-in/registration attempts per IP per 10 minutes, and per account per 5 minutes.
       // The account window is short so an attacker cannot lock a real user out for long.
       ipLimit: Number(e.AUTH_IP_LIMIT ?? '30'),
+      // Per account and client (or per known device), per window; a looser account-wide
+      // ceiling counts only unknown devices, so it never locks the owner's own devices out.
       accountLimit: Number(e.AUTH_ACCOUNT_LIMIT ?? '10'),
       // Messages each member may post in rooms per minute.
       roomMessageLimit: Number(e.ROOM_MESSAGE_LIMIT ?? '20'),
+      accountWindowSeconds: 300,
+      accountCeiling: 5 * Number(e.AUTH_ACCOUNT_LIMIT ?? '10'),
+      accountCeilingWindowSeconds: 900,
+      // Current-password checks (password change, account deletion) per account per 15 minutes.
+      passwordCheckLimit: 5,
+      // A rotated refresh token presented again within this time (two tabs) yields the same session.
+      refreshGraceSeconds: 10,
+      // Deleting the account without the password: only this soon after signing in.
+      freshSignInSeconds: 300,
     }),
     ai: Object.freeze({
       mistral: hasMistral ? { apiKey: e.MISTRAL_API_KEY ?? null, serverURL: e.MISTRAL_SERVER_URL ?? null } : null,

@@ -6,7 +6,7 @@
  * in both modes.
  */
 import postgres from 'postgres';
-import { mkdirSync, rmSync } from 'node:fs';
+import { chmodSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 
 export type Sql = postgres.Sql<{}>;
@@ -52,11 +52,13 @@ async function openEmbedded(dataDir: string): Promise<Database> {
   const { PGlite } = await import('@electric-sql/pglite');
   const { PGLiteSocketServer } = await import('@electric-sql/pglite-socket');
   const dir = join(dataDir, 'pglite');
-  mkdirSync(dir, { recursive: true });
+  // PGlite writes its files with modes of its own (0644): the directories keep others out.
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  chmodSync(dir, 0o700);
   const db = await PGlite.create(dir);
   // A unix socket in DATA_DIR: no port to collide with, unreachable from the network.
   const socketDir = join(dataDir, 'run');
-  mkdirSync(socketDir, { recursive: true });
+  mkdirSync(socketDir, { recursive: true, mode: 0o700 });
   const socketPath = join(socketDir, '.s.PGSQL.5432');
   rmSync(socketPath, { force: true });
   const server = new PGLiteSocketServer({ db, path: socketPath, maxConnections: 1 });

@@ -112,6 +112,8 @@ export function toResponse(code: string | number, error: unknown, request?: Requ
   }
   switch (code) {
     case 'PARSE':
+      // Our body parser's refusals (413, 415, too deep) arrive wrapped in Elysia's ParseError.
+      if ((error as { cause?: unknown }).cause instanceof HttpError) return toResponse(code, (error as { cause: HttpError }).cause, request);
       return json(400, errorBody('invalid_body', 'The request body could not be parsed', { body: 'is not valid' }));
     case 'NOT_FOUND':
       return json(404, errorBody('not_found', 'Not found'));

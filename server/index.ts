@@ -9,6 +9,9 @@ import { failOrphans } from './replies/service';
 import { startLeases } from './replies/lease';
 import { postgresBus } from './infra/notify';
 
+// Everything this process creates (database files, blobs, keys in DATA_DIR) is its owner's only.
+process.umask(0o077);
+
 let config;
 try {
   config = loadConfig();

@@ -6,6 +6,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Sql } from './db';
+import { normalizeStoredEmails } from './auth/queries';
+import { log } from './log';
 
 const DEFAULT_DIR = join(import.meta.dir, '..', 'sql');
 
@@ -58,6 +60,11 @@ export async function migrate(sql: Sql, dir = DEFAULT_DIR): Promise<string[]> {
       await tx`insert into migrations (id, name, checksum) values (${m.id}, ${m.name}, ${checksum})`;
       done.push(m.name);
     });
+  }
+  // A data fix SQL cannot do: emails are normalized by the server's own function (auth/email.ts).
+  if (migrations.some((m) => m.name.endsWith('_email_normalized.sql'))) {
+    const emails = await normalizeStoredEmails(sql);
+    if (emails.conflicts.length) log.warn('accounts whose normalized email collides with another; left as they were', { ids: emails.conflicts });
   }
   return done;
 }

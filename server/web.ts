@@ -92,7 +92,14 @@ export function webRoutes(config: Config, root = WEB_BUILD) {
 
   return new Elysia({ name: 'web' }).get('/*', ({ request, set }) => {
     const url = new URL(request.url);
-    const path = decodeURIComponent(url.pathname);
+    let path: string;
+    try {
+      path = decodeURIComponent(url.pathname);
+    } catch {
+      // A malformed %-escape is the client's mistake, not ours: 400, never a 500.
+      set.status = 400;
+      return { error: { code: 'invalid_path', message: 'The path is not valid' } };
+    }
     if (path.startsWith('/api/') || path === '/api') {
       set.status = 404;
       return { error: { code: 'not_found', message: 'Not found' } };

@@ -5,6 +5,7 @@
  * could remove an admin locks the active admins' rows first, so two admins demoting each
  * other at once cannot both succeed.
  */
+import { normalizeEmail } from '../auth/email';
 import type { Config } from '../config';
 import type { Sql, Tx } from '../db';
 import { randomToken, sha256 } from '../crypto';
@@ -114,7 +115,7 @@ export async function inviteUser(deps: { sql: Sql; config: Config }, body: Invit
   return deps.sql.begin(async (tx) => {
     const [row] = await tx<{ id: string }[]>`
       insert into users (email, name, password_hash, role)
-      values (${body.email.trim()}, ${(body.name ?? '').trim()}, ${placeholder}, ${body.role})
+      values (${normalizeEmail(body.email)}, ${(body.name ?? '').trim()}, ${placeholder}, ${body.role})
       returning id`;
     const link = await newLink(tx, deps.config, row!.id, 'invite');
     return { user: (await getUser(tx, row!.id))!, inviteUrl: link.url, expiresAt: link.expiresAt };

@@ -4,7 +4,9 @@ import { clientIp } from '../http/client';
 import { ACCESS_COOKIE, REFRESH_COOKIE } from './plugin';
 import { NoContent, withErrors } from '../http/model';
 import { permissionsOf } from './permissions';
-import { AuthProviders, MeAnswer, ResetBody, ChangePasswordBody, LoginBody, Ok, RegisterBody, UserAnswer } from './model';
+import { AuthProviders, MeAnswer, ResetBody, ChangePasswordBody, DeleteAccountBody, LoginBody, Ok, RegisterBody, UserAnswer } from './model';
+import { DEVICE_COOKIE, DEVICE_COOKIE_SECONDS, issueDevice } from './device';
+import { normalizeEmail } from './email';
 import * as auth from './service';
 
 export function authRoutes(deps: AppDeps) {
@@ -35,10 +37,21 @@ export function authRoutes(deps: AppDeps) {
     cookie[REFRESH_COOKIE]!.set({ ...base, value: '', path: '/api/auth', maxAge: 0 });
   }
 
-  const meta = (request: Request, server: Parameters<typeof clientIp>[1]) => ({
+  const meta = (request: Request, server: Parameters<typeof clientIp>[1], cookie?: Jar) => ({
     ip: clientIp(request, server, config.http.trustProxy),
     userAgent: request.headers.get('user-agent'),
+    device: cookie?.[DEVICE_COOKIE]?.value || undefined,
   });
+
+  /** This browser signed in to this account: later sign-in attempts from it get their own allowance. */
+  function rememberDevice(cookie: Jar, email: string) {
+    cookie[DEVICE_COOKIE]!.set({
+      ...base,
+      value: issueDevice(config.auth.secret, normalizeEmail(email)),
+      path: '/api/auth',
+      maxAge: DEVICE_COOKIE_SECONDS,
+    });
+  }
 
   return new Elysia({ name: 'auth-routes', prefix: '/api/auth' })
     .use(deps.auth)
@@ -47,6 +60,7 @@ export function authRoutes(deps: AppDeps) {
       async ({ body, cookie, accessJwt, request, server, set }) => {
         const login = await auth.register(deps, body, meta(request, server));
         await setSessionCookies(cookie as Jar, accessJwt, login);
+        rememberDevice(cookie as Jar, login.user.email);
         set.status = 201;
         return { user: login.user };
       },
@@ -55,8 +69,9 @@ export function authRoutes(deps: AppDeps) {
     .post(
       '/login',
       async ({ body, cookie, accessJwt, request, server }) => {
-        const login = await auth.login(deps, body, meta(request, server));
+        const login = await auth.login(deps, body, meta(request, server, cookie as Jar));
         await setSessionCookies(cookie as Jar, accessJwt, login);
+        rememberDevice(cookie as Jar, login.user.email);
         return { user: login.user };
       },
       { body: LoginBody, response: withErrors({ 200: UserAnswer }) },
@@ -86,7 +101,9 @@ export function authRoutes(deps: AppDeps) {
       // Works with either cookie (or an expired access token): sign-out must never fail.
       const claims = await accessJwt.verify(jar[ACCESS_COOKIE]?.value || undefined).catch(() => false as const);
       const sessionId = typeof claims === 'object' && typeof claims.sid === 'string' ? claims.sid : null;
-      await auth.logout(deps, sessionId, jar[REFRESH_COOKIE]?.value || undefined);
+      const ended = await auth.logout(deps, sessionId, jar[REFRESH_COOKIE]?.value || undefined);
+      // Its open reply streams end now, not when their access token would have expired.
+      for (const id of ended) deps.streams.endSession(id);
       clearCookies(jar);
       set.headers['clear-site-data'] = '"cache", "cookies", "storage"';
       set.status = 204;
@@ -100,6 +117,7 @@ export function authRoutes(deps: AppDeps) {
       '/password',
       async ({ user, sessionId, body, cookie, accessJwt }) => {
         await auth.changePassword(deps, user, sessionId, body);
+        deps.streams.endUser(user.id, sessionId); // the other sessions were just ended
         // New access token for this session: the old one predates the change.
         const access = await accessJwt.sign({ sub: user.id, sid: sessionId, typ: 'access', iat: true } as never);
         (cookie as Jar)[ACCESS_COOKIE]!.set({ ...base, value: access, path: '/', maxAge: config.auth.accessTtlSeconds });
@@ -113,13 +131,16 @@ export function authRoutes(deps: AppDeps) {
     )
     .delete(
       '/me',
-      async ({ user, cookie, set }) => {
+      async ({ user, sessionId, body, cookie, set }) => {
+        // Checked before anything is touched: a stolen session cannot delete the account.
+        await auth.checkAccountDeletion(deps, user.id, sessionId, body?.password);
+        deps.streams.endUser(user.id);
         await deps.hooks.beforeAccountDelete(user.id);
         await auth.deleteAccount(deps.sql, user.id);
         clearCookies(cookie as Jar);
         set.headers['clear-site-data'] = '"cache", "cookies", "storage"';
         set.status = 204;
       },
-      { auth: true, response: withErrors({ 204: NoContent }) },
+      { auth: true, body: DeleteAccountBody, response: withErrors({ 204: NoContent }) },
     );
 }

@@ -33,6 +33,10 @@ export const ChangePasswordBody = t.Object({
 });
 export type ChangePasswordBody = typeof ChangePasswordBody.static;
 
+/** DELETE /api/auth/me: the password, unless the session signed in within the last few minutes. */
+export const DeleteAccountBody = t.Optional(t.Object({ password: t.Optional(t.String({ maxLength: 1024 })) }));
+export type DeleteAccountBody = typeof DeleteAccountBody.static;
+
 /** Register, login, refresh and GET /me answer the signed-in user. */
 export const UserAnswer = t.Object({ user: User });
 export type UserAnswer = typeof UserAnswer.static;

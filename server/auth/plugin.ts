@@ -46,7 +46,9 @@ export function authPlugin({ sql, config }: { sql: Sql; config: Config }) {
       claims.typ !== 'access' ||
       typeof claims.sub !== 'string' ||
       typeof claims.sid !== 'string' ||
-      typeof claims.iat !== 'number'
+      typeof claims.iat !== 'number' ||
+      // A token that never expires is not one we issued (ours always carry exp).
+      typeof claims.exp !== 'number'
     ) {
       throw unauthorized();
     }

@@ -1,5 +1,6 @@
 import type { Sql, Tx } from '../db';
 import type { User } from './model';
+import { normalizeEmail } from './email';
 
 type Db = Sql | Tx;
 
@@ -7,7 +8,7 @@ export const userColumns = (sql: Db) => sql`id, email, name, role`;
 
 export async function findUserByEmail(sql: Db, email: string) {
   const [row] = await sql<(User & { passwordHash: string; disabled: boolean })[]>`
-    select id, email, name, role, password_hash, disabled from users where lower(email) = lower(${email})`;
+    select id, email, name, role, password_hash, disabled from users where email = ${email}`;
   return row ?? null;
 }
 
@@ -38,7 +39,7 @@ export async function insertRefreshToken(tx: Db, sessionId: string, tokenHash: s
     values (${tokenHash}, ${sessionId}, now() + make_interval(secs => ${idleSeconds}))`;
 }
 
-export async function lockRefreshToken(tx: Tx, tokenHash: string) {
+export async function lockRefreshToken(tx: Tx, tokenHash: string, graceSeconds: number) {
   const [row] = await tx<
     {
       sessionId: string;
@@ -47,9 +48,11 @@ export async function lockRefreshToken(tx: Tx, tokenHash: string) {
       expired: boolean;
       sessionValid: boolean;
       disabled: boolean;
+      withinGrace: boolean;
     }[]
   >`
     select rt.session_id, s.user_id, rt.used_at, rt.expires_at <= now() as expired,
+           coalesce(rt.used_at > now() - make_interval(secs => ${graceSeconds}), false) as within_grace,
            (s.revoked_at is null and s.expires_at > now()) as session_valid, u.disabled
     from refresh_tokens rt
     join sessions s on s.id = rt.session_id
@@ -83,6 +86,13 @@ export async function findActiveUser(sql: Db, userId: string, sessionId: string,
   return row ?? null;
 }
 
+/** Whether the session signed in within the last `seconds` (a fresh sign-in). */
+export async function sessionIsFresh(sql: Db, sessionId: string, seconds: number) {
+  const [row] = await sql<{ fresh: boolean }[]>`
+    select created_at > now() - make_interval(secs => ${seconds}) as fresh from sessions where id = ${sessionId}`;
+  return row?.fresh ?? false;
+}
+
 export async function findUserById(sql: Db, id: string) {
   const [row] = await sql<(User & { passwordHash: string })[]>`
     select id, email, name, role, password_hash from users where id = ${id}`;
@@ -108,4 +118,27 @@ export async function sessionActive(sql: Db, sessionId: string) {
     select 1 from sessions s join users u on u.id = s.user_id
     where s.id = ${sessionId} and s.revoked_at is null and s.expires_at > now() and not u.disabled`;
   return Boolean(row);
+}
+
+/**
+ * Stored emails not yet in normalized form (non-ASCII ones written before normalization
+ * existed) are rewritten once; one that would collide with another account is left as it
+ * was and reported, for the operator to resolve.
+ */
+export async function normalizeStoredEmails(sql: Sql): Promise<{ changed: number; conflicts: string[] }> {
+  const rows = await sql<{ id: string; email: string }[]>`select id, email from users where email !~ '^[\\x01-\\x7f]*$'`;
+  let changed = 0;
+  const conflicts: string[] = [];
+  for (const row of rows) {
+    const normalized = normalizeEmail(row.email);
+    if (normalized === row.email) continue;
+    const [clash] = await sql`select 1 from users where email = ${normalized} and id <> ${row.id}`;
+    if (clash) {
+      conflicts.push(row.id);
+      continue;
+    }
+    await sql`update users set email = ${normalized}, updated_at = now() where id = ${row.id}`;
+    changed++;
+  }
+  return { changed, conflicts };
 }

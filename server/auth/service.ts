@@ -9,6 +9,8 @@ import { sha256, randomToken } from '../crypto';
 import { badRequest, forbidden, HttpError, unauthorized } from '../errors';
 import { enforce, reset } from '../infra/rate-limit';
 import { hashPassword, passwordProblem, timingDummyHash, verifyPassword } from './passwords';
+import { knownDevice } from './device';
+import { normalizeEmail } from './email';
 import * as q from './queries';
 import { linkEmail, useLink } from '../admin/users';
 import type { AuthProviders, LoginBody, RegisterBody, User } from './model';
@@ -16,6 +18,8 @@ import type { AuthProviders, LoginBody, RegisterBody, User } from './model';
 export interface ClientMeta {
   ip: string;
   userAgent: string | null;
+  /** The known-device cookie, if the browser sent one (see device.ts). */
+  device?: string;
 }
 
 export interface Login {
@@ -31,8 +35,29 @@ const invalidCredentials = () => new HttpError(401, 'invalid_credentials', 'Emai
 function ipLimit(config: Config, action: string, ip: string) {
   return { key: `${action}:ip:${ip}`, max: config.auth.ipLimit, windowSeconds: 600 };
 }
-function accountLimit(config: Config, action: string, email: string) {
-  return { key: `${action}:account:${email.toLowerCase()}`, max: config.auth.accountLimit, windowSeconds: 300 };
+/**
+ * Sign-in limits (defect 8: slow brute force without locking the owner out). Emails are
+ * normalized before they become keys, so one account is one counter.
+ * - a browser that signed in to the account before (device cookie): its own allowance;
+ * - anyone else: per account and client address, plus a looser account-wide ceiling that
+ *   only unknown devices count against, so an attacker using it up leaves the owner's
+ *   devices untouched.
+ */
+function loginLimits(config: Config, email: string, meta: ClientMeta) {
+  const device = knownDevice(config.auth.secret, email, meta.device);
+  const window = config.auth.accountWindowSeconds;
+  if (device) return { device, limits: [{ key: `login:device:${device}:${email}`, max: config.auth.accountLimit, windowSeconds: window }] };
+  return {
+    device: null,
+    limits: [
+      { key: `login:account-ip:${email}:${meta.ip}`, max: config.auth.accountLimit, windowSeconds: window },
+      { key: `login:account:${email}`, max: config.auth.accountCeiling, windowSeconds: config.auth.accountCeilingWindowSeconds },
+    ],
+  };
+}
+/** Current-password checks (change password, delete account): a stolen session must not guess. */
+export function passwordCheckLimit(config: Config, userId: string) {
+  return { key: `password-check:user:${userId}`, max: config.auth.passwordCheckLimit, windowSeconds: 900 };
 }
 
 async function startSession({ sql, config }: Deps, user: User, meta: ClientMeta): Promise<Login> {
@@ -51,7 +76,7 @@ export async function register(deps: Deps, body: RegisterBody, meta: ClientMeta)
   if (!config.auth.allowRegistration && (await q.countUsers(sql)) > 0) {
     throw forbidden('Registration is closed on this server');
   }
-  const email = body.email.trim();
+  const email = normalizeEmail(body.email);
   const problem = passwordProblem(body.password, email);
   if (problem) throw badRequest({ password: problem });
   const passwordHash = await hashPassword(body.password);
@@ -63,13 +88,15 @@ export async function register(deps: Deps, body: RegisterBody, meta: ClientMeta)
 
 export async function login(deps: Deps, body: LoginBody, meta: ClientMeta): Promise<Login> {
   const { sql, config } = deps;
-  const email = body.email.trim();
-  await enforce(sql, [ipLimit(config, 'login', meta.ip), accountLimit(config, 'login', email)]);
+  const email = normalizeEmail(body.email);
+  const { limits } = loginLimits(config, email, meta);
+  await enforce(sql, [ipLimit(config, 'login', meta.ip), ...limits]);
   const found = email ? await q.findUserByEmail(sql, email) : null;
   // Unknown email and wrong password: same answer, same Argon2 work.
   const ok = await verifyPassword(body.password, found?.passwordHash ?? (await timingDummyHash()));
   if (!found || !ok || found.disabled) throw invalidCredentials();
-  await reset(sql, accountLimit(config, 'login', email).key);
+  // This client's failures are forgotten; the account-wide ceiling is not (an attacker elsewhere may be at it).
+  await reset(sql, limits[0]!.key);
   const { passwordHash: _, disabled: __, ...user } = found;
   return startSession(deps, user, meta);
 }
@@ -79,16 +106,18 @@ export async function refresh(deps: Deps, presented: string | undefined): Promis
   if (!presented) throw unauthorized('No refresh token');
   const tokenHash = sha256(presented);
   const outcome = await sql.begin(async (tx) => {
-    const row = await q.lockRefreshToken(tx, tokenHash);
+    const row = await q.lockRefreshToken(tx, tokenHash, config.auth.refreshGraceSeconds);
     if (!row) return { kind: 'unknown' as const };
-    if (row.usedAt) {
+    if (row.usedAt && !row.withinGrace) {
       // Reuse of a rotated token: someone else holds a copy. End the whole login.
       await q.revokeSession(tx, row.sessionId);
       return { kind: 'reused' as const };
     }
     if (row.expired || !row.sessionValid || row.disabled) return { kind: 'expired' as const };
     const next = randomToken();
-    await q.markRefreshTokenUsed(tx, tokenHash);
+    // Rotated moments ago (two tabs refreshing at once): the same session gets another
+    // token instead of being taken for a thief; after the grace window it would be.
+    if (!row.usedAt) await q.markRefreshTokenUsed(tx, tokenHash);
     await q.insertRefreshToken(tx, row.sessionId, sha256(next), config.auth.refreshIdleSeconds);
     await q.touchSession(tx, row.sessionId);
     return { kind: 'ok' as const, sessionId: row.sessionId, userId: row.userId, next };
@@ -101,25 +130,41 @@ export async function refresh(deps: Deps, presented: string | undefined): Promis
   return { user: publicUser, sessionId: outcome.sessionId, refreshToken: outcome.next };
 }
 
+/** Ends the login behind either token; returns the ended sessions' ids. */
 export async function logout({ sql }: Deps, sessionId: string | null, refreshToken: string | undefined) {
-  if (sessionId) await q.revokeSession(sql, sessionId);
+  const ended: string[] = [];
+  if (sessionId) {
+    await q.revokeSession(sql, sessionId);
+    ended.push(sessionId);
+  }
   if (refreshToken) {
     const [row] = await sql<{ sessionId: string }[]>`
       select session_id from refresh_tokens where token_hash = ${sha256(refreshToken)}`;
-    if (row) await q.revokeSession(sql, row.sessionId);
+    if (row) {
+      await q.revokeSession(sql, row.sessionId);
+      if (!ended.includes(row.sessionId)) ended.push(row.sessionId);
+    }
   }
+  return ended;
+}
+
+/** Checks the account's current password under its own rate limit; throws 400 on a wrong one. */
+async function checkCurrentPassword({ sql, config }: Deps, userId: string, password: string, field: string) {
+  const limit = passwordCheckLimit(config, userId);
+  await enforce(sql, [limit]);
+  const found = await q.findUserById(sql, userId);
+  if (!found || !(await verifyPassword(password, found.passwordHash))) throw badRequest({ [field]: 'is incorrect' });
+  await reset(sql, limit.key);
 }
 
 export async function changePassword(
-  { sql }: Deps,
+  deps: Deps,
   user: User,
   sessionId: string,
   body: { currentPassword: string; newPassword: string },
 ) {
-  const found = await q.findUserById(sql, user.id);
-  if (!found || !(await verifyPassword(body.currentPassword, found.passwordHash))) {
-    throw badRequest({ currentPassword: 'is incorrect' });
-  }
+  const { sql } = deps;
+  await checkCurrentPassword(deps, user.id, body.currentPassword, 'currentPassword');
   const problem = passwordProblem(body.newPassword, user.email);
   if (problem) throw badRequest({ newPassword: problem });
   const hash = await hashPassword(body.newPassword);
@@ -143,6 +188,16 @@ export async function resetWithLink(deps: Deps, body: { token: string; password:
 }
 
 export const activeUser = q.findActiveUser;
+/**
+ * Deleting the account needs the password, or a sign-in within the last few minutes
+ * (a stolen long-lived session cannot destroy the account on its own).
+ */
+export async function checkAccountDeletion(deps: Deps, userId: string, sessionId: string, password: string | undefined) {
+  if (password) return checkCurrentPassword(deps, userId, password, 'password');
+  if (await q.sessionIsFresh(deps.sql, sessionId, deps.config.auth.freshSignInSeconds)) return;
+  throw new HttpError(403, 'password_required', 'Enter your password to delete your account', { password: 'is required' });
+}
+
 export const deleteAccount = q.deleteUser;
 
 /**

@@ -55,7 +55,7 @@ export function filesRoutes(deps: Pick<AppDeps, 'sql' | 'config' | 'auth'>) {
       async ({ user, params, query, request }) => {
         const file = await openFileForUser(deps, user.id, params.id);
         if (!file) throw notFound('File');
-        return fileResponse(request, file, { download: wantsDownload(query.download), cacheControl: 'private, no-cache' });
+        return fileResponse(request, file, { download: wantsDownload(query.download), cacheControl: 'private, no-store' });
       },
       {
         auth: true,

@@ -47,6 +47,9 @@ export function securityPlugin(publicUrl: string, extraOrigins: string[] = []) {
   return new Elysia({ name: 'security', seed: publicUrl })
     .onRequest(({ request, set }) => {
       Object.assign(set.headers, SECURITY_HEADERS);
+      // API answers hold one account's data: no cache (the browser's, a proxy's) keeps them.
+      // A route that builds its own Response keeps its own header (each of those says no-store too).
+      if (new URL(request.url).pathname.startsWith('/api/')) set.headers['cache-control'] = 'no-store';
       if (SAFE_METHODS.has(request.method)) return;
       const origin = request.headers.get('origin');
       if (origin !== null && !allowed.has(origin)) {

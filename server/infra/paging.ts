@@ -7,9 +7,13 @@ import type { Sql, Tx } from '../db';
 
 type Db = Sql | Tx;
 
-/** "<micros>_<uuid>" split in two; null when it is not a cursor. */
+/**
+ * "<micros>_<uuid>" split in two; null when it is not a cursor. At most 16 digits of
+ * microseconds (until the year 2286): more would overflow bigint or the interval in SQL.
+ */
+export const CURSOR_PATTERN = '^[0-9]{1,16}_[0-9a-f-]{36}$';
 export function parseCursor(cursor: string): [micros: string, id: string] | null {
-  const match = cursor.match(/^([0-9]+)_([0-9a-f-]{36})$/);
+  const match = cursor.match(/^([0-9]{1,16})_([0-9a-f-]{36})$/);
   return match ? [match[1]!, match[2]!] : null;
 }
 

@@ -1,3 +1,4 @@
+import { normalizeEmail } from '../auth/email';
 import type { Sql } from '../db';
 import { randomToken } from '../crypto';
 import { badRequest, HttpError } from '../errors';
@@ -17,11 +18,11 @@ export async function upsertExternalUser(sql: Sql, externalId: string, body: Int
       // An account with that email already (made by hand) is linked rather than duplicated.
       const [linked] = await tx<{ id: string }[]>`
         update users set external_id = ${externalId}, updated_at = now()
-        where lower(email) = lower(${body.email.trim()}) and external_id is null returning id`;
+        where email = ${normalizeEmail(body.email)} and external_id is null returning id`;
       if (linked) return linked.id;
       const [row] = await tx<{ id: string }[]>`
         insert into users (email, name, password_hash, role, external_id)
-        values (${body.email.trim()}, ${(body.name ?? '').trim()}, ${placeholder}, ${body.role ?? 'user'}, ${externalId})
+        values (${normalizeEmail(body.email)}, ${(body.name ?? '').trim()}, ${placeholder}, ${body.role ?? 'user'}, ${externalId})
         returning id`;
       return row!.id;
     }
@@ -31,7 +32,7 @@ export async function upsertExternalUser(sql: Sql, externalId: string, body: Int
     }
     await tx`
       update users set
-        email = coalesce(${body.email?.trim() ?? null}, email),
+        email = coalesce(${body.email ? normalizeEmail(body.email) : null}, email),
         name = coalesce(${body.name?.trim() ?? null}, name),
         role = coalesce(${body.role ?? null}, role),
         updated_at = now()

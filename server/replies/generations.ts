@@ -168,9 +168,9 @@ export class Generations {
     void generation.settled.then(() => this.#active.delete(generation.messageId));
   }
 
-  /** Stop every reply of a thread (it is being deleted). */
-  cancelThread(threadId: string) {
-    for (const g of this.#active.values()) if (g.threadId === threadId) g.stop('thread deleted');
+  /** Stop every reply of one of the user's threads (it is being deleted); never another user's. */
+  cancelThread(userId: string, threadId: string) {
+    for (const g of this.#active.values()) if (g.threadId === threadId && g.userId === userId) g.stop('thread deleted');
   }
 
   cancelUser(userId: string, reason = 'account deleted') {

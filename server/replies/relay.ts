@@ -77,9 +77,10 @@ export class Relay {
 
   // ── Stopping, wherever the reply runs ──────────────────────────────────────
 
-  stopThread(threadId: string) {
-    this.#generations.cancelThread(threadId);
-    if (this.#bus.shared) this.#bus.publish(EVENTS, { kind: 'stop_thread', threadId });
+  /** Stops a thread's replies; call only after checking that `userId` owns the thread. */
+  stopThread(userId: string, threadId: string) {
+    this.#generations.cancelThread(userId, threadId);
+    if (this.#bus.shared) this.#bus.publish(EVENTS, { kind: 'stop_thread', userId, threadId });
   }
 
   stopUser(userId: string) {
@@ -128,7 +129,7 @@ export class Relay {
         return;
       }
       case 'stop_thread':
-        if (p.from !== this.#bus.instanceId) this.#generations.cancelThread(String(p.threadId));
+        if (p.from !== this.#bus.instanceId) this.#generations.cancelThread(String(p.userId), String(p.threadId));
         return;
       case 'stop_user':
         if (p.from !== this.#bus.instanceId) this.#generations.cancelUser(String(p.userId));

@@ -33,9 +33,9 @@ export class Streams {
     this.#end((e) => e.sessionId === sessionId);
   }
 
-  /** Ends every stream of an account (disabled, deleted). */
-  endUser(userId: string) {
-    this.#end((e) => e.userId === userId);
+  /** Ends every stream of an account (disabled, deleted), except `keepSessionId`'s (a password change keeps the current one). */
+  endUser(userId: string, keepSessionId?: string) {
+    this.#end((e) => e.userId === userId && (keepSessionId === undefined || e.sessionId !== keepSessionId));
   }
 
   get size() {

@@ -9,6 +9,7 @@ import { badRequest, conflict, forbidden, notFound } from '../errors';
 import { enforce } from '../infra/rate-limit';
 import { parseCursor, takePage } from '../infra/paging';
 import { findUserByEmail } from '../auth/queries';
+import { normalizeEmail } from '../auth/email';
 import { eventStream } from '../replies/sse';
 import type { RoomBus } from './bus';
 import type { HubEvent, RoomHubs } from './hub';
@@ -98,7 +99,7 @@ export async function listMembers(deps: RoomsDeps, user: RoomUser, roomId: strin
 
 export async function addMember(deps: RoomsDeps, user: RoomUser, roomId: string, email: string) {
   await managedRoom(deps, user, roomId);
-  const found = await findUserByEmail(deps.sql, email.trim());
+  const found = await findUserByEmail(deps.sql, normalizeEmail(email));
   if (!found || found.disabled) throw badRequest({ email: 'no account uses this email' });
   if (!(await q.addMember(deps.sql, roomId, found.id))) throw conflict('Already a member', { email: 'is already a member' });
   return (await q.members(deps.sql, roomId)).find((m) => m.userId === found.id)!;

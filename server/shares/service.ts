@@ -113,7 +113,7 @@ export async function readSharedFile(deps: ShareDeps, code: string, fileId: stri
 
 function shareCursor(cursor: string): [string, string] {
   const parsed = parseCursor(cursor);
-  if (!parsed || parsed[0].length > 20) throw badRequest({ before: 'must be a cursor from a previous page' });
+  if (!parsed) throw badRequest({ before: 'must be a cursor from a previous page' });
   return parsed;
 }
 

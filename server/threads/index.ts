@@ -36,6 +36,8 @@ export function threadsRoutes(deps: AppDeps) {
     .delete(
       '/:id',
       async ({ user, params, set }) => {
+        // Ownership first: someone else's id is a 404 before any reply is stopped or file touched.
+        await threads.requireThread(deps, user.id, params.id);
         await deps.hooks.beforeThreadDelete(user.id, params.id);
         await threads.deleteThread(deps, user.id, params.id);
         await deps.hooks.afterThreadDelete(user.id, params.id);

@@ -1,5 +1,6 @@
 import { t } from 'elysia';
 import { IsoDate, NextCursor } from '../http/model';
+import { CURSOR_PATTERN } from '../infra/paging';
 
 export const Id = t.String({ format: 'uuid', error: 'must be a UUID' });
 export const IdParams = t.Object({ id: Id });
@@ -25,7 +26,7 @@ export const UpdateThreadBody = t.Object({
 
 export const PageQuery = t.Object({
   limit: t.Optional(t.Integer({ minimum: 1, maximum: 200, error: 'must be an integer from 1 to 200' })),
-  before: t.Optional(t.String({ maxLength: 200, pattern: '^[0-9]+_[0-9a-f-]{36}$', error: 'must be a cursor from a previous page' })),
+  before: t.Optional(t.String({ maxLength: 200, pattern: CURSOR_PATTERN, error: 'must be a cursor from a previous page' })),
 });
 
 export type CreateThreadBody = typeof CreateThreadBody.static;

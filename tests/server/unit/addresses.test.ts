@@ -1,27 +1,9 @@
 /**
- * Unit tier: the SSRF guard's address classification (server/http/safe-fetch.ts),
+ * Unit tier: the SSRF guard's address classification (server/http/safe-fetch.ts, on ipaddr.js),
  * pure and without a database or network (IP literals and refused names only).
  */
 import { describe, expect, test } from 'bun:test';
-import { UnsafeUrlError, checkUrl, isPublicAddress, parseIPv6 } from '../../../server/http/safe-fetch';
-
-describe('parseIPv6', () => {
-  test('full, compressed, bracketed, scoped and dotted-tail spellings give the same 16 bytes', () => {
-    const loopback = [...Array(15).fill(0), 1];
-    expect(parseIPv6('::1')).toEqual(loopback);
-    expect(parseIPv6('0:0:0:0:0:0:0:1')).toEqual(loopback);
-    expect(parseIPv6('[::1]')).toEqual(loopback);
-    expect(parseIPv6('fe80::1%eth0')).toEqual([0xfe, 0x80, ...Array(13).fill(0), 1]);
-    expect(parseIPv6('::ffff:127.0.0.1')).toEqual([...Array(10).fill(0), 0xff, 0xff, 127, 0, 0, 1]);
-    expect(parseIPv6('::ffff:7f00:1')).toEqual(parseIPv6('::ffff:127.0.0.1'));
-  });
-
-  test('malformed addresses are null', () => {
-    for (const bad of ['', ':::', '1::2::3', '1:2:3:4:5:6:7', '1:2:3:4:5:6:7:8:9', 'g::1', '12345::', '::1.2.3.256', '::1.2.3']) {
-      expect([bad, parseIPv6(bad)]).toEqual([bad, null]);
-    }
-  });
-});
+import { UnsafeUrlError, checkUrl, isPublicAddress, pinnedRequest } from '../../../server/http/safe-fetch';
 
 describe('isPublicAddress', () => {
   test('reserved IPv4 ranges are not public; their neighbours are', () => {
@@ -75,5 +57,30 @@ describe('checkUrl without the network', () => {
   test('public IP literals pass over https', async () => {
     await checkUrl(new URL('https://[2606:4700::1111]/x.png'), []);
     await checkUrl(new URL('https://1.1.1.1:8443/x.png'), []);
+  });
+});
+
+describe('the connection goes to the checked address (no DNS rebinding window)', () => {
+  test('a name is sent to the address that was checked, with its own Host, SNI and certificate check', () => {
+    const url = new URL('https://images.example.com:8443/a.png?x=1');
+    const pinned = pinnedRequest(url, '93.184.216.34');
+    expect(pinned.target.toString()).toBe('https://93.184.216.34:8443/a.png?x=1');
+    expect(pinned.headers).toEqual({ host: 'images.example.com:8443' });
+    expect(pinned.tls?.serverName).toBe('images.example.com');
+    const v6 = pinnedRequest(new URL('https://images.example.com/a.png'), '2606:4700::1111');
+    expect(v6.target.hostname).toBe('[2606:4700::1111]');
+  });
+
+  test('IP literals and trusted origins are fetched as they are', () => {
+    const literal = new URL('https://1.1.1.1/x.png');
+    expect(pinnedRequest(literal, '1.1.1.1').target).toBe(literal);
+    const trusted = new URL('http://10.0.0.5:8080/x.png');
+    expect(pinnedRequest(trusted, null)).toEqual({ target: trusted, headers: {} });
+  });
+
+  test('checkUrl returns the address it judged', async () => {
+    expect(await checkUrl(new URL('https://[2606:4700::1111]/x.png'), [])).toBe('2606:4700::1111');
+    expect(await checkUrl(new URL('https://0x08080808/x.png'), [])).toBe('8.8.8.8');
+    expect(await checkUrl(new URL('http://10.0.0.5:8080/x.png'), ['http://10.0.0.5:8080'])).toBeNull();
   });
 });

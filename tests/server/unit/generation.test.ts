@@ -110,7 +110,9 @@ describe('Generations', () => {
     registry.add(one);
     registry.add(two);
     expect(registry.get(one.messageId)).toBe(one);
-    registry.cancelThread(one.threadId);
+    registry.cancelThread('bob', one.threadId); // someone else's thread: nothing stops
+    expect(one.signal.aborted).toBe(false);
+    registry.cancelThread('alice', one.threadId);
     expect([one.signal.aborted, two.signal.aborted]).toEqual([true, false]);
     registry.cancelUser('bob');
     expect(two.signal.reason).toBe('account deleted');

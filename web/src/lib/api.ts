@@ -273,7 +273,7 @@ export const api = {
     register: (body: RegisterBody) => json<UserAnswer>('POST', '/api/auth/register', body),
     logout: () => json<void>('POST', '/api/auth/logout'),
     changePassword: (body: ChangePasswordBody) => json<Ok>('POST', '/api/auth/password', body),
-    deleteAccount: () => json<void>('DELETE', '/api/auth/me'),
+    deleteAccount: (password?: string) => json<void>('DELETE', '/api/auth/me', password ? { password } : undefined),
   },
   models: {
     list: () => json<ModelList>('GET', '/api/models'),

@@ -1,10 +1,16 @@
 /**
  * Markdown → HTML → DOMPurify (security items 2 and 3). Sanitizing happens after
- * rendering, on the final HTML, never before. Remote images are not loaded (the CSP
- * would refuse them anyway): they become a link the user may choose to open.
+ * rendering, on the final HTML, never before. No remote media loads, whatever the
+ * syntax and whether or not the CSP is there (issue 11, defect 11): an image is kept
+ * only when it resolves to data:, blob: or this origin (so `\\evil/x.png` and
+ * `/\\evil/x.png`, which browsers read as another host, do not pass); other images
+ * become a link the user may choose to open; `srcset`, `poster` and the media elements
+ * themselves (video, audio, source, picture, track) are removed.
+ * What marked is given is bounded first (bound.ts), and a block it fails on is plain text.
  */
 import { Marked, type MarkedExtension, type Tokens } from 'marked';
 import DOMPurify from 'dompurify';
+import { markdownBlocks, type Block } from './bound';
 
 const escapeHtml = (s: string) =>
   s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
@@ -64,8 +70,7 @@ function installHooks() {
     }
     if (node.tagName === 'IMG') {
       const src = node.getAttribute('src') ?? '';
-      const local = /^(data:image\/|blob:)/i.test(src) || (src.startsWith('/') && !src.startsWith('//'));
-      if (!local) {
+      if (!isLocalMedia(src)) {
         const link = document.createElement('a');
         link.textContent = `Image: ${node.getAttribute('alt') || 'remote image'} (not loaded)`;
         link.className = 'blocked-image';
@@ -81,15 +86,102 @@ function installHooks() {
   });
 }
 
-export function renderMarkdown(source: string): string {
-  installHooks();
-  const html = ((withMath && hasMath(source) ? withMath : plain).parse(source) as string);
-  return DOMPurify.sanitize(html, {
-    USE_PROFILES: { html: true, mathMl: true },
-    // No data-* from content: the app finds messages by data-role and data-status.
-    ALLOW_DATA_ATTR: false,
-    FORBID_TAGS: ['style', 'form', 'textarea', 'select', 'option', 'dialog', 'template', 'maction'],
-    FORBID_ATTR: ['style', 'autofocus', 'tabindex'],
-    ADD_ATTR: ['target'],
+/** Whether an image source stays on this device or origin: data:image, blob:, or a same-origin URL. */
+export function isLocalMedia(src: string): boolean {
+  const trimmed = src.trim();
+  if (/^data:image\//i.test(trimmed) || /^blob:/i.test(trimmed)) return true;
+  if (!trimmed || /^[a-z][a-z0-9+.-]*:/i.test(trimmed)) return false; // another scheme
+  try {
+    // Resolved as the browser would: backslashes are slashes, so "/\\evil" is another host.
+    return new URL(trimmed, location.origin).origin === location.origin;
+  } catch {
+    return false;
+  }
+}
+
+const SANITIZE = {
+  USE_PROFILES: { html: true, mathMl: true },
+  // No data-* from content: the app finds messages by data-role and data-status.
+  ALLOW_DATA_ATTR: false,
+  FORBID_TAGS: [
+    'style', 'form', 'textarea', 'select', 'option', 'dialog', 'template', 'maction',
+    // Media that would load by itself: never from a reply.
+    'video', 'audio', 'source', 'picture', 'track', 'embed', 'object', 'iframe', 'image', 'link', 'meta', 'base',
+  ],
+  FORBID_ATTR: ['style', 'autofocus', 'tabindex', 'srcset', 'poster', 'background', 'lowsrc', 'dynsrc', 'longdesc', 'ping', 'xlink:href'],
+  ADD_ATTR: ['target'],
+};
+
+/**
+ * Text shown as typed (the fallback when Markdown is too costly or fails), in pieces of
+ * about PLAIN_PIECE characters cut at a line end or a space where there is one: the
+ * browser then lays out and shapes only the pieces on screen (content-visibility in
+ * app.css), not tens of thousands of characters at each change.
+ */
+const PLAIN_PIECE = 1000;
+export function plainHtml(text: string): string {
+  const pieces: string[] = [];
+  let at = 0;
+  while (at < text.length) {
+    let end = Math.min(text.length, at + PLAIN_PIECE);
+    if (end < text.length) {
+      const newline = text.lastIndexOf('\n', end);
+      const space = text.lastIndexOf(' ', end);
+      const cut = newline > at + PLAIN_PIECE / 2 ? newline : space > at + PLAIN_PIECE / 2 ? space : -1;
+      if (cut > 0) end = cut + 1;
+    }
+    pieces.push(`<p class="plain-text">${escapeHtml(text.slice(at, end))}</p>`);
+    at = end;
+  }
+  return pieces.join('') || '<p class="plain-text"></p>';
+}
+
+/** One block's HTML, sanitized; cached by text, since a streamed reply asks for the same blocks again. */
+const cache = new Map<string, string>();
+const CACHE_MAX = 400;
+function cached(key: string, make: () => string): string {
+  const hit = cache.get(key);
+  if (hit !== undefined) return hit;
+  const html = make();
+  if (cache.size >= CACHE_MAX) cache.delete(cache.keys().next().value!);
+  cache.set(key, html);
+  return html;
+}
+
+export function renderBlock(block: Block): string {
+  if (!block.markdown) return pendingHtml(block);
+  const renderer = withMath && hasMath(block.text) ? withMath : plain;
+  return cached((renderer === plain ? 'p' : 'm') + block.text, () => {
+    installHooks();
+    try {
+      return DOMPurify.sanitize(renderer.parse(block.text) as string, SANITIZE) as string;
+    } catch {
+      return plainHtml(block.text); // the renderer failed (e.g. its stack): show the text
+    }
   });
+}
+
+/** A block as plain text (cached too: a long streamed reply asks for the same ones again). */
+export function pendingHtml(block: Block): string {
+  return cached('t' + block.text, () => plainHtml(block.text));
+}
+
+/**
+ * Each render step's main-thread time, as a User Timing measure `parley:markdown` (seen in
+ * the browser's performance tools, and read by the e2e test of hostile replies). The
+ * buffer is cleared now and then so a long session does not keep them all.
+ */
+let measures = 0;
+export function noteRenderTime(startedAt: number) {
+  if (typeof performance.measure !== 'function') return;
+  if (++measures > 1000) {
+    performance.clearMeasures('parley:markdown');
+    measures = 1;
+  }
+  performance.measure('parley:markdown', { start: startedAt, end: performance.now() });
+}
+
+/** The whole text at once (bounded per block, as in the app). */
+export function renderMarkdown(source: string): string {
+  return markdownBlocks(source).map(renderBlock).join('');
 }

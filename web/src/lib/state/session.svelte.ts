@@ -164,10 +164,11 @@ class Session {
     this.#ended();
   }
 
-  async deleteAccount() {
+  /** `password`: needed unless this device signed in within the last few minutes. */
+  async deleteAccount(password?: string) {
     this.#leaving = true;
     try {
-      await api.auth.deleteAccount();
+      await api.auth.deleteAccount(password);
     } catch (error) {
       this.#leaving = false;
       throw error;
