@@ -11,6 +11,9 @@ import { securityPlugin } from './http/security';
 import { healthRoutes } from './health';
 import { authPlugin } from './auth/plugin';
 import { authRoutes } from './auth';
+import { signinRoutes } from './auth/signin';
+import { SessionStreams } from './auth/sessions';
+import { deleteIdleGuests } from './auth/guests';
 import { createProviders, modelsRoutes } from './providers';
 import { settingsRoutes } from './settings';
 import { threadsRoutes } from './threads';
@@ -36,6 +39,8 @@ export interface AppInput {
 export function createApp(input: AppInput) {
   // Replies in flight in this process; deleting a thread or an account stops theirs.
   const generations = new Generations();
+  // Streams open per session here, so signing a device out ends them at once.
+  const sessionStreams = new SessionStreams();
   const hooks = input.hooks ?? {};
   // Stored files go with their threads and accounts; bytes nobody refers to are deleted.
   const files = fileHooks(input);
@@ -61,6 +66,7 @@ export function createApp(input: AppInput) {
     },
     providers: input.providers ?? createProviders(input.config, input.sql),
     generations,
+    sessionStreams,
     files: input.files ?? fileReader(input),
   } satisfies AppDeps & Record<string, unknown>;
   const app = new Elysia()
@@ -68,6 +74,7 @@ export function createApp(input: AppInput) {
     .use(securityPlugin(input.config.http.publicUrl))
     .use(healthRoutes(input.sql))
     .use(authRoutes(deps))
+    .use(signinRoutes(deps))
     .use(modelsRoutes(deps))
     .use(settingsRoutes(deps))
     .use(threadsRoutes(deps))
@@ -80,7 +87,9 @@ export function createApp(input: AppInput) {
     .use(openapiRoutes())
     .use(webRoutes(input.config));
   // Exposed for graceful shutdown (drain) and for tests that check nothing leaks.
-  return Object.assign(app, { generations });
+  // Guests unused for 30 days go with their data (index.ts runs it every few hours).
+  const sweepIdleGuests = (days?: number) => deleteIdleGuests(input.sql, deps.hooks, days);
+  return Object.assign(app, { generations, sessionStreams, sweepIdleGuests });
 }
 
 export type App = ReturnType<typeof createApp>;

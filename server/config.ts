@@ -51,6 +51,13 @@ const EnvSchema = T.Object({
   AUTH_ACCOUNT_LIMIT: T.Optional(T.String({ pattern: '^[1-9][0-9]*$', description: 'a positive integer' })),
   PROVIDER_TIMEOUT_MS: T.Optional(T.String({ pattern: '^[0-9]+$', description: 'milliseconds' })),
   VOICE_TIMEOUT_MS: T.Optional(T.String({ pattern: '^[1-9][0-9]*$', description: 'milliseconds (above 0)' })),
+  ALLOW_GUESTS: T.Optional(Bool),
+  OIDC_ISSUER: T.Optional(Url),
+  OIDC_CLIENT_ID: T.Optional(T.String({ minLength: 1 })),
+  OIDC_CLIENT_SECRET: T.Optional(T.String({ minLength: 1 })),
+  OIDC_NAME: T.Optional(T.String({ minLength: 1, maxLength: 60 })),
+  GOOGLE_CLIENT_ID: T.Optional(T.String({ minLength: 1 })),
+  GOOGLE_CLIENT_SECRET: T.Optional(T.String({ minLength: 1 })),
   LOG_LEVEL: T.Optional(
     T.Union([T.Literal('debug'), T.Literal('info'), T.Literal('warn'), T.Literal('error'), T.Literal('silent')], {
       description: 'debug, info, warn, error or silent',
@@ -58,6 +65,62 @@ const EnvSchema = T.Object({
   ),
 });
 export type Env = Static<typeof EnvSchema>;
+
+/** An identity provider configured by the environment (`oidc`, `google`); admins add more. */
+export interface EnvOidcProvider {
+  id: string;
+  name: string;
+  issuer: string;
+  clientId: string;
+  clientSecret: string | null;
+}
+
+/** An `http://` issuer only on a loopback address (a local identity provider, the tests). */
+export function issuerAllowed(issuer: string): boolean {
+  let url: URL;
+  try {
+    url = new URL(issuer);
+  } catch {
+    return false;
+  }
+  if (url.protocol === 'https:') return true;
+  if (url.protocol !== 'http:') return false;
+  const host = url.hostname.replace(/^\[|\]$/g, '');
+  return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}
+
+function oidcEnvProblems(e: Record<string, string>): string[] {
+  const problems: string[] = [];
+  if (e.OIDC_ISSUER && !issuerAllowed(e.OIDC_ISSUER)) {
+    problems.push(`OIDC_ISSUER: got ${JSON.stringify(e.OIDC_ISSUER)}, expected an https URL (http only on a loopback address)`);
+  }
+  if (e.OIDC_ISSUER && !e.OIDC_CLIENT_ID) problems.push('OIDC_CLIENT_ID: missing, expected the client id OIDC_ISSUER issued');
+  if (e.GOOGLE_CLIENT_ID && !e.GOOGLE_CLIENT_SECRET) problems.push('GOOGLE_CLIENT_SECRET: missing, expected Google\'s client secret');
+  return problems;
+}
+
+function envOidcProviders(e: Env): EnvOidcProvider[] {
+  const list: EnvOidcProvider[] = [];
+  if (e.OIDC_ISSUER && e.OIDC_CLIENT_ID) {
+    list.push({
+      id: 'oidc',
+      name: e.OIDC_NAME ?? 'single sign-on',
+      issuer: e.OIDC_ISSUER,
+      clientId: e.OIDC_CLIENT_ID,
+      clientSecret: e.OIDC_CLIENT_SECRET ?? null,
+    });
+  }
+  if (e.GOOGLE_CLIENT_ID && e.GOOGLE_CLIENT_SECRET) {
+    list.push({
+      id: 'google',
+      name: 'Google',
+      issuer: 'https://accounts.google.com',
+      clientId: e.GOOGLE_CLIENT_ID,
+      clientSecret: e.GOOGLE_CLIENT_SECRET,
+    });
+  }
+  return list;
+}
 
 export class ConfigError extends Error {
   constructor(public readonly problems: string[]) {
@@ -102,6 +165,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   const port = Number(picked.PORT ?? '3000');
   if (picked.PORT && port > 65535) problems.push(`PORT: got ${picked.PORT}, expected a port number (0-65535)`);
+  problems.push(...oidcEnvProblems(picked));
   if (problems.length) throw new ConfigError(problems);
 
   const e = picked as Env;
@@ -146,6 +210,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     voice: Object.freeze({ stt, tts, timeoutMs: Number(e.VOICE_TIMEOUT_MS ?? '30000') }),
     images: Object.freeze({ provider: image }),
     logLevel: e.LOG_LEVEL ?? 'info',
+    signin: Object.freeze({ allowGuests: truthy(e.ALLOW_GUESTS, false), providers: Object.freeze(envOidcProviders(e)) }),
   });
 }
 

@@ -3,6 +3,7 @@ import type { Config } from './config';
 import type { Sql } from './db';
 import type { authPlugin } from './auth/plugin';
 import type { Providers } from './providers/types';
+import type { SessionStreams } from './auth/sessions';
 
 export interface Hooks {
   /** Runs before an account's rows are deleted (e.g. to remove its stored files). */
@@ -19,4 +20,6 @@ export interface AppDeps {
   auth: ReturnType<typeof authPlugin>;
   hooks: Hooks;
   providers: Providers;
+  /** Streams open per session in this process: signing a device out ends them. */
+  sessionStreams: SessionStreams;
 }

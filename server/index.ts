@@ -42,7 +42,12 @@ log.info('parley listening', {
 });
 console.log(`Parley is running at ${config.http.publicUrl}`);
 
+// Guests unused for 30 days are deleted with their data.
+const guestSweep = setInterval(() => void app.sweepIdleGuests().catch(() => {}), 6 * 3600_000);
+void app.sweepIdleGuests().catch(() => {});
+
 async function shutdown(signal: string) {
+  clearInterval(guestSweep);
   log.info('shutting down', { signal });
   clearInterval(sweeper);
   await app.stop();

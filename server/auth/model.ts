@@ -1,4 +1,5 @@
 import { t } from 'elysia';
+import { Role } from './roles';
 
 export const Email = t.String({
   format: 'email',
@@ -20,7 +21,7 @@ export const User = t.Object({
   id: t.String(),
   email: t.String(),
   name: t.String(),
-  role: t.Union([t.Literal('user'), t.Literal('admin')]),
+  role: Role,
 }, { title: 'User' });
 export type User = typeof User.static;
 export type RegisterBody = typeof RegisterBody.static;

@@ -11,6 +11,7 @@ import type { Sql } from '../db';
 import { deriveKey } from '../crypto';
 import { unauthorized } from '../errors';
 import { activeUser } from './service';
+import { touchSeen } from './sessions';
 
 export const ACCESS_COOKIE = 'parley_access';
 export const REFRESH_COOKIE = 'parley_refresh';
@@ -43,6 +44,8 @@ export function authPlugin({ sql, config }: { sql: Sql; config: Config }) {
           }
           const user = await activeUser(sql, claims.sub, claims.sid, claims.iat);
           if (!user) throw unauthorized('Session ended; sign in again');
+          // Last seen, for Settings' device list and the idle-guest sweep; never blocks the request.
+          touchSeen(sql, user.id, claims.sid).catch(() => {});
           return { user, sessionId: claims.sid };
         },
       },

@@ -6,7 +6,7 @@ type Db = Sql | Tx;
 export const userColumns = (sql: Db) => sql`id, email, name, role`;
 
 export async function findUserByEmail(sql: Db, email: string) {
-  const [row] = await sql<(User & { passwordHash: string; disabled: boolean })[]>`
+  const [row] = await sql<(User & { passwordHash: string | null; disabled: boolean })[]>`
     select id, email, name, role, password_hash, disabled from users where lower(email) = lower(${email})`;
   return row ?? null;
 }
@@ -84,7 +84,7 @@ export async function findActiveUser(sql: Db, userId: string, sessionId: string,
 }
 
 export async function findUserById(sql: Db, id: string) {
-  const [row] = await sql<(User & { passwordHash: string })[]>`
+  const [row] = await sql<(User & { passwordHash: string | null })[]>`
     select id, email, name, role, password_hash from users where id = ${id}`;
   return row ?? null;
 }

@@ -10,6 +10,8 @@ import { badRequest, forbidden, HttpError, unauthorized } from '../errors';
 import { enforce, reset } from '../infra/rate-limit';
 import { hashPassword, passwordProblem, timingDummyHash, verifyPassword } from './passwords';
 import * as q from './queries';
+import { guestsAllowed } from './guests';
+import { enabledProviders } from './oidc';
 import type { AuthProviders, LoginBody, RegisterBody, User } from './model';
 
 export interface ClientMeta {
@@ -34,7 +36,7 @@ function accountLimit(config: Config, action: string, email: string) {
   return { key: `${action}:account:${email.toLowerCase()}`, max: config.auth.accountLimit, windowSeconds: 300 };
 }
 
-async function startSession({ sql, config }: Deps, user: User, meta: ClientMeta): Promise<Login> {
+export async function startSession({ sql, config }: Deps, user: User, meta: ClientMeta): Promise<Login> {
   const refreshToken = randomToken();
   const sessionId = await sql.begin(async (tx) => {
     const id = await q.insertSession(tx, user.id, config.auth.sessionMaxSeconds, meta.userAgent?.slice(0, 300) ?? null);
@@ -116,7 +118,7 @@ export async function changePassword(
   body: { currentPassword: string; newPassword: string },
 ) {
   const found = await q.findUserById(sql, user.id);
-  if (!found || !(await verifyPassword(body.currentPassword, found.passwordHash))) {
+  if (!found || !found.passwordHash || !(await verifyPassword(body.currentPassword, found.passwordHash))) {
     throw badRequest({ currentPassword: 'is incorrect' });
   }
   const problem = passwordProblem(body.newPassword, user.email);
@@ -138,7 +140,15 @@ export async function setupAdvice(sql: Sql, userId: string, what: string, forAdm
 }
 
 /** What the sign-in page offers; `firstRun` until the first (admin) account exists. */
-export async function providers({ sql, config }: Deps): Promise<AuthProviders> {
+export async function providers(deps: Deps): Promise<AuthProviders> {
+  const { sql, config } = deps;
   const firstRun = (await q.countUsers(sql)) === 0;
-  return { password: true, passkeys: false, guests: false, oidc: [], registration: firstRun || config.auth.allowRegistration, firstRun };
+  return {
+    password: true,
+    passkeys: true,
+    guests: !firstRun && (await guestsAllowed(deps)),
+    oidc: await enabledProviders(deps),
+    registration: firstRun || config.auth.allowRegistration,
+    firstRun,
+  };
 }

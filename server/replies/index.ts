@@ -19,13 +19,14 @@ export function repliesRoutes(deps: AppDeps & Pick<replies.ReplyDeps, 'generatio
     .use(deps.auth)
     .post(
       '/api/threads/:id/messages',
-      async ({ user, params, body, request }) =>
-        eventStream(request.signal, await replies.postMessage(deps, user.id, params.id, body)),
+      async ({ user, sessionId, params, body, request }) =>
+        eventStream(deps.sessionStreams.signal(sessionId, request.signal), await replies.postMessage(deps, user.id, params.id, body)),
       { auth: true, params: IdParams, body: PostMessageBody, detail: eventStreamResponse(ReplyEvent) },
     )
     .get(
       '/api/messages/:id/stream',
-      async ({ user, params, request }) => eventStream(request.signal, await replies.follow(deps, user.id, params.id)),
+      async ({ user, sessionId, params, request }) =>
+        eventStream(deps.sessionStreams.signal(sessionId, request.signal), await replies.follow(deps, user.id, params.id)),
       { auth: true, params: IdParams, detail: eventStreamResponse(ReplyEvent) },
     )
     .post(
@@ -35,8 +36,8 @@ export function repliesRoutes(deps: AppDeps & Pick<replies.ReplyDeps, 'generatio
     )
     .post(
       '/api/messages/:id/regenerate',
-      async ({ user, params, body, request }) =>
-        eventStream(request.signal, await replies.regenerate(deps, user.id, params.id, body?.model)),
+      async ({ user, sessionId, params, body, request }) =>
+        eventStream(deps.sessionStreams.signal(sessionId, request.signal), await replies.regenerate(deps, user.id, params.id, body?.model)),
       { auth: true, params: IdParams, body: RegenerateBody, detail: eventStreamResponse(ReplyEvent) },
     );
 }
