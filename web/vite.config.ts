@@ -29,6 +29,12 @@ const LAZY = [
   /src\/lib\/images\/resize/,
   /src\/lib\/components\/ImageView/,
   /src\/lib\/components\/SharedLinks/,
+  // Sign-in extras: passkeys (WebAuthn) only when a passkey button is pressed; Settings'
+  // Sessions and Passkeys sections; the admin's sign-in page.
+  /src\/lib\/passkeys/,
+  /node_modules\/@simplewebauthn\//,
+  /src\/lib\/components\/settings\/(Sessions|Passkey)Settings/,
+  /src\/lib\/components\/signin\//,
 ];
 
 /**

@@ -9,6 +9,15 @@
  */
 import type { AuthProviders, Ok, ChangePasswordBody, LoginBody, RegisterBody, UserAnswer } from '$server/auth/model';
 import type { ErrorBody } from '$server/http/model';
+import type {
+  AdminOidcProvider,
+  CreateProviderBody,
+  Passkey,
+  PasskeyList,
+  SessionList,
+  SigninSettings,
+  UpdateProviderBody,
+} from '$server/auth/signin-model';
 import type { GeneratedImage, ImageBody } from '$server/images/model';
 import type { FileAnswer } from '$server/files/model';
 import type { ModelList } from '$server/providers/model';
@@ -48,7 +57,7 @@ export function onSessionEnded(handler: () => void) {
   sessionEnded = handler;
 }
 
-const NO_REFRESH = new Set(['/api/auth/login', '/api/auth/register', '/api/auth/refresh', '/api/auth/logout']);
+const NO_REFRESH = new Set(['/api/auth/login', '/api/auth/register', '/api/auth/refresh', '/api/auth/logout', '/api/auth/passkeys/login/verify', '/api/auth/guest']);
 
 let refreshing: Promise<boolean> | null = null;
 /** Bumped after each successful refresh: a 401 to a request sent before it just retries. */
@@ -247,6 +256,26 @@ export const api = {
     logout: () => json<void>('POST', '/api/auth/logout'),
     changePassword: (body: ChangePasswordBody) => json<Ok>('POST', '/api/auth/password', body),
     deleteAccount: () => json<void>('DELETE', '/api/auth/me'),
+    guest: () => json<UserAnswer>('POST', '/api/auth/guest'),
+    sessions: () => json<SessionList>('GET', '/api/auth/sessions'),
+    endSession: (id: string) => json<void>('DELETE', `/api/auth/sessions/${enc(id)}`),
+    endOtherSessions: () => json<void>('DELETE', '/api/auth/sessions'),
+    passkeys: () => json<PasskeyList>('GET', '/api/auth/passkeys'),
+    removePasskey: (id: string) => json<void>('DELETE', `/api/auth/passkeys/${enc(id)}`),
+    // WebAuthn options and answers pass through as @simplewebauthn/browser gives and takes them.
+    passkeyRegisterOptions: () => json<Record<string, unknown>>('POST', '/api/auth/passkeys/register/options'),
+    passkeyRegisterVerify: (response: Record<string, unknown>, name?: string) =>
+      json<{ passkey: Passkey }>('POST', '/api/auth/passkeys/register/verify', { response, ...(name ? { name } : {}) }),
+    passkeyLoginOptions: () => json<Record<string, unknown>>('POST', '/api/auth/passkeys/login/options'),
+    passkeyLoginVerify: (response: Record<string, unknown>) => json<UserAnswer>('POST', '/api/auth/passkeys/login/verify', { response }),
+  },
+  signinAdmin: {
+    get: () => json<SigninSettings>('GET', '/api/admin/sign-in'),
+    setGuests: (allowGuests: boolean) => json<SigninSettings>('PUT', '/api/admin/sign-in', { allowGuests }),
+    create: (body: CreateProviderBody) => json<{ provider: AdminOidcProvider }>('POST', '/api/admin/sign-in/providers', body),
+    update: (id: string, body: UpdateProviderBody) =>
+      json<{ provider: AdminOidcProvider }>('PATCH', `/api/admin/sign-in/providers/${enc(id)}`, body),
+    remove: (id: string) => json<void>('DELETE', `/api/admin/sign-in/providers/${enc(id)}`),
   },
   models: {
     list: () => json<ModelList>('GET', '/api/models'),
