@@ -19,3 +19,11 @@ export const isRole = (value: unknown): value is Role => typeof value === 'strin
 export function assertAdmin(user: { role: string }) {
   if (user.role !== 'admin') throw new HttpError(403, 'forbidden', 'Only an admin can do this');
 }
+
+/**
+ * What a guest may not do (no sharing, no own keys), until the administration issue's
+ * permission document replaces this with the guest role's permissions.
+ */
+export function assertNotGuest(user: { role: string }, what: string) {
+  if (user.role === 'guest') throw new HttpError(403, 'forbidden', `Guests cannot ${what}; create an account first`);
+}

@@ -1,4 +1,5 @@
 /** GET and PUT /api/settings: the signed-in user's preferences and their own provider keys. */
+import { assertNotGuest } from '../auth/roles';
 import { Elysia } from 'elysia';
 import type { AppDeps } from '../deps';
 import { badRequest } from '../errors';
@@ -15,7 +16,10 @@ export function settingsRoutes(deps: AppDeps) {
       auth: true,
       response: withErrors({ 200: SettingsView }),
     })
-    .put('/settings', ({ user, body }) => updateSettings(deps, user.id, body), {
+    .put('/settings', ({ user, body }) => {
+      if (body.mistralKey !== undefined || body.openaiKey !== undefined) assertNotGuest(user, 'use their own provider keys');
+      return updateSettings(deps, user.id, body);
+    }, {
       auth: true,
       // Elysia turns a non-object body into {} when every field is optional; refuse it first.
       transform({ body }) {

@@ -340,6 +340,19 @@ describe('guests', () => {
     await a.client.put('/api/admin/sign-in', { allowGuests: false });
   });
 
+  test('a guest cannot share or save its own provider keys', async () => {
+    await server.db.sql`update signin_settings set allow_guests = true`;
+    const guest = new Client(base);
+    expect((await guest.post('/api/auth/guest')).status).toBe(201);
+    const thread = await newThread(guest);
+    const share = await guest.json('POST', `/api/threads/${thread.id}/share`);
+    expect(share.status).toBe(403);
+    const [shares] = await server.db.sql`select count(*)::int as n from shares where thread_id = ${thread.id}`;
+    expect(shares!.n).toBe(0);
+    expect((await guest.put('/api/settings', { openaiKey: 'sk-guest-key-1234567890' })).status).toBe(403);
+    await server.db.sql`update signin_settings set allow_guests = null`;
+  });
+
   test('guests unused for 30 days are deleted with their data', async () => {
     await server.db.sql`update signin_settings set allow_guests = true`;
     const idle = new Client(base);
