@@ -58,6 +58,8 @@ const EnvSchema = T.Object({
   OIDC_NAME: T.Optional(T.String({ minLength: 1, maxLength: 60 })),
   GOOGLE_CLIENT_ID: T.Optional(T.String({ minLength: 1 })),
   GOOGLE_CLIENT_SECRET: T.Optional(T.String({ minLength: 1 })),
+  SMTP_URL: T.Optional(T.String({ pattern: '^smtps?://', description: 'an smtp:// or smtps:// URL' })),
+  SMTP_FROM: T.Optional(T.String({ minLength: 3, maxLength: 200 })),
   LOG_LEVEL: T.Optional(
     T.Union([T.Literal('debug'), T.Literal('info'), T.Literal('warn'), T.Literal('error'), T.Literal('silent')], {
       description: 'debug, info, warn, error or silent',
@@ -211,6 +213,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     images: Object.freeze({ provider: image }),
     logLevel: e.LOG_LEVEL ?? 'info',
     signin: Object.freeze({ allowGuests: truthy(e.ALLOW_GUESTS, false), providers: Object.freeze(envOidcProviders(e)) }),
+    // "Forgot password" emails; without SMTP_URL only the admin's one-time links reset passwords.
+    mail: Object.freeze({ smtpUrl: e.SMTP_URL ?? null, from: e.SMTP_FROM ?? `Parley <parley@${publicUrl.hostname}>` }),
   });
 }
 

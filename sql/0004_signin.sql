@@ -82,3 +82,14 @@ create table oidc_logins (
   guest_user_id uuid references users (id) on delete cascade,
   expires_at timestamptz not null
 );
+
+-- One-time password-reset links (emailed "Forgot password", and the admin's links): stored
+-- only as SHA-256 hashes; using one ends the account's other sessions.
+create table password_reset_tokens (
+  token_hash text primary key,
+  user_id uuid not null references users (id) on delete cascade,
+  created_at timestamptz not null default now(),
+  expires_at timestamptz not null,
+  used_at timestamptz
+);
+create index password_reset_tokens_user_idx on password_reset_tokens (user_id);

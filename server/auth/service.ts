@@ -150,5 +150,6 @@ export async function providers(deps: Deps): Promise<AuthProviders> {
     oidc: await enabledProviders(deps),
     registration: firstRun || config.auth.allowRegistration,
     firstRun,
+    passwordReset: config.mail.smtpUrl !== null,
   };
 }

@@ -86,3 +86,10 @@ export type CreateProviderBody = typeof CreateProviderBody.static;
 export const UpdateProviderBody = t.Partial(t.Object(ProviderFields));
 export type UpdateProviderBody = typeof UpdateProviderBody.static;
 export const ProviderAnswer = t.Object({ provider: AdminOidcProvider });
+
+export const ForgotBody = t.Object({ email: t.String({ maxLength: 254, error: 'must be a string' }) });
+export const ResetBody = t.Object({
+  token: t.String({ minLength: 1, maxLength: 200, error: 'must be the token from the link' }),
+  password: t.String({ minLength: 1, maxLength: 1024, error: 'must be a string' }),
+});
+export const Accepted = t.Object({ ok: t.Literal(true) });

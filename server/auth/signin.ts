@@ -7,6 +7,7 @@
  *   GET    /api/auth/passkeys                    DELETE /api/auth/passkeys/:id
  *   GET    /api/auth/sessions                    DELETE /api/auth/sessions[/:id]
  *   POST   /api/auth/guest
+ *   POST   /api/auth/forgot {email} → 202 (SMTP_URL), POST /api/auth/reset {token, password}
  *   GET|PUT /api/admin/sign-in, POST /api/admin/sign-in/providers, PATCH|DELETE /api/admin/sign-in/providers/:id
  */
 import { Elysia } from 'elysia';
@@ -24,7 +25,11 @@ import { ACCESS_COOKIE } from './plugin';
 import { assertAdmin } from './roles';
 import { activeUser } from './service';
 import { endOtherSessions, endSession, listSessions, type SessionStreams } from './sessions';
+import { forgotPassword, resetPassword } from './password-reset';
 import {
+  Accepted,
+  ForgotBody,
+  ResetBody,
   CreateProviderBody,
   IdParams,
   PasskeyAnswer,
@@ -169,6 +174,24 @@ export function signinRoutes(deps: AppDeps & { sessionStreams: SessionStreams })
         return { user: login.user };
       },
       { response: withErrors({ 201: UserAnswer }) },
+    )
+    .post(
+      '/api/auth/forgot',
+      async ({ body, request, server, set }) => {
+        await forgotPassword(deps, body.email, meta(request, server));
+        set.status = 202;
+        return { ok: true as const };
+      },
+      { body: ForgotBody, response: withErrors({ 202: Accepted }) },
+    )
+    .post(
+      '/api/auth/reset',
+      async ({ body, cookie, accessJwt, request, server }) => {
+        const login = await resetPassword(deps, body.token, body.password, meta(request, server));
+        await cookies.set(cookie as Jar, accessJwt, login);
+        return { user: login.user };
+      },
+      { body: ResetBody, response: withErrors({ 200: UserAnswer }) },
     )
     .get(
       '/api/admin/sign-in',

@@ -370,6 +370,14 @@ describe('guests', () => {
   });
 });
 
+describe('password reset without SMTP_URL', () => {
+  test('no "Forgot password" email: 404, and the providers say so', async () => {
+    const body = (await (await fetch(`${base}/api/auth/providers`)).json()) as { passwordReset: boolean };
+    expect(body.passwordReset).toBe(false);
+    expect((await new Client(base).post('/api/auth/forgot', { email: 'a@example.test' })).status).toBe(404);
+  });
+});
+
 describe('passkeys without an authenticator', () => {
   test('options need a session to register; a made-up assertion is refused', async () => {
     expect((await new Client(base).post('/api/auth/passkeys/register/options')).status).toBe(401);

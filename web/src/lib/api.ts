@@ -57,7 +57,7 @@ export function onSessionEnded(handler: () => void) {
   sessionEnded = handler;
 }
 
-const NO_REFRESH = new Set(['/api/auth/login', '/api/auth/register', '/api/auth/refresh', '/api/auth/logout', '/api/auth/passkeys/login/verify', '/api/auth/guest']);
+const NO_REFRESH = new Set(['/api/auth/login', '/api/auth/register', '/api/auth/refresh', '/api/auth/logout', '/api/auth/passkeys/login/verify', '/api/auth/guest', '/api/auth/forgot', '/api/auth/reset']);
 
 let refreshing: Promise<boolean> | null = null;
 /** Bumped after each successful refresh: a 401 to a request sent before it just retries. */
@@ -257,6 +257,8 @@ export const api = {
     changePassword: (body: ChangePasswordBody) => json<Ok>('POST', '/api/auth/password', body),
     deleteAccount: () => json<void>('DELETE', '/api/auth/me'),
     guest: () => json<UserAnswer>('POST', '/api/auth/guest'),
+    forgot: (email: string) => json<{ ok: true }>('POST', '/api/auth/forgot', { email }),
+    reset: (token: string, password: string) => json<UserAnswer>('POST', '/api/auth/reset', { token, password }),
     sessions: () => json<SessionList>('GET', '/api/auth/sessions'),
     endSession: (id: string) => json<void>('DELETE', `/api/auth/sessions/${enc(id)}`),
     endOtherSessions: () => json<void>('DELETE', '/api/auth/sessions'),
