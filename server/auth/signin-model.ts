@@ -28,17 +28,21 @@ export const PasskeyAnswer = t.Object({ passkey: Passkey });
 /** WebAuthn options as @simplewebauthn/browser takes them (PublicKeyCredential*OptionsJSON). */
 export const WebAuthnOptions = t.Object({ challenge: t.String() }, { additionalProperties: true, title: 'WebAuthnOptions' });
 /** What @simplewebauthn/browser's startRegistration/startAuthentication returned. */
-export const PasskeyRegisterBody = t.Object({
-  response: t.Object({ id: t.String({ maxLength: 1024 }) }, { additionalProperties: true }),
-  name: t.Optional(t.String({ maxLength: 60 })),
-});
-export const PasskeyLoginBody = t.Object({
-  response: t.Object({ id: t.String({ maxLength: 1024 }) }, { additionalProperties: true }),
-});
+// Every field names its error: without one, Elysia's validation message serialises the value
+// it got, and a hostile 100,000-deep array overflows the stack (a 500, found by the fuzz test).
+const WebAuthnResponse = t.Object(
+  { id: t.String({ maxLength: 1024, error: 'must be the credential id' }) },
+  { additionalProperties: true, error: 'must be what the browser answered' },
+);
+export const PasskeyRegisterBody = t.Object(
+  { response: WebAuthnResponse, name: t.Optional(t.String({ maxLength: 60, error: 'must be at most 60 characters' })) },
+  { error: 'must be {response, name?}' },
+);
+export const PasskeyLoginBody = t.Object({ response: WebAuthnResponse }, { error: 'must be {response}' });
 
 export const IdParams = t.Object({ id: t.String({ format: 'uuid', error: 'must be a UUID' }) });
 export const ProviderParams = t.Object({ id: t.String({ pattern: '^[a-z0-9][a-z0-9-]{0,39}$', error: 'must be a provider id' }) });
-export const StartQuery = t.Object({ returnTo: t.Optional(t.String({ maxLength: 1000 })) });
+export const StartQuery = t.Object({ returnTo: t.Optional(t.String({ maxLength: 1000, error: 'must be a path' })) });
 
 const RoleName = t.Union([t.Literal('admin'), t.Literal('user'), t.Literal('restricted')]);
 
@@ -65,25 +69,25 @@ export const SigninSettings = t.Object({
   providers: t.Array(AdminOidcProvider),
 });
 export type SigninSettings = typeof SigninSettings.static;
-export const SigninSettingsBody = t.Object({ allowGuests: t.Boolean() });
+export const SigninSettingsBody = t.Object({ allowGuests: t.Boolean({ error: 'must be true or false' }) });
 
 const ProviderFields = {
-  name: t.String({ minLength: 1, maxLength: 60 }),
-  issuer: t.String({ minLength: 8, maxLength: 500 }),
-  clientId: t.String({ minLength: 1, maxLength: 500 }),
-  clientSecret: t.Optional(t.Union([t.String({ maxLength: 2000 }), t.Null()])),
-  enabled: t.Optional(t.Boolean()),
-  signup: t.Optional(t.Union([t.Literal('create'), t.Literal('invited')])),
-  defaultRole: t.Optional(t.Union([t.Literal('user'), t.Literal('restricted')])),
-  roleClaim: t.Optional(t.Union([t.String({ minLength: 1, maxLength: 100 }), t.Null()])),
-  roleMap: t.Optional(t.Record(t.String({ maxLength: 200 }), RoleName)),
+  name: t.String({ minLength: 1, maxLength: 60, error: 'must be 1 to 60 characters' }),
+  issuer: t.String({ minLength: 8, maxLength: 500, error: 'must be the issuer URL' }),
+  clientId: t.String({ minLength: 1, maxLength: 500, error: 'must be the client id' }),
+  clientSecret: t.Optional(t.Union([t.String({ maxLength: 2000 }), t.Null()], { error: 'must be a string or null' })),
+  enabled: t.Optional(t.Boolean({ error: 'must be true or false' })),
+  signup: t.Optional(t.Union([t.Literal('create'), t.Literal('invited')], { error: 'must be create or invited' })),
+  defaultRole: t.Optional(t.Union([t.Literal('user'), t.Literal('restricted')], { error: 'must be user or restricted' })),
+  roleClaim: t.Optional(t.Union([t.String({ minLength: 1, maxLength: 100 }), t.Null()], { error: 'must be a claim name or null' })),
+  roleMap: t.Optional(t.Record(t.String({ maxLength: 200 }), RoleName, { error: 'must map claim values to admin, user or restricted' })),
 };
 export const CreateProviderBody = t.Object({
   id: t.String({ pattern: '^[a-z0-9][a-z0-9-]{0,39}$', error: 'lower-case letters, digits and dashes' }),
   ...ProviderFields,
 });
 export type CreateProviderBody = typeof CreateProviderBody.static;
-export const UpdateProviderBody = t.Partial(t.Object(ProviderFields));
+export const UpdateProviderBody = t.Partial(t.Object(ProviderFields), { error: 'must be an object of provider fields' });
 export type UpdateProviderBody = typeof UpdateProviderBody.static;
 export const ProviderAnswer = t.Object({ provider: AdminOidcProvider });
 

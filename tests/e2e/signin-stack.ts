@@ -73,10 +73,11 @@ for (let i = 0; ; i++) {
   await Bun.sleep(100);
 }
 // An install with its admin already: the sign-in page then offers every way in.
+const admin = { email: 'admin@example.test', password: `admin ${crypto.randomUUID()}` };
 const seeded = await fetch(`http://127.0.0.1:${port}/api/auth/register`, {
   method: 'POST',
   headers: { 'content-type': 'application/json' },
-  body: JSON.stringify({ email: 'admin@example.test', password: `admin ${crypto.randomUUID()}`, name: 'Admin' }),
+  body: JSON.stringify({ ...admin, name: 'Admin' }),
 });
 if (seeded.status !== 201) await stop(1);
-console.log(`READY ${JSON.stringify({ base, issuer: op.issuer, other: `http://localhost:${otherPort}` })}`);
+console.log(`READY ${JSON.stringify({ base, issuer: op.issuer, other: `http://localhost:${otherPort}`, admin, clientId: op.clientId, clientSecret: op.clientSecret })}`);

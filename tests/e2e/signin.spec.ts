@@ -17,7 +17,7 @@ import { newAccount, shoot, SIZES } from './helpers';
 
 const root = join(import.meta.dirname, '..', '..');
 let stack: ChildProcess;
-let env: { base: string; issuer: string; other: string };
+let env: { base: string; issuer: string; other: string; admin: { email: string; password: string }; clientId: string; clientSecret: string };
 
 test.describe.configure({ mode: 'serial' });
 
@@ -218,4 +218,33 @@ test('Continue as guest, then create an account: the guest’s threads stay', as
   const now = await me(page);
   expect(now).toMatchObject({ id: guest!.id, role: 'user', email: account.email });
   await expect(page.getByRole('navigation', { name: 'Threads' }).getByRole('link', { name: /Asked as a guest/ })).toBeVisible();
+});
+
+test('/admin/sign-in: an admin adds an identity provider and the sign-in page offers it; others are refused', async ({ page, context }) => {
+  // Someone who is not an admin is told so, and the API refuses them.
+  await page.goto(`${env.base}/login`);
+  await register(page);
+  await page.goto(`${env.base}/admin/sign-in`);
+  await expect(page.getByRole('alert')).toContainText('Only an admin');
+  await signOut(page, context);
+
+  const login = await page.request.post(`${env.base}/api/auth/login`, { data: env.admin });
+  expect(login.status()).toBe(200);
+  await page.goto(`${env.base}/admin/sign-in`);
+  await expect(page.getByRole('list', { name: 'Identity providers' })).toContainText('Test IdP');
+  await page.getByLabel('Name', { exact: true }).fill('Family SSO');
+  await page.getByLabel('Id', { exact: true }).fill('family');
+  await page.getByLabel('Issuer').fill(env.issuer);
+  await page.getByLabel('Client ID', { exact: true }).fill(env.clientId);
+  await page.getByLabel('Client secret').fill(env.clientSecret);
+  await page.getByRole('button', { name: 'Add provider' }).click();
+  await expect(page.getByRole('list', { name: 'Identity providers' })).toContainText('Family SSO');
+  await expect(page.locator('body')).not.toContainText(env.clientSecret);
+  for (const size of SIZES) {
+    await page.setViewportSize(size);
+    await shoot(page, `admin-signin-${size.name}`);
+  }
+  await signOut(page, context);
+  await page.goto(`${env.base}/login`);
+  await expect(page.getByRole('button', { name: 'Sign in with Family SSO' })).toBeVisible();
 });

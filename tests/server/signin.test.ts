@@ -394,4 +394,27 @@ describe('passkeys without an authenticator', () => {
     expect((await client.delete(`/api/auth/passkeys/${crypto.randomUUID()}`)).status).toBe(404);
     expect((await client.json('GET', '/api/auth/passkeys')).body.passkeys).toEqual([]);
   });
+
+  test('a 100,000-deep JSON body is a 400, not a stack overflow (found by the fuzz test)', async () => {
+    const { client } = await signUp(base, 'pk-deep');
+    const deep = '['.repeat(100_000) + ']'.repeat(100_000);
+    for (const path of ['/api/auth/passkeys/register/verify', '/api/auth/passkeys/login/verify']) {
+      for (const body of [deep, `{"response":${deep}}`]) {
+        const res = await client.request('POST', path, body, { headers: { 'content-type': 'application/json' } });
+        expect(res.status).toBe(400);
+      }
+    }
+  });
+
+  test("someone else's passkey: not listed, not removable (404), still there", async () => {
+    const a = await signUp(base, 'pk-owner');
+    const b = await signUp(base, 'pk-other');
+    const [row] = await server.db.sql<{ id: string }[]>`
+      insert into passkeys (user_id, credential_id, public_key, name) values (${a.user.id}, ${'cred-' + crypto.randomUUID()}, ${Buffer.from([1, 2, 3])}, 'A key')
+      returning id`;
+    expect((await b.client.json('GET', '/api/auth/passkeys')).body.passkeys).toEqual([]);
+    expect((await b.client.delete(`/api/auth/passkeys/${row!.id}`)).status).toBe(404);
+    expect((await a.client.json('GET', '/api/auth/passkeys')).body.passkeys.map((p) => p.id)).toEqual([row!.id]);
+    expect((await a.client.delete(`/api/auth/passkeys/${row!.id}`)).status).toBe(204);
+  });
 });
