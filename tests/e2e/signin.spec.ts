@@ -242,6 +242,7 @@ test('/admin/sign-in: an admin adds an identity provider and the sign-in page of
   await expect(page.locator('body')).not.toContainText(env.clientSecret);
   for (const size of SIZES) {
     await page.setViewportSize(size);
+    await page.getByRole('heading', { name: 'Sign-in', exact: true }).scrollIntoViewIfNeeded();
     await shoot(page, `admin-signin-${size.name}`);
   }
   await signOut(page, context);
