@@ -63,6 +63,8 @@ export function authRoutes(deps: AppDeps) {
       const claims = await accessJwt.verify(jar[ACCESS_COOKIE]?.value || undefined).catch(() => false as const);
       const sessionId = typeof claims === 'object' && typeof claims.sid === 'string' ? claims.sid : null;
       await auth.logout(deps, sessionId, jar[REFRESH_COOKIE]?.value || undefined);
+      // Its open reply streams end now too.
+      if (sessionId) deps.sessionStreams.end([sessionId]);
       clearCookies(jar);
       set.headers['clear-site-data'] = '"cache", "cookies", "storage"';
       set.status = 204;

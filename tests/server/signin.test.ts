@@ -311,6 +311,23 @@ describe('sessions and devices', () => {
   }, 30_000);
 });
 
+describe('signing out', () => {
+  test('ends this session’s open reply streams at once', async () => {
+    const { client } = await signUp(base, 'logout-stream');
+    fake.chat.script({ text: Array.from({ length: 200 }, (_, i) => `w${i}`).join(' '), chunkDelayMs: 50 });
+    const thread = await newThread(client);
+    const res = await client.post(`/api/threads/${thread.id}/messages`, { id: crypto.randomUUID(), content: 'long' });
+    const reader = new SseReader(res);
+    await reader.next();
+    const began = performance.now();
+    const streamClient = new Client(base);
+    streamClient.cookies = new Map(client.cookies);
+    expect((await streamClient.post('/api/auth/logout')).status).toBe(204);
+    await reader.all();
+    expect(performance.now() - began).toBeLessThan(2000);
+  }, 30_000);
+});
+
 describe('guests', () => {
   test('off by default: no guest sessions', async () => {
     const res = await new Client(base).post('/api/auth/guest');
