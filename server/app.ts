@@ -12,6 +12,8 @@ import { bodyLimits, type RouteInfo } from './http/body-limits';
 import { healthRoutes } from './health';
 import { authPlugin } from './auth/plugin';
 import { authRoutes } from './auth';
+import { signinRoutes } from './auth/signin';
+import { deleteIdleGuests } from './auth/guests';
 import { createProviders, modelsRoutes } from './providers';
 import { settingsRoutes } from './settings';
 import { threadsRoutes } from './threads';
@@ -88,6 +90,8 @@ export function createApp(input: AppInput) {
     generations,
     streams,
     relay,
+    // Signing a device out ends its streams: the same registry (the cluster's triggers reach the others).
+    sessionStreams: { end: (ids: Iterable<string>) => { for (const id of ids) streams.endSession(id); } },
     files: input.files ?? fileReader(input),
     // Room events between instances (LISTEN/NOTIFY; in-process on the embedded database).
     rooms: createRoomBus(bus),
@@ -102,6 +106,7 @@ export function createApp(input: AppInput) {
     .use(bodyLimits(() => routes()))
     .use(healthRoutes(input.sql, lifecycle))
     .use(authRoutes(deps))
+    .use(signinRoutes(deps))
     .use(modelsRoutes(deps))
     .use(settingsRoutes(deps))
     .use(threadsRoutes(deps))
@@ -119,9 +124,11 @@ export function createApp(input: AppInput) {
     .use(integrationRoutes(deps))
     .use(openapiRoutes())
     .use(webRoutes(input.config));
+  // Guests unused for 30 days go with their data (index.ts runs it every few hours).
+  const sweepIdleGuests = (days?: number) => deleteIdleGuests(input.sql, deps.hooks, days);
   // Exposed for graceful shutdown (drain, lifecycle) and for tests that check nothing leaks.
   routes = () => app.routes as RouteInfo[];
-  return Object.assign(app, { generations, streams, relay, bus, lifecycle, push, hooks: deps.hooks });
+  return Object.assign(app, { generations, streams, relay, bus, lifecycle, push, hooks: deps.hooks, sweepIdleGuests });
 }
 
 export type App = ReturnType<typeof createApp>;

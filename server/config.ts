@@ -71,6 +71,15 @@ const EnvSchema = T.Object({
   PUSH_ALLOWED_HOSTS: T.Optional(
     T.String({ pattern: '^[A-Za-z0-9.:\\[\\]-]+(,[A-Za-z0-9.:\\[\\]-]+)*$', description: 'comma-separated host[:port] names' }),
   ),
+  ALLOW_GUESTS: T.Optional(Bool),
+  OIDC_ISSUER: T.Optional(Url),
+  OIDC_CLIENT_ID: T.Optional(T.String({ minLength: 1 })),
+  OIDC_CLIENT_SECRET: T.Optional(T.String({ minLength: 1 })),
+  OIDC_NAME: T.Optional(T.String({ minLength: 1, maxLength: 60 })),
+  GOOGLE_CLIENT_ID: T.Optional(T.String({ minLength: 1 })),
+  GOOGLE_CLIENT_SECRET: T.Optional(T.String({ minLength: 1 })),
+  SMTP_URL: T.Optional(T.String({ pattern: '^smtps?://', description: 'an smtp:// or smtps:// URL' })),
+  SMTP_FROM: T.Optional(T.String({ minLength: 3, maxLength: 200 })),
   LOG_LEVEL: T.Optional(
     T.Union([T.Literal('debug'), T.Literal('info'), T.Literal('warn'), T.Literal('error'), T.Literal('silent')], {
       description: 'debug, info, warn, error or silent',
@@ -78,6 +87,62 @@ const EnvSchema = T.Object({
   ),
 });
 export type Env = Static<typeof EnvSchema>;
+
+/** An identity provider configured by the environment (`oidc`, `google`); admins add more. */
+export interface EnvOidcProvider {
+  id: string;
+  name: string;
+  issuer: string;
+  clientId: string;
+  clientSecret: string | null;
+}
+
+/** An `http://` issuer only on a loopback address (a local identity provider, the tests). */
+export function issuerAllowed(issuer: string): boolean {
+  let url: URL;
+  try {
+    url = new URL(issuer);
+  } catch {
+    return false;
+  }
+  if (url.protocol === 'https:') return true;
+  if (url.protocol !== 'http:') return false;
+  const host = url.hostname.replace(/^\[|\]$/g, '');
+  return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}
+
+function oidcEnvProblems(e: Record<string, string>): string[] {
+  const problems: string[] = [];
+  if (e.OIDC_ISSUER && !issuerAllowed(e.OIDC_ISSUER)) {
+    problems.push(`OIDC_ISSUER: got ${JSON.stringify(e.OIDC_ISSUER)}, expected an https URL (http only on a loopback address)`);
+  }
+  if (e.OIDC_ISSUER && !e.OIDC_CLIENT_ID) problems.push('OIDC_CLIENT_ID: missing, expected the client id OIDC_ISSUER issued');
+  if (e.GOOGLE_CLIENT_ID && !e.GOOGLE_CLIENT_SECRET) problems.push('GOOGLE_CLIENT_SECRET: missing, expected Google\'s client secret');
+  return problems;
+}
+
+function envOidcProviders(e: Env): EnvOidcProvider[] {
+  const list: EnvOidcProvider[] = [];
+  if (e.OIDC_ISSUER && e.OIDC_CLIENT_ID) {
+    list.push({
+      id: 'oidc',
+      name: e.OIDC_NAME ?? 'single sign-on',
+      issuer: e.OIDC_ISSUER,
+      clientId: e.OIDC_CLIENT_ID,
+      clientSecret: e.OIDC_CLIENT_SECRET ?? null,
+    });
+  }
+  if (e.GOOGLE_CLIENT_ID && e.GOOGLE_CLIENT_SECRET) {
+    list.push({
+      id: 'google',
+      name: 'Google',
+      issuer: 'https://accounts.google.com',
+      clientId: e.GOOGLE_CLIENT_ID,
+      clientSecret: e.GOOGLE_CLIENT_SECRET,
+    });
+  }
+  return list;
+}
 
 export class ConfigError extends Error {
   constructor(public readonly problems: string[]) {
@@ -153,6 +218,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       `TRUST_PROXY: got ${JSON.stringify(picked.TRUST_PROXY)}, expected false, true (one proxy), a hop count, or a comma-separated list of proxy addresses/CIDRs`,
     );
   }
+  problems.push(...oidcEnvProblems(picked));
   if (problems.length) throw new ConfigError(problems);
 
   const e = picked as Env;
@@ -232,6 +298,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     // Server-to-server account provisioning (HS256 tokens signed with this); off when unset.
     integration: Object.freeze({ secret: e.INTEGRATION_SECRET ?? null }),
     logLevel: e.LOG_LEVEL ?? 'info',
+    signin: Object.freeze({ allowGuests: truthy(e.ALLOW_GUESTS, false), providers: Object.freeze(envOidcProviders(e)) }),
+    // "Forgot password" emails; without SMTP_URL only the admin's one-time links reset passwords.
+    mail: Object.freeze({ smtpUrl: e.SMTP_URL ?? null, from: e.SMTP_FROM ?? `Parley <parley@${publicUrl.hostname}>` }),
   });
 }
 

@@ -27,4 +27,6 @@ export interface AppDeps {
   providers: Providers;
   /** Open reply streams by session: sign-out, password change and disabling end them at once. */
   streams: Streams;
+  /** Ends sessions' streams (signing a device out); the same registry as `streams`. */
+  sessionStreams: { end(sessionIds: Iterable<string>): void };
 }

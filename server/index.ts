@@ -66,6 +66,10 @@ log.info('parley listening', {
 });
 console.log(`Parley is running at ${config.http.publicUrl}`);
 
+// Guests unused for 30 days are deleted with their data.
+const guestSweep = setInterval(() => void app.sweepIdleGuests().catch(() => {}), 6 * 3600_000);
+void app.sweepIdleGuests().catch(() => {});
+
 /** How long replies in flight may take to finish after SIGTERM before they are stopped (stored as `error`). */
 const DRAIN_MS = 10_000;
 
@@ -73,6 +77,7 @@ let stopping = false;
 async function shutdown(signal: string) {
   if (stopping) return;
   stopping = true;
+  clearInterval(guestSweep);
   log.info('shutting down', { signal, replies: app.generations.size });
   // Health answers 503 and the port closes: the load balancer sends new requests elsewhere.
   app.lifecycle.draining = true;

@@ -39,6 +39,12 @@ const LAZY = [
   /node_modules\/uplot\//,
   /src\/lib\/components\/settings\/QuotaSettings/,
   /src\/lib\/components\/FlagDialog/,
+  // Sign-in extras: passkeys (WebAuthn) only when a passkey button is pressed; Settings'
+  // Sessions and Passkeys sections; the admin's sign-in page.
+  /src\/lib\/passkeys/,
+  /node_modules\/@simplewebauthn\//,
+  /src\/lib\/components\/settings\/(Sessions|Passkey)Settings/,
+  /src\/lib\/components\/signin\//,
 ];
 
 /**

@@ -95,9 +95,9 @@ export async function getUser(sql: Db, id: string): Promise<AdminUser | null> {
   return rows[0] ? (await toUsers(sql, rows))[0]! : null;
 }
 
-async function newLink(tx: Tx, config: Config, userId: string, kind: 'invite' | 'reset') {
+async function newLink(tx: Tx, config: Config, userId: string, kind: 'invite' | 'reset', ttlHours?: number) {
   const token = randomToken();
-  const hours = kind === 'invite' ? INVITE_TTL_HOURS : RESET_TTL_HOURS;
+  const hours = ttlHours ?? (kind === 'invite' ? INVITE_TTL_HOURS : RESET_TTL_HOURS);
   // A new link replaces the account's earlier unused ones.
   await tx`delete from account_links where user_id = ${userId} and used_at is null`;
   const [row] = await tx<{ expiresAt: string }[]>`
@@ -122,11 +122,12 @@ export async function inviteUser(deps: { sql: Sql; config: Config }, body: Invit
   });
 }
 
-export async function passwordResetLink(deps: { sql: Sql; config: Config }, userId: string) {
+/** A one-time reset link (the admin's, 24 h; the emailed "Forgot password" one, 1 h). */
+export async function passwordResetLink(deps: { sql: Sql; config: Config }, userId: string, hours = RESET_TTL_HOURS) {
   return deps.sql.begin(async (tx) => {
     const [found] = await tx`select 1 from users where id = ${userId}`;
     if (!found) throw notFound('User');
-    return newLink(tx, deps.config, userId, 'reset');
+    return newLink(tx, deps.config, userId, 'reset', hours);
   });
 }
 

@@ -1,4 +1,5 @@
-import { Elysia, type Cookie } from 'elysia';
+import { Elysia } from 'elysia';
+import { sessionCookies, type Jar } from './cookies';
 import type { AppDeps } from '../deps';
 import { clientIp } from '../http/client';
 import { ACCESS_COOKIE, REFRESH_COOKIE } from './plugin';
@@ -8,34 +9,15 @@ import { AuthProviders, MeAnswer, ResetBody, ChangePasswordBody, DeleteAccountBo
 import { DEVICE_COOKIE, DEVICE_COOKIE_SECONDS, issueDevice } from './device';
 import { normalizeEmail } from './email';
 import * as auth from './service';
+import { upgradeGuest } from './guests';
+import { currentSession } from './signin';
 
 export function authRoutes(deps: AppDeps) {
   const { config } = deps;
-  const base = {
-    httpOnly: true,
-    sameSite: 'lax' as const,
-    secure: config.http.secureCookies,
-  };
-
-  type Jar = Record<string, Cookie<string | undefined>>;
-  type Signer = { sign(claims: Record<string, string | number | boolean>): Promise<string> };
-
-  async function setSessionCookies(cookie: Jar, accessJwt: Signer, login: auth.Login) {
-    const access = await accessJwt.sign({ sub: login.user.id, sid: login.sessionId, typ: 'access', iat: true } as never);
-    cookie[ACCESS_COOKIE]!.set({ ...base, value: access, path: '/', maxAge: config.auth.accessTtlSeconds });
-    // The refresh cookie only travels to the auth routes.
-    cookie[REFRESH_COOKIE]!.set({
-      ...base,
-      value: login.refreshToken,
-      path: '/api/auth',
-      maxAge: config.auth.refreshIdleSeconds,
-    });
-  }
-
-  function clearCookies(cookie: Jar) {
-    cookie[ACCESS_COOKIE]!.set({ ...base, value: '', path: '/', maxAge: 0 });
-    cookie[REFRESH_COOKIE]!.set({ ...base, value: '', path: '/api/auth', maxAge: 0 });
-  }
+  const cookies = sessionCookies(config);
+  const { base } = cookies;
+  const setSessionCookies = cookies.set;
+  const clearCookies = cookies.clear;
 
   const meta = (request: Request, server: Parameters<typeof clientIp>[1], cookie?: Jar) => ({
     ip: clientIp(request, server, config.http.trustProxy),
@@ -58,7 +40,11 @@ export function authRoutes(deps: AppDeps) {
     .post(
       '/register',
       async ({ body, cookie, accessJwt, request, server, set }) => {
-        const login = await auth.register(deps, body, meta(request, server));
+        // From a guest session, the guest's account becomes the new one (its threads stay).
+        const current = await currentSession(deps, accessJwt, cookie as Jar);
+        const login = current?.user.role === 'guest'
+          ? await upgradeGuest(deps, { userId: current.user.id, sessionId: current.sessionId }, body, meta(request, server))
+          : await auth.register(deps, body, meta(request, server));
         await setSessionCookies(cookie as Jar, accessJwt, login);
         rememberDevice(cookie as Jar, login.user.email);
         set.status = 201;

@@ -63,5 +63,7 @@ export const AuthProviders = t.Object({
   registration: t.Boolean(),
   /** No account exists yet: the first one created becomes the admin. */
   firstRun: t.Boolean(),
+  /** "Forgot password" emails are set up (SMTP_URL). */
+  passwordReset: t.Boolean(),
 });
 export type AuthProviders = typeof AuthProviders.static;

@@ -12,6 +12,7 @@ import { deriveKey } from '../crypto';
 import { forbidden, unauthorized } from '../errors';
 import { permissionsOf, type Permission, type Permissions, type Role } from './permissions';
 import { activeUser } from './service';
+import { touchSeen } from './sessions';
 
 const PERMISSION_NAMES: Record<Permission, string> = {
   voice: 'voice',
@@ -22,16 +23,6 @@ const PERMISSION_NAMES: Record<Permission, string> = {
   systemPrompt: 'system prompts',
   rooms: 'rooms',
 };
-
-/** "Last seen" for the admin's user list: written at most every few minutes per account. */
-const seen = new Map<string, number>();
-function touchLastSeen(sql: Sql, userId: string) {
-  const now = Date.now();
-  if ((seen.get(userId) ?? 0) > now - 5 * 60_000) return;
-  seen.set(userId, now);
-  if (seen.size > 10_000) seen.clear();
-  void sql`update users set last_seen_at = now() where id = ${userId}`.catch(() => {});
-}
 
 export const ACCESS_COOKIE = 'parley_access';
 export const REFRESH_COOKIE = 'parley_refresh';
@@ -54,7 +45,8 @@ export function authPlugin({ sql, config }: { sql: Sql; config: Config }) {
     }
     const user = await activeUser(sql, claims.sub, claims.sid, claims.iat);
     if (!user) throw unauthorized('Session ended; sign in again');
-    touchLastSeen(sql, user.id);
+    // Last seen (the admin's user list, Settings' devices): at most once a minute per session; never blocks.
+    touchSeen(sql, user.id, claims.sid).catch(() => {});
     return { user, sessionId: claims.sid };
   }
 

@@ -7,7 +7,7 @@ type Db = Sql | Tx;
 export const userColumns = (sql: Db) => sql`id, email, name, role`;
 
 export async function findUserByEmail(sql: Db, email: string) {
-  const [row] = await sql<(User & { passwordHash: string; disabled: boolean })[]>`
+  const [row] = await sql<(User & { passwordHash: string | null; disabled: boolean })[]>`
     select id, email, name, role, password_hash, disabled from users where email = ${email}`;
   return row ?? null;
 }
@@ -94,7 +94,7 @@ export async function sessionIsFresh(sql: Db, sessionId: string, seconds: number
 }
 
 export async function findUserById(sql: Db, id: string) {
-  const [row] = await sql<(User & { passwordHash: string })[]>`
+  const [row] = await sql<(User & { passwordHash: string | null })[]>`
     select id, email, name, role, password_hash from users where id = ${id}`;
   return row ?? null;
 }

@@ -13,6 +13,8 @@ import { knownDevice } from './device';
 import { normalizeEmail } from './email';
 import * as q from './queries';
 import { linkEmail, useLink } from '../admin/users';
+import { guestsAllowed } from './guests';
+import { enabledProviders } from './oidc';
 import type { AuthProviders, LoginBody, RegisterBody, User } from './model';
 
 export interface ClientMeta {
@@ -60,7 +62,7 @@ export function passwordCheckLimit(config: Config, userId: string) {
   return { key: `password-check:user:${userId}`, max: config.auth.passwordCheckLimit, windowSeconds: 900 };
 }
 
-async function startSession({ sql, config }: Deps, user: User, meta: ClientMeta): Promise<Login> {
+export async function startSession({ sql, config }: Deps, user: User, meta: ClientMeta): Promise<Login> {
   const refreshToken = randomToken();
   const sessionId = await sql.begin(async (tx) => {
     const id = await q.insertSession(tx, user.id, config.auth.sessionMaxSeconds, meta.userAgent?.slice(0, 300) ?? null);
@@ -153,7 +155,8 @@ async function checkCurrentPassword({ sql, config }: Deps, userId: string, passw
   const limit = passwordCheckLimit(config, userId);
   await enforce(sql, [limit]);
   const found = await q.findUserById(sql, userId);
-  if (!found || !(await verifyPassword(password, found.passwordHash))) throw badRequest({ [field]: 'is incorrect' });
+  // An account made through an identity provider, a passkey or as a guest may have no password.
+  if (!found || !found.passwordHash || !(await verifyPassword(password, found.passwordHash))) throw badRequest({ [field]: 'is incorrect' });
   await reset(sql, limit.key);
 }
 
@@ -210,7 +213,16 @@ export async function setupAdvice(sql: Sql, userId: string, what: string, forAdm
 }
 
 /** What the sign-in page offers; `firstRun` until the first (admin) account exists. */
-export async function providers({ sql, config }: Deps): Promise<AuthProviders> {
+export async function providers(deps: Deps): Promise<AuthProviders> {
+  const { sql, config } = deps;
   const firstRun = (await q.countUsers(sql)) === 0;
-  return { password: true, passkeys: false, guests: false, oidc: [], registration: firstRun || config.auth.allowRegistration, firstRun };
+  return {
+    password: true,
+    passkeys: true,
+    guests: !firstRun && (await guestsAllowed(deps)),
+    oidc: await enabledProviders(deps),
+    registration: firstRun || config.auth.allowRegistration,
+    firstRun,
+    passwordReset: config.mail.smtpUrl !== null,
+  };
 }

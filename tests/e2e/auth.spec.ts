@@ -36,17 +36,17 @@ test('sign in: a wrong password is refused, the right one lands in the app; sign
   await expect(page).toHaveURL(/\/login\?next=%2Fsettings/);
   await page.getByRole('textbox', { name: 'Email' }).fill(account.email);
   await page.getByLabel('Password').fill('not the password at all');
-  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
   await expect(page.getByRole('alert')).toBeVisible();
 
   await page.getByLabel('Password').fill(account.password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
   await expect(page).toHaveURL(/\/settings$/);
   await expect(page.getByText(account.email)).toBeVisible();
 
-  await page.getByRole('button', { name: 'Sign out' }).click();
+  await page.getByRole('button', { name: 'Sign out', exact: true }).click();
 
-  await page.getByRole('dialog', { name: 'Sign out?' }).getByRole('button', { name: 'Sign out' }).click();
+  await page.getByRole('dialog', { name: 'Sign out?' }).getByRole('button', { name: 'Sign out', exact: true }).click();
   await expect(page).toHaveURL(/\/login/);
   expect((await page.request.get('/api/auth/me')).status()).toBe(401);
   await page.goto('/');

@@ -131,8 +131,8 @@ test('the version picked stays picked after a reload, and is forgotten at sign-o
   const remembered = () => page.evaluate(() => Object.keys(localStorage).filter((k) => k.startsWith('parley:branch:')).length);
   expect(await remembered()).toBe(1);
   await page.goto('/settings');
-  await page.getByRole('button', { name: 'Sign out' }).click();
-  await page.getByRole('dialog', { name: 'Sign out?' }).getByRole('button', { name: 'Sign out' }).click();
+  await page.getByRole('button', { name: 'Sign out', exact: true }).click();
+  await page.getByRole('dialog', { name: 'Sign out?' }).getByRole('button', { name: 'Sign out', exact: true }).click();
   await expect(page).toHaveURL(/\/login/);
   expect(await remembered()).toBe(0);
 });

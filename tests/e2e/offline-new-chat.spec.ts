@@ -130,7 +130,7 @@ test('signing out with a new chat still waiting says so first', async ({ page, c
   await sendNewChatOffline(page, context, 'A thought for later');
   await expect(queued(page)).toHaveCount(1);
   await page.goto('/settings');
-  await page.getByRole('button', { name: 'Sign out' }).click();
+  await page.getByRole('button', { name: 'Sign out', exact: true }).click();
   const dialog = page.getByRole('dialog', { name: 'Sign out?' });
   await expect(dialog).toContainText("1 message hasn't been sent, and 1 new chat isn't on the server yet");
   await dialog.getByRole('button', { name: 'Cancel' }).click();

@@ -193,8 +193,8 @@ test('offline: the installed app lists and opens every thread, queues what is wr
 
   // Sign-out: nothing of the account in IndexedDB or the caches.
   await page.goto('/settings');
-  await page.getByRole('button', { name: 'Sign out' }).click();
-  await page.getByRole('dialog', { name: 'Sign out?' }).getByRole('button', { name: 'Sign out' }).click();
+  await page.getByRole('button', { name: 'Sign out', exact: true }).click();
+  await page.getByRole('dialog', { name: 'Sign out?' }).getByRole('button', { name: 'Sign out', exact: true }).click();
   await expect(page).toHaveURL(/\/login/);
   const left = await page.evaluate(async () => {
     const urls: string[] = [];
@@ -235,14 +235,14 @@ test('signing out without a network wipes this device at once, and the server is
   await synced(page, me, { threads: 1, messages: 2 });
   await context.setOffline(true);
   await page.goto('/settings');
-  await page.getByRole('button', { name: 'Sign out' }).click();
-  await page.getByRole('dialog', { name: 'Sign out?' }).getByRole('button', { name: 'Sign out' }).click();
+  await page.getByRole('button', { name: 'Sign out', exact: true }).click();
+  await page.getByRole('dialog', { name: 'Sign out?' }).getByRole('button', { name: 'Sign out', exact: true }).click();
   await expect(page).toHaveURL(/\/login/);
   expect(await page.evaluate(async () => (await indexedDB.databases()).map((d) => d.name))).toEqual([]);
   // An offline start now shows the sign-in page, not the account's threads.
   await page.goto('/');
   await expect(page).toHaveURL(/\/login/);
-  await expect(page.getByRole('button', { name: 'Sign in' })).toBeVisible();
+  await expect(page.getByRole('button', { name: 'Sign in', exact: true })).toBeVisible();
   // Offline on the sign-in page: nothing is saved here any more, and signing in needs the network.
   const banner = page.getByRole('status').filter({ hasText: 'Offline' });
   await expect(banner).toContainText('signing in needs the network');
@@ -254,7 +254,7 @@ test('signing out without a network wipes this device at once, and the server is
   await expect(banner).toHaveCount(0);
   await expect.poll(async () => (await page.request.get('/api/auth/me')).status(), { timeout: 15_000 }).toBe(401);
   await page.reload();
-  await expect(page.getByRole('button', { name: 'Sign in' })).toBeVisible();
+  await expect(page.getByRole('button', { name: 'Sign in', exact: true })).toBeVisible();
   expect(await page.evaluate(() => localStorage.getItem('parley:signed-out'))).toBeNull();
   expect(await page.evaluate(async () => (await indexedDB.databases()).map((d) => d.name))).toEqual([]);
 });

@@ -17,13 +17,13 @@ for (const size of SIZES) {
 
     test('sign-in and sign-up', async ({ page }) => {
       await page.goto('/login');
-      await expect(page.getByRole('button', { name: 'Sign in' })).toBeVisible();
+      await expect(page.getByRole('button', { name: 'Sign in', exact: true })).toBeVisible();
       await check(page, 'sign-in', size.name);
-      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.getByRole('button', { name: 'Sign in', exact: true }).click();
       await expect(page.locator('#email-error')).toHaveText('Enter your email');
       await page.getByRole('textbox', { name: 'Email' }).fill('nobody@example.test');
       await page.getByLabel('Password').fill('not the right one');
-      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.getByRole('button', { name: 'Sign in', exact: true }).click();
       await expect(page.getByRole('alert')).toBeVisible();
       await check(page, 'sign-in-error', size.name);
       await page.goto('/register');

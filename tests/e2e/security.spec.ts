@@ -131,8 +131,8 @@ test.describe('with the service worker', () => {
     });
 
     await page.goto('/settings');
-    await page.getByRole('button', { name: 'Sign out' }).click();
-    await page.getByRole('dialog', { name: 'Sign out?' }).getByRole('button', { name: 'Sign out' }).click();
+    await page.getByRole('button', { name: 'Sign out', exact: true }).click();
+    await page.getByRole('dialog', { name: 'Sign out?' }).getByRole('button', { name: 'Sign out', exact: true }).click();
     await expect(page).toHaveURL(/\/login/);
     const left = await page.evaluate(async () => ({
       drafts: Object.keys(localStorage).filter((k) => k.startsWith('parley:draft:')),

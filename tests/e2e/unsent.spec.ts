@@ -101,7 +101,7 @@ test('sign-out asks first, warns about unsent messages and drafts, and can be ca
 
   // Nothing waiting: still confirmed, and Cancel keeps the session.
   await page.goto('/settings');
-  await page.getByRole('button', { name: 'Sign out' }).click();
+  await page.getByRole('button', { name: 'Sign out', exact: true }).click();
   const dialog = page.getByRole('dialog', { name: 'Sign out?' });
   await expect(dialog).toBeVisible();
   await expect(dialog).not.toContainText("hasn't been sent");
@@ -116,7 +116,7 @@ test('sign-out asks first, warns about unsent messages and drafts, and can be ca
   await send(page, 'Not delivered yet');
   await expect(queued(page).filter({ hasText: 'Not delivered yet' })).toContainText('Waiting to send');
   await page.goto('/settings');
-  await page.getByRole('button', { name: 'Sign out' }).click();
+  await page.getByRole('button', { name: 'Sign out', exact: true }).click();
   await expect(dialog).toContainText("1 message hasn't been sent");
   await dialog.getByRole('button', { name: 'Cancel' }).click();
   await expect(page).toHaveURL(/\/settings$/);
@@ -127,7 +127,7 @@ test('sign-out asks first, warns about unsent messages and drafts, and can be ca
   await expect(queued(page)).toHaveCount(2);
   await page.getByRole('textbox', { name: 'Message' }).fill('A thought for later');
   await page.goto('/settings');
-  await page.getByRole('button', { name: 'Sign out' }).click();
+  await page.getByRole('button', { name: 'Sign out', exact: true }).click();
   await expect(dialog).toContainText("2 messages haven't been sent");
   await expect(dialog).toContainText('1 draft');
   for (const size of SIZES) {
@@ -136,7 +136,7 @@ test('sign-out asks first, warns about unsent messages and drafts, and can be ca
   }
 
   // Confirmed: signed out, nothing left on the device.
-  await dialog.getByRole('button', { name: 'Sign out' }).click();
+  await dialog.getByRole('button', { name: 'Sign out', exact: true }).click();
   await expect(page).toHaveURL(/\/login/);
   expect((await page.request.get('/api/auth/me')).status()).toBe(401);
 });

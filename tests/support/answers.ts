@@ -4,6 +4,7 @@
  * Routes not listed (bytes, event streams, unknown paths in negative tests) stay untyped.
  */
 import type { Ok, UserAnswer } from '../../server/auth/model';
+import type { PasskeyList, SessionList } from '../../server/auth/signin-model';
 import type { FileAnswer } from '../../server/files/model';
 import type { ErrorBody, Health } from '../../server/http/model';
 import type { GeneratedImage } from '../../server/images/model';
@@ -29,6 +30,10 @@ export type AnswerOf<M extends string, P extends string> = M extends 'GET'
         ? ThreadAnswer
         : P extends '/api/auth/me'
           ? UserAnswer
+          : P extends '/api/auth/sessions'
+            ? SessionList
+          : P extends '/api/auth/passkeys'
+            ? PasskeyList
           : P extends '/api/models'
             ? ModelList
             : P extends '/api/settings'
@@ -47,8 +52,10 @@ export type AnswerOf<M extends string, P extends string> = M extends 'GET'
                           ? Health
                           : unknown
   : M extends 'POST'
-    ? P extends '/api/auth/register' | '/api/auth/login' | '/api/auth/refresh'
+    ? P extends '/api/auth/register' | '/api/auth/login' | '/api/auth/refresh' | '/api/auth/guest' | '/api/auth/passkeys/login/verify'
       ? UserAnswer
+      : P extends '/api/auth/passkeys/register/options' | '/api/auth/passkeys/login/options'
+        ? { challenge: string }
       : P extends '/api/auth/password'
         ? Ok
         : P extends '/api/threads' | '/api/threads/'

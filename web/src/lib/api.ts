@@ -11,6 +11,15 @@ import type { AuthProviders, Ok, ChangePasswordBody, LoginBody, MeAnswer, Regist
 import type { FlagAnswer } from '$server/admin/model';
 import type { QuotaAnswer } from '$server/quota/model';
 import type { ErrorBody } from '$server/http/model';
+import type {
+  AdminOidcProvider,
+  CreateProviderBody,
+  Passkey,
+  PasskeyList,
+  SessionList,
+  SigninSettings,
+  UpdateProviderBody,
+} from '$server/auth/signin-model';
 import type { GeneratedImage, ImageBody } from '$server/images/model';
 import type { FileAnswer } from '$server/files/model';
 import type { ModelList } from '$server/providers/model';
@@ -65,7 +74,7 @@ export function fromGateway(res: Response) {
   return (res.status === 502 || res.status === 503 || res.status === 504) && !(res.headers.get('content-type') ?? '').includes('application/json');
 }
 
-const NO_REFRESH = new Set(['/api/auth/login', '/api/auth/register', '/api/auth/reset', '/api/auth/refresh', '/api/auth/logout']);
+const NO_REFRESH = new Set(['/api/auth/login', '/api/auth/register', '/api/auth/refresh', '/api/auth/logout', '/api/auth/passkeys/login/verify', '/api/auth/guest', '/api/auth/forgot', '/api/auth/reset']);
 
 let refreshing: Promise<boolean> | null = null;
 /** Bumped after each successful refresh: a 401 to a request sent before it just retries. */
@@ -274,6 +283,27 @@ export const api = {
     logout: () => json<void>('POST', '/api/auth/logout'),
     changePassword: (body: ChangePasswordBody) => json<Ok>('POST', '/api/auth/password', body),
     deleteAccount: (password?: string) => json<void>('DELETE', '/api/auth/me', password ? { password } : undefined),
+    guest: () => json<UserAnswer>('POST', '/api/auth/guest'),
+    forgot: (email: string) => json<{ ok: true }>('POST', '/api/auth/forgot', { email }),
+    sessions: () => json<SessionList>('GET', '/api/auth/sessions'),
+    endSession: (id: string) => json<void>('DELETE', `/api/auth/sessions/${enc(id)}`),
+    endOtherSessions: () => json<void>('DELETE', '/api/auth/sessions'),
+    passkeys: () => json<PasskeyList>('GET', '/api/auth/passkeys'),
+    removePasskey: (id: string) => json<void>('DELETE', `/api/auth/passkeys/${enc(id)}`),
+    // WebAuthn options and answers pass through as @simplewebauthn/browser gives and takes them.
+    passkeyRegisterOptions: () => json<Record<string, unknown>>('POST', '/api/auth/passkeys/register/options'),
+    passkeyRegisterVerify: (response: Record<string, unknown>, name?: string) =>
+      json<{ passkey: Passkey }>('POST', '/api/auth/passkeys/register/verify', { response, ...(name ? { name } : {}) }),
+    passkeyLoginOptions: () => json<Record<string, unknown>>('POST', '/api/auth/passkeys/login/options'),
+    passkeyLoginVerify: (response: Record<string, unknown>) => json<UserAnswer>('POST', '/api/auth/passkeys/login/verify', { response }),
+  },
+  signinAdmin: {
+    get: () => json<SigninSettings>('GET', '/api/admin/sign-in'),
+    setGuests: (allowGuests: boolean) => json<SigninSettings>('PUT', '/api/admin/sign-in', { allowGuests }),
+    create: (body: CreateProviderBody) => json<{ provider: AdminOidcProvider }>('POST', '/api/admin/sign-in/providers', body),
+    update: (id: string, body: UpdateProviderBody) =>
+      json<{ provider: AdminOidcProvider }>('PATCH', `/api/admin/sign-in/providers/${enc(id)}`, body),
+    remove: (id: string) => json<void>('DELETE', `/api/admin/sign-in/providers/${enc(id)}`),
   },
   models: {
     list: () => json<ModelList>('GET', '/api/models'),

@@ -148,6 +148,12 @@ class Session {
     this.#signedIn(user);
   }
 
+  /** Signed in another way than a password (a passkey, as a guest): the server set the cookies. */
+  adopt(user: User) {
+    clearPendingLogout();
+    this.#signedIn(user);
+  }
+
   changePassword(currentPassword: string, newPassword: string) {
     return api.auth.changePassword({ currentPassword, newPassword });
   }
