@@ -41,7 +41,7 @@ afterAll(async () => {
 async function linkFor(email: string) {
   const mail = await eventually(() => inbox.findLast((m) => m.to === email.toLowerCase() || m.to === email) ?? false, { timeout: 10_000, message: `a mail to ${email}` });
   const text = mail.text.replace(/=\r?\n/g, '').replace(/=3D/g, '=');
-  const url = /https?:\/\/\S+\/reset\?token=([\w-]+)/.exec(text);
+  const url = /https?:\/\/\S+\/reset#reset=([\w-]+)/.exec(text);
   expect(url).not.toBeNull();
   return url![1]!;
 }
