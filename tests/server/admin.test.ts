@@ -464,7 +464,7 @@ describe('integration API', () => {
       'not-a-token',
     ];
     for (const t of bad) expect((await put(ext, body, t)).status).toBe(401);
-    expect((await fetch(`${server.url}/api/integration/users/${ext}`, { method: 'PUT', body: '{}' })).status).toBe(401);
+    expect((await fetch(`${server.url}/api/integration/users/${ext}`, { method: 'PUT', body: '{}', headers: { 'content-type': 'application/json' } })).status).toBe(401);
     const [row] = await server.db.sql`select 1 from users where external_id = ${ext}`;
     expect(row).toBeUndefined();
   });
