@@ -72,7 +72,8 @@ export function createApp(input: AppInput) {
         await files.beforeAccountDelete(userId);
       },
       afterAccountDisabled: async (userId: string) => {
-        generations.cancelUser(userId, 'account disabled');
+        // Stored `cancelled` with the text so far, never left `streaming`.
+        generations.cancelUserReplies(userId);
         streams.endUser(userId);
         await hooks.afterAccountDisabled?.(userId);
       },

@@ -65,8 +65,9 @@ export function adminRoutes(deps: AppDeps & { generations: Generations }) {
       '/users/:id',
       async ({ params, body }) => {
         const { user, cut } = await users.patchUser(sql, params.id, body);
-        // Disabled: its replies in flight stop now (its next request is already refused).
-        if (cut) deps.generations.cancelUserReplies(params.id);
+        // Disabled: its replies in flight stop and its open streams end now (other instances hear
+        // the database's user_disabled notification); its next request is already refused.
+        if (cut) await deps.hooks.afterAccountDisabled(params.id);
         return { user };
       },
       { requireRole: 'admin', params: UserIdParams, body: UserPatch, response: withErrors({ 200: AdminUserAnswer }) },

@@ -9,6 +9,7 @@ import { startFakeProvider, type FakeProvider } from '../support/fake-provider';
 import { embedded, startServer, type TestServer } from '../support/server';
 import { SseReader } from '../support/sse';
 import { newThread } from '../support/threads';
+import { eventually } from '../support/eventually';
 import { createApp } from '../../server/app';
 import { openDatabase } from '../../server/db';
 import { loadConfig } from '../../server/config';
@@ -207,8 +208,15 @@ describe('users', () => {
     await stream.until('start');
     const off = await call(admin, 'PATCH', `/api/admin/users/${u.id}`, { disabled: true });
     expect(off.body.user.disabled).toBe(true);
+    // The open stream ends at once; the reply is stored cancelled, never left streaming.
+    const t0 = performance.now();
     const end = await stream.all();
-    expect(end.at(-1)!.data.message!.status).toBe('cancelled');
+    expect(performance.now() - t0).toBeLessThan(2000);
+    const replyId = end.find((e) => e.event === 'start')!.data.message!.id;
+    await eventually(async () => {
+      const [row] = await server.db.sql<{ status: string }[]>`select status from messages where id = ${replyId}`;
+      expect(row!.status).toBe('cancelled');
+    });
     expect((await call(u.client, 'GET', '/api/threads')).status).toBe(401);
     expect((await call(new Client(server.url), 'POST', '/api/auth/login', { email: u.email, password: u.password })).status).toBe(401);
     await call(admin, 'PATCH', `/api/admin/users/${u.id}`, { disabled: false });
@@ -464,7 +472,7 @@ describe('integration API', () => {
       'not-a-token',
     ];
     for (const t of bad) expect((await put(ext, body, t)).status).toBe(401);
-    expect((await fetch(`${server.url}/api/integration/users/${ext}`, { method: 'PUT', body: '{}' })).status).toBe(401);
+    expect((await fetch(`${server.url}/api/integration/users/${ext}`, { method: 'PUT', body: '{}', headers: { 'content-type': 'application/json' } })).status).toBe(401);
     const [row] = await server.db.sql`select 1 from users where external_id = ${ext}`;
     expect(row).toBeUndefined();
   });
