@@ -95,11 +95,14 @@ export async function endOtherSessions(sql: Sql, streams: SessionStreams, userId
  * Throttled to once a minute per session so a busy client does not write on every request.
  */
 export async function touchSeen(sql: Sql, userId: string, sessionId: string) {
+  // Best effort and never waiting: rows another transaction holds (an admin changing the
+  // account, a sign-out) are skipped, so this can never be part of a deadlock.
   await sql`
     with s as (
       update sessions set last_used_at = now()
-      where id = ${sessionId} and last_used_at < now() - interval '1 minute'
+      where id = (select id from sessions where id = ${sessionId} and last_used_at < now() - interval '1 minute' for update skip locked)
       returning user_id
     )
-    update users set last_seen_at = now() where id in (select user_id from s) and id = ${userId}`;
+    update users set last_seen_at = now()
+    where id = (select u.id from users u where u.id = ${userId} and u.id in (select user_id from s) for update skip locked)`;
 }

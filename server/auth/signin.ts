@@ -22,7 +22,6 @@ import * as oidc from './oidc';
 import * as admin from './oidc-admin';
 import * as passkeys from './passkeys';
 import { ACCESS_COOKIE } from './plugin';
-import { assertAdmin } from './roles';
 import { activeUser } from './service';
 import { endOtherSessions, endSession, listSessions, type SessionStreams } from './sessions';
 import { forgotPassword } from './password-reset';
@@ -187,45 +186,40 @@ export function signinRoutes(deps: AppDeps & { sessionStreams: SessionStreams })
     .get(
       '/api/admin/sign-in',
       async ({ user }) => {
-        assertAdmin(user);
         return admin.settings(deps);
       },
-      { auth: true, response: withErrors({ 200: SigninSettings }) },
+      { requireRole: 'admin', response: withErrors({ 200: SigninSettings }) },
     )
     .put(
       '/api/admin/sign-in',
       async ({ user, body }) => {
-        assertAdmin(user);
         await admin.setAllowGuests(deps, body.allowGuests);
         return admin.settings(deps);
       },
-      { auth: true, body: SigninSettingsBody, response: withErrors({ 200: SigninSettings }) },
+      { requireRole: 'admin', body: SigninSettingsBody, response: withErrors({ 200: SigninSettings }) },
     )
     .post(
       '/api/admin/sign-in/providers',
       async ({ user, body, set }) => {
-        assertAdmin(user);
         const provider = await admin.createProvider(deps, body);
         set.status = 201;
         return { provider };
       },
-      { auth: true, body: CreateProviderBody, response: withErrors({ 201: ProviderAnswer }) },
+      { requireRole: 'admin', body: CreateProviderBody, response: withErrors({ 201: ProviderAnswer }) },
     )
     .patch(
       '/api/admin/sign-in/providers/:id',
       async ({ user, params, body }) => {
-        assertAdmin(user);
         return { provider: await admin.updateProvider(deps, params.id, body) };
       },
-      { auth: true, params: ProviderParams, body: UpdateProviderBody, response: withErrors({ 200: ProviderAnswer }) },
+      { requireRole: 'admin', params: ProviderParams, body: UpdateProviderBody, response: withErrors({ 200: ProviderAnswer }) },
     )
     .delete(
       '/api/admin/sign-in/providers/:id',
       async ({ user, params, set }) => {
-        assertAdmin(user);
         await admin.deleteProvider(deps, params.id);
         set.status = 204;
       },
-      { auth: true, params: ProviderParams, response: withErrors({ 204: NoContent }) },
+      { requireRole: 'admin', params: ProviderParams, response: withErrors({ 204: NoContent }) },
     );
 }

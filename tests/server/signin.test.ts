@@ -412,13 +412,13 @@ describe('passkeys without an authenticator', () => {
     expect((await client.json('GET', '/api/auth/passkeys')).body.passkeys).toEqual([]);
   });
 
-  test('a 100,000-deep JSON body is a 400, not a stack overflow (found by the fuzz test)', async () => {
+  test('a 100,000-deep JSON body is refused (400, or 413 for its size), not a stack overflow (found by the fuzz test)', async () => {
     const { client } = await signUp(base, 'pk-deep');
     const deep = '['.repeat(100_000) + ']'.repeat(100_000);
     for (const path of ['/api/auth/passkeys/register/verify', '/api/auth/passkeys/login/verify']) {
       for (const body of [deep, `{"response":${deep}}`]) {
         const res = await client.request('POST', path, body, { headers: { 'content-type': 'application/json' } });
-        expect(res.status).toBe(400);
+        expect([400, 413]).toContain(res.status);
       }
     }
   });
