@@ -144,8 +144,14 @@ export interface PatchOutcome {
   cut: boolean;
 }
 
+/** The advisory lock that serialises changes to who is an active admin (patch and delete). */
+const ADMIN_CHANGES_LOCK = 7261014;
+
 export async function patchUser(sql: Sql, userId: string, patch: UserPatch): Promise<PatchOutcome> {
   return sql.begin(async (tx) => {
+    // Role and access changes queue behind one lock first: two admins changing each other
+    // would otherwise each hold one row and wait for the other's (a deadlock, seen as a 500).
+    if (patch.role !== undefined || patch.disabled !== undefined) await tx`select pg_advisory_xact_lock(${ADMIN_CHANGES_LOCK})`;
     const [current] = await tx<{ role: Role; disabled: boolean }[]>`
       select role, disabled from users where id = ${userId} for update`;
     if (!current) throw notFound('User');
@@ -168,6 +174,7 @@ export async function patchUser(sql: Sql, userId: string, patch: UserPatch): Pro
 /** Checks the last-admin rule for a deletion (the caller then deletes through the account hooks). */
 export async function checkDeletable(sql: Sql, userId: string) {
   await sql.begin(async (tx) => {
+    await tx`select pg_advisory_xact_lock(${ADMIN_CHANGES_LOCK})`;
     const [current] = await tx<{ role: Role; disabled: boolean }[]>`select role, disabled from users where id = ${userId}`;
     if (!current) throw notFound('User');
     if (current.role === 'admin' && !current.disabled) await guardLastAdmin(tx, userId);
