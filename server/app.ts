@@ -14,6 +14,10 @@ import { authRoutes } from './auth';
 import { createProviders, modelsRoutes } from './providers';
 import { settingsRoutes } from './settings';
 import { threadsRoutes } from './threads';
+import { foldersRoutes } from './folders';
+import { searchRoutes } from './search';
+import { exportRoutes } from './export';
+import { importRoutes } from './import';
 import { repliesRoutes } from './replies';
 import { syncRoutes } from './sync';
 import { voiceRoutes } from './voice';
@@ -71,6 +75,10 @@ export function createApp(input: AppInput) {
     .use(modelsRoutes(deps))
     .use(settingsRoutes(deps))
     .use(threadsRoutes(deps))
+    .use(foldersRoutes(deps))
+    .use(searchRoutes(deps))
+    .use(exportRoutes(deps))
+    .use(importRoutes(deps))
     .use(repliesRoutes(deps))
     .use(syncRoutes(deps))
     .use(voiceRoutes(deps))
