@@ -18,7 +18,7 @@ const fixture = (name: string) => readFileSync(join(import.meta.dir, '..', 'fixt
 
 function importForm(bytes: Uint8Array | string, name: string) {
   const form = new FormData();
-  form.append('file', new Blob([bytes]), name);
+  form.append('file', new Blob([bytes as BlobPart]), name);
   return form;
 }
 
@@ -133,7 +133,7 @@ describe('search', () => {
     expect(hit.snippet).toContain('<mark>acetone</mark>');
 
     const title = await client.json('GET', '/api/search?q=sourdough');
-    expect(title.body.results.some((r) => r.messageId === null && r.snippet.includes('<mark>Sourdough</mark>'))).toBe(true);
+    expect(title.body.results.some((r: { messageId: string | null; snippet: string }) => r.messageId === null && r.snippet.includes('<mark>Sourdough</mark>'))).toBe(true);
 
     // Prefix of the last word, as while typing.
     expect((await client.json('GET', '/api/search?q=nail%20pol')).body.results.length).toBe(1);
@@ -169,11 +169,11 @@ describe('import', () => {
     expect(sourdough.createdAt).toBe(new Date(1714000000123).toISOString());
     const messages = await allMessages(client, sourdough.id);
     expect(messages.map((m) => m.role)).toEqual(['user', 'assistant', 'user', 'assistant', 'user', 'assistant']);
-    const a1 = messages[1];
+    const a1 = messages[1]!;
     const children = messages.filter((m) => m.parentId === a1.id);
     expect(children.map((m) => m.content)).toEqual(['What flour ratio?', 'What ratio of rye to wheat flour, edited after a photo?']);
-    const code = messages.find((m) => m.content.startsWith('```python'));
-    expect(code.parentId).toBe(children[0].id); // the tool node between them is left out
+    const code = messages.find((m) => m.content.startsWith('```python'))!;
+    expect(code.parentId).toBe(children[0]!.id); // the tool node between them is left out
     expect(code.model).toBe('openai:gpt-4o');
     const pirate = threads.get('Custom instructions')!;
     expect(pirate.systemPrompt).toBe('Answer like a pirate.');
@@ -198,9 +198,9 @@ describe('import', () => {
     const res = await importFile(client, zip, 'export.zip');
     expect(res.status).toBe(201);
     const sourdough = (await threadsByTitle(client)).get('Sourdough starter help')!;
-    const withImage = (await allMessages(client, sourdough.id)).find((m) => m.attachments.length);
-    expect(withImage.attachments[0].mime).toBe('image/png');
-    const file = await client.get(withImage.attachments[0].url);
+    const withImage = (await allMessages(client, sourdough.id)).find((m) => m.attachments.length)!;
+    expect(withImage.attachments[0]!.mime).toBe('image/png');
+    const file = await client.get(withImage.attachments[0]!.url);
     expect(new Uint8Array(await file.arrayBuffer())).toEqual(png);
   });
 
@@ -210,8 +210,8 @@ describe('import', () => {
     expect(res.body.imported).toEqual({ threads: 1, messages: 3 });
     const lisbon = (await threadsByTitle(client)).get('Trip to Lisbon')!;
     const messages = await allMessages(client, lisbon.id);
-    expect(messages.filter((m) => m.parentId === messages[0].id).length).toBe(2);
-    expect(messages[2].content).toContain('itinerary.pdf');
+    expect(messages.filter((m) => m.parentId === messages[0]!.id).length).toBe(2);
+    expect(messages[2]!.content).toContain('itinerary.pdf');
   });
 
   test('malformed files get a clear error naming the problem, and nothing is imported', async () => {
@@ -251,9 +251,9 @@ describe('export', () => {
     expect(text).toContain('# Sourdough starter help');
     expect(text).toContain('Try 20% rye');
     expect(text).not.toContain('What flour ratio?'); // another branch: in the JSON only
-    const json = await client.json('GET', `/api/threads/${thread.id}/export?format=json`);
-    expect(json.body.format).toBe('parley');
-    expect(json.body.threads[0].messages.length).toBe(6);
+    const json = await (await client.get(`/api/threads/${thread.id}/export?format=json`)).json();
+    expect(json.format).toBe('parley');
+    expect(json.threads[0].messages.length).toBe(6);
 
     const { client: other } = await signUp(server.url);
     expect((await other.get(`/api/threads/${thread.id}/export?format=md`)).status).toBe(404);
@@ -296,8 +296,8 @@ describe('export', () => {
     const shape = (ms: typeof original) =>
       ms.map((m) => [m.role, m.content, m.createdAt, m.parentId ? ms.findIndex((p) => p.id === m.parentId) : -1, m.attachments.length]);
     expect(shape(copied)).toEqual(shape(original));
-    const image = copied.find((m) => m.attachments.length);
-    expect(new Uint8Array(await (await fresh.get(image.attachments[0].url)).arrayBuffer())).toEqual(png);
+    const image = copied.find((m) => m.attachments.length)!;
+    expect(new Uint8Array(await (await fresh.get(image.attachments[0]!.url)).arrayBuffer())).toEqual(png);
     // And a second time: nothing new.
     expect((await importFile(fresh, zip, 'parley-export.zip')).body.skipped).toBe(2);
   });
