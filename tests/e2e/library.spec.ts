@@ -171,7 +171,11 @@ for (const size of SIZES) {
     await page.getByRole('searchbox', { name: 'Search' }).fill('starter');
     await expect(page.getByRole('list', { name: 'Search results' }).getByRole('link').first()).toBeVisible();
     await shoot(page, `library-search-${size.name}`);
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await shoot(page, `library-search-dark-${size.name}`);
     await page.keyboard.press('Escape');
+    await shoot(page, `library-list-dark-${size.name}`);
+    await page.emulateMedia({ colorScheme: 'light' });
 
     await page.goto('/settings');
     await page.getByLabel('Export file to import').setInputFiles({ name: 'broken.json', mimeType: 'application/json', buffer: Buffer.from('[{"title": "Broken", "conversation_id": "x"}]') });
