@@ -26,6 +26,8 @@ type Deps = Pick<AppDeps, 'sql' | 'config'>;
 const CONVERSATION_FILES = ['conversations.json', 'threads.json'];
 const IMAGE_FILE = /\.(png|jpe?g|webp|gif)$/i;
 const MAX_IMAGE_BYTES = 20 * 1024 * 1024;
+/** What a zip may unpack to (a zip bomb must not fill the disk): the conversations and the images together. */
+const MAX_UNPACKED_BYTES = 1024 * 1024 * 1024;
 
 interface Unpacked {
   json: string;
@@ -38,6 +40,7 @@ async function unzip(zipPath: string, dir: string): Promise<Unpacked> {
   let json: string | null = null;
   const writes: Promise<unknown>[] = [];
   let failure: Error | null = null;
+  let unpacked = 0;
   const unzipper = new Unzip((entry) => {
     const name = entry.name;
     const base = basename(name);
@@ -55,7 +58,9 @@ async function unzip(zipPath: string, dir: string): Promise<Unpacked> {
         return;
       }
       size += data.byteLength;
-      if (isImage && size > MAX_IMAGE_BYTES) images.delete(name);
+      unpacked += data.byteLength;
+      if (unpacked > MAX_UNPACKED_BYTES) failure ??= new ImportError('the zip unpacks to more than 1 GB');
+      else if (isImage && size > MAX_IMAGE_BYTES) images.delete(name);
       else sink.write(data);
       if (final) writes.push(Promise.resolve(sink.end()));
     };
@@ -67,8 +72,11 @@ async function unzip(zipPath: string, dir: string): Promise<Unpacked> {
   });
   unzipper.register(UnzipInflate);
   try {
-    for await (const chunk of Bun.file(zipPath).stream()) unzipper.push(chunk as Uint8Array);
-    unzipper.push(new Uint8Array(0), true);
+    for await (const chunk of Bun.file(zipPath).stream()) {
+      unzipper.push(chunk as Uint8Array);
+      if (failure) break;
+    }
+    if (!failure) unzipper.push(new Uint8Array(0), true);
   } catch {
     throw new ImportError('the zip is damaged');
   }

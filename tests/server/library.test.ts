@@ -257,6 +257,9 @@ describe('export', () => {
 
     const { client: other } = await signUp(server.url);
     expect((await other.get(`/api/threads/${thread.id}/export?format=md`)).status).toBe(404);
+    // The thread's JSON is a Parley export: it imports into another account, branches and all.
+    const again = await importFile(other, JSON.stringify(json), 'thread.json');
+    expect(again.body).toEqual({ imported: { threads: 1, messages: 6 }, skipped: 0 });
     expect((await client.get(`/api/threads/${thread.id}/export?format=pdf`)).status).toBe(400);
   });
 
