@@ -205,6 +205,59 @@ for (const backend of BACKENDS) {
     const queries = queryMix(planted);
     await timeSearch(main.client, queries.slice(0, 20)); // warm-up
     const times = await timeSearch(main.client, queries);
+    const kinds = ['common', 'mid', 'rare', 'two words', 'prefix/planted'];
+    const byKind = kinds.map((k, i) => `${k} p50 ${percentile(times.filter((_, j) => j % 5 === i), 50).toFixed(1)} p95 ${percentile(times.filter((_, j) => j % 5 === i), 95).toFixed(1)}`);
+    console.error(`  by kind: ${byKind.join('; ')}`);
+    const slowest = times.map((t, i) => [t, queries[i]] as const).sort((a, b) => b[0] - a[0]).slice(0, 5);
+    if (process.env.EXPLAIN) {
+      const { search } = await import('../server/search/service');
+      for (const q of ['the', 'with', VOCAB[3000]!]) {
+        const ts: number[] = [];
+        for (let k = 0; k < 10; k++) {
+          const t = performance.now();
+          await search(db.sql, main.user.id, q, 20);
+          ts.push(performance.now() - t);
+        }
+        console.error(`  in-process "${q}": ${ts.map((x) => x.toFixed(1)).join(' ')}`);
+      }
+      const full = await db.sql.unsafe(
+        `explain (analyze, buffers) with q as (select to_tsquery('simple', $2) as q),
+    candidates as (
+      select m.id, m.thread_id, m.created_at, m.search
+      from messages m, q
+      where m.user_id = $1 and m.search @@ q.q
+      order by m.seq desc limit 1000
+    ),
+    hits as (
+      (select c.id as message_id, c.thread_id, c.created_at, ts_rank(c.search, q.q) as rank
+       from candidates c, q
+       order by rank desc, c.created_at desc limit 20)
+      union all
+      (select null::uuid, t.id, t.updated_at, ts_rank(t.search, q.q) * 2
+       from threads t, q
+       where t.user_id = $1 and t.search @@ q.q
+       order by 4 desc, t.updated_at desc limit 20)
+    ),
+    top as (select * from hits order by rank desc, created_at desc limit 20)
+    select top.thread_id, top.message_id, t.title, top.created_at,
+      ts_headline('simple', left(coalesce(m.content, t.title), 50000), q.q, 'MaxWords=28, MinWords=10, MaxFragments=2') as headline
+    from top
+    join threads t on t.id = top.thread_id and t.user_id = $1
+    left join messages m on m.id = top.message_id and m.user_id = $1
+    cross join q`,
+        [main.user.id, `'the':*`],
+      );
+      console.error(full.map((r) => Object.values(r)[0]).join('\n'));
+      for (const [, q] of slowest.slice(0, 2)) {
+        const plan = await db.sql.unsafe(
+          `explain (analyze, buffers) with q as (select to_tsquery('simple', $2) as q)
+           select m.id from messages m, q where m.user_id = $1 and m.search @@ q.q order by m.seq desc limit 1000`,
+          [main.user.id, `'${q}':*`],
+        );
+        console.error(plan.map((r) => Object.values(r)[0]).join('\n'));
+      }
+    }
+    console.error(`  slowest: ${slowest.map(([t, q]) => `"${q}" ${t.toFixed(0)} ms`).join(', ')}`);
     const check = await (await main.client.get(`/api/search?q=${planted}`)).json();
     const mb = (b: string) => (Number(b) / 1024 / 1024).toFixed(1);
 

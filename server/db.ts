@@ -53,7 +53,9 @@ async function openEmbedded(dataDir: string): Promise<Database> {
   const { PGLiteSocketServer } = await import('@electric-sql/pglite-socket');
   const dir = join(dataDir, 'pglite');
   mkdirSync(dir, { recursive: true });
-  const db = await PGlite.create(dir);
+  // btree_gin: the search indexes hold (user_id, tsvector) pairs (sql/0004).
+  const { btree_gin } = await import('@electric-sql/pglite/contrib/btree_gin');
+  const db = await PGlite.create(dir, { extensions: { btree_gin } });
   // A unix socket in DATA_DIR: no port to collide with, unreachable from the network.
   const socketDir = join(dataDir, 'run');
   mkdirSync(socketDir, { recursive: true });

@@ -40,5 +40,9 @@ alter table threads add column search tsvector
   generated always as (to_tsvector('simple', title)) stored;
 alter table messages add column search tsvector
   generated always as (to_tsvector('simple', left(content, 200000))) stored;
-create index threads_search_idx on threads using gin (search);
-create index messages_search_idx on messages using gin (search);
+-- GIN over (owner, vector) (btree_gin lets a GIN index hold the uuid): a search reads only
+-- the searcher's rows, however many other accounts share a word. btree_gin is a trusted
+-- contrib extension (PostgreSQL 13+), bundled with PGlite (loaded in server/db.ts).
+create extension if not exists btree_gin;
+create index threads_search_idx on threads using gin (user_id, search);
+create index messages_search_idx on messages using gin (user_id, search);
