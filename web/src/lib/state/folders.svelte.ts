@@ -37,8 +37,8 @@ class FolderList {
 
   synced(page: SyncPage) {
     if (!page.folders?.length && !page.deletedFolderIds?.length) return;
-    const changed = new Map(page.folders.map((f) => [f.id, f]));
-    const gone = new Set(page.deletedFolderIds);
+    const changed = new Map((page.folders ?? []).map((f) => [f.id, f]));
+    const gone = new Set(page.deletedFolderIds ?? []);
     this.#items = [...changed.values(), ...this.#items.filter((f) => !changed.has(f.id) && !gone.has(f.id))].sort(byName);
   }
 
