@@ -17,6 +17,10 @@ import { deleteIdleGuests } from './auth/guests';
 import { createProviders, modelsRoutes } from './providers';
 import { settingsRoutes } from './settings';
 import { threadsRoutes } from './threads';
+import { foldersRoutes } from './folders';
+import { searchRoutes } from './search';
+import { exportRoutes } from './export';
+import { importRoutes } from './import';
 import { repliesRoutes } from './replies';
 import { syncRoutes } from './sync';
 import { voiceRoutes } from './voice';
@@ -111,6 +115,10 @@ export function createApp(input: AppInput) {
     .use(modelsRoutes(deps))
     .use(settingsRoutes(deps))
     .use(threadsRoutes(deps))
+    .use(foldersRoutes(deps))
+    .use(searchRoutes(deps))
+    .use(exportRoutes(deps))
+    .use(importRoutes(deps))
     .use(repliesRoutes(deps))
     .use(syncRoutes(deps))
     .use(voiceRoutes(deps))

@@ -55,7 +55,9 @@ async function openEmbedded(dataDir: string): Promise<Database> {
   // PGlite writes its files with modes of its own (0644): the directories keep others out.
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   chmodSync(dir, 0o700);
-  const db = await PGlite.create(dir);
+  // btree_gin: the search indexes hold (user_id, tsvector) pairs (sql/, library migration).
+  const { btree_gin } = await import('@electric-sql/pglite/contrib/btree_gin');
+  const db = await PGlite.create(dir, { extensions: { btree_gin } });
   // A unix socket in DATA_DIR: no port to collide with, unreachable from the network.
   const socketDir = join(dataDir, 'run');
   mkdirSync(socketDir, { recursive: true, mode: 0o700 });

@@ -40,7 +40,8 @@ app.listen({
   port: config.http.port,
   hostname: config.http.host,
   // Voice uploads are capped at 25 MB on the bytes read; nothing else comes close.
-  maxRequestBodySize: 26 * 1024 * 1024,
+  // Imports take up to 100 MB (POST /api/import streams them to disk under its own cap).
+  maxRequestBodySize: 101 * 1024 * 1024,
 });
 
 const sweeper = setInterval(() => sweep(db.sql).catch(() => {}), 3600_000);

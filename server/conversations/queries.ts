@@ -10,7 +10,7 @@ type Db = Sql | Tx;
 
 /** A thread's wire columns. `shared` is derived (a share row exists), so it needs `threads` unaliased. */
 export const threadColumns = (sql: Db) =>
-  sql`id, title, model, system_prompt, pinned, exists (select 1 from shares where shares.thread_id = threads.id) as shared, created_at, updated_at`;
+  sql`id, title, model, system_prompt, pinned, folder_id, archived, exists (select 1 from shares where shares.thread_id = threads.id) as shared, created_at, updated_at`;
 export const messageColumns = (sql: Db) =>
   sql`id, thread_id, parent_id, role, content, status, model, error, created_at, attachments, tokens_in, tokens_out`;
 
@@ -26,11 +26,20 @@ export async function getThread(sql: Db, userId: string, id: string) {
 }
 
 /** The user's threads, most recently active first. `before` is a cursor from a previous page. */
-export async function listThreads(sql: Db, userId: string, limit: number, before?: string) {
+export async function listThreads(
+  sql: Db,
+  userId: string,
+  limit: number,
+  before?: string,
+  filter: { folderId?: string; archived?: boolean } = {},
+) {
   const keys = keyset(sql, 'updated_at', 'id');
+  const folder =
+    filter.folderId === undefined ? sql`` : filter.folderId === 'none' ? sql`and folder_id is null` : sql`and folder_id = ${filter.folderId}`;
+  const archived = filter.archived === undefined ? sql`` : sql`and archived = ${filter.archived}`;
   const rows = await sql<(Thread & { cursor: string })[]>`
     select ${threadColumns(sql)}, ${keys.cursor}
-    from threads where user_id = ${userId} ${keys.after(before ? parseCursor(before) : null)}
+    from threads where user_id = ${userId} ${folder} ${archived} ${keys.after(before ? parseCursor(before) : null)}
     order by updated_at desc, id desc
     limit ${limit + 1}`;
   const { page, nextCursor } = takePage(rows, limit);
@@ -118,7 +127,7 @@ export async function postLookup(sql: Db, userId: string, threadId: string, mess
       latestId: string | null;
     })[]
   >`
-    select t.id, t.title, t.model, t.system_prompt, t.pinned, t.created_at, t.updated_at,
+    select t.id, t.title, t.model, t.system_prompt, t.pinned, t.folder_id, t.archived, t.created_at, t.updated_at,
       e.user_id as existing_user_id, e.thread_id as existing_thread_id, e.role as existing_role,
       (select p.thread_id from messages p where p.id = ${parentId}::uuid and p.user_id = ${userId}) as parent_thread_id,
       (select l.id from messages l where l.thread_id = t.id and l.user_id = ${userId}

@@ -43,7 +43,7 @@ async function touchThread(tx: Tx, userId: string, threadId: string) {
 export async function insertThread(
   tx: Tx,
   userId: string,
-  input: { id?: string; title: string; model: string | null; systemPrompt: string },
+  input: { id?: string; title: string; model: string | null; systemPrompt: string; folderId?: string | null },
 ): Promise<{ thread: Thread; created: boolean } | 'taken'> {
   const id = input.id ?? crypto.randomUUID();
   if (input.id) {
@@ -53,8 +53,8 @@ export async function insertThread(
   }
   const seq = await nextSeq(tx, userId); // the user's row lock: a retry racing this one waits here
   const [row] = await tx<Thread[]>`
-    insert into threads (id, user_id, title, model, system_prompt, seq)
-    values (${id}, ${userId}, ${input.title}, ${input.model}, ${input.systemPrompt}, ${seq})
+    insert into threads (id, user_id, title, model, system_prompt, folder_id, seq)
+    values (${id}, ${userId}, ${input.title}, ${input.model}, ${input.systemPrompt}, ${input.folderId ?? null}, ${seq})
     on conflict (id) do nothing
     returning ${threadColumns(tx)}`;
   if (row) return { thread: row, created: true };
@@ -84,7 +84,14 @@ export async function patchThread(
   tx: Tx,
   userId: string,
   id: string,
-  patch: { title?: string; model?: string | null; systemPrompt?: string; pinned?: boolean },
+  patch: {
+    title?: string;
+    model?: string | null;
+    systemPrompt?: string;
+    pinned?: boolean;
+    folderId?: string | null;
+    archived?: boolean;
+  },
 ) {
   const seq = await nextSeq(tx, userId);
   const set: Record<string, unknown> = { seq };
@@ -92,6 +99,8 @@ export async function patchThread(
   if (patch.model !== undefined) set.model = patch.model;
   if (patch.systemPrompt !== undefined) set.system_prompt = patch.systemPrompt;
   if (patch.pinned !== undefined) set.pinned = patch.pinned;
+  if (patch.folderId !== undefined) set.folder_id = patch.folderId;
+  if (patch.archived !== undefined) set.archived = patch.archived;
   const [row] = await tx<Thread[]>`
     update threads set ${tx(set)}
     where id = ${id} and user_id = ${userId}
@@ -390,4 +399,111 @@ export async function copyMessages(tx: Tx, userId: string, threadId: string, mes
               ${m.createdAt}::timestamptz + ${order} * interval '1 microsecond',
               ${m.createdAt}::timestamptz + ${order} * interval '1 microsecond')`;
   }
+}
+
+// ── Folders and imports ──────────────────────────────────────────────────────
+
+/**
+ * Unfiles every thread of a folder about to be deleted, each with its own seq (sync pages
+ * cut at a seq, so two rows must never share one), so offline copies learn they moved.
+ * Call after the user's seq lock is held (the folder's deletion takes it first).
+ */
+export async function unfileThreads(tx: Tx, userId: string, folderId: string) {
+  const rows = await tx<{ id: string }[]>`
+    select id from threads where user_id = ${userId} and folder_id = ${folderId} order by id for update`;
+  if (!rows.length) return 0;
+  const [range] = await tx<{ last: string }[]>`
+    update users set sync_seq = sync_seq + ${rows.length} where id = ${userId} returning sync_seq as last`;
+  const first = BigInt(range!.last) - BigInt(rows.length) + 1n;
+  await tx`
+    update threads set folder_id = null, seq = ${first.toString()}::bigint + numbered.n - 1
+    from (select id, row_number() over (order by id) as n from threads
+          where user_id = ${userId} and folder_id = ${folderId}) as numbered
+    where threads.id = numbered.id`;
+  return rows.length;
+}
+
+export interface ImportedMessage {
+  /** The source's own id: parents refer to it. */
+  sourceId: string;
+  parentSourceId: string | null;
+  role: 'user' | 'assistant' | 'system';
+  content: string;
+  model: string | null;
+  createdAt: string;
+  attachments: Attachment[];
+}
+
+/**
+ * A thread brought in from an export, with its messages (a tree: branches stay
+ * branches). `importKey` names the source thread: when the user already has a thread
+ * with it, nothing is written and 'skipped' is answered (importing a file twice adds
+ * nothing). Message ids are made here (the source's may be someone else's rows);
+ * parents are written before children, times are kept (a microsecond per position
+ * keeps the order strict where the source's times tie).
+ */
+export async function insertImportedThread(
+  tx: Tx,
+  userId: string,
+  t: {
+    importKey: string;
+    title: string;
+    model: string | null;
+    systemPrompt: string;
+    createdAt: string;
+    updatedAt: string;
+    pinned?: boolean;
+    archived?: boolean;
+    messages: ImportedMessage[];
+  },
+  /** Runs once the thread row exists, before its messages (to store files that belong to it). */
+  onThread?: (threadId: string) => Promise<void>,
+): Promise<{ threadId: string; messages: number } | 'skipped'> {
+  await lockUserWrites(tx, userId); // the user's lock first (see the lock order above); no seq spent on a skip
+  const [known] = await tx`select 1 from threads where user_id = ${userId} and import_key = ${t.importKey}`;
+  if (known) return 'skipped';
+  const threadId = crypto.randomUUID();
+  const ids = new Map(t.messages.map((m) => [m.sourceId, crypto.randomUUID()]));
+  const position = new Map(t.messages.map((m, i) => [m.sourceId, i]));
+  const ordered = parentsFirst(t.messages.map((m) => ({ ...m, id: m.sourceId, parentId: m.parentSourceId })));
+  const count = ordered.length;
+  // One seq per row, taken at once: the thread's, then one per message.
+  const [range] = await tx<{ last: string }[]>`
+    update users set sync_seq = sync_seq + ${count + 1} where id = ${userId} returning sync_seq as last`;
+  let seq = BigInt(range!.last) - BigInt(count);
+  await tx`
+    insert into threads (id, user_id, title, model, system_prompt, pinned, archived, import_key, created_at, updated_at, seq)
+    values (${threadId}, ${userId}, ${t.title}, ${t.model}, ${t.systemPrompt}, ${t.pinned ?? false}, ${t.archived ?? false},
+            ${t.importKey}, ${t.createdAt}, ${t.updatedAt}, ${seq.toString()})`;
+  await onThread?.(threadId);
+  const rows = ordered.map((m) => {
+    seq += 1n;
+    const at = new Date(new Date(m.createdAt).getTime()).toISOString();
+    return {
+      id: ids.get(m.sourceId)!,
+      thread_id: threadId,
+      user_id: userId,
+      parent_id: m.parentSourceId ? (ids.get(m.parentSourceId) ?? null) : null,
+      role: m.role,
+      content: m.content,
+      status: 'complete',
+      model: m.model,
+      attachments: m.attachments,
+      seq: seq.toString(),
+      created_at: at,
+      order: position.get(m.sourceId)!,
+    };
+  });
+  // In slices: one statement's parameters are capped (65,535).
+  for (let i = 0; i < rows.length; i += 500) {
+    const slice = rows.slice(i, i + 500);
+    await tx`
+      insert into messages (id, thread_id, user_id, parent_id, role, content, status, model, attachments, seq, created_at, updated_at)
+      select r.id, r.thread_id, r.user_id, r.parent_id, r.role, r.content, r.status, r.model, r.attachments, r.seq,
+             r.created_at + r.ord * interval '1 microsecond', r.created_at + r.ord * interval '1 microsecond'
+      from jsonb_to_recordset(${tx.json(slice.map(({ order, ...r }) => ({ ...r, ord: order })) as never)})
+        as r(id uuid, thread_id uuid, user_id uuid, parent_id uuid, role text, content text, status text, model text,
+             attachments jsonb, seq bigint, created_at timestamptz, ord int)`;
+  }
+  return { threadId, messages: count };
 }

@@ -12,12 +12,13 @@ import type { Sql } from '../db';
 import type { Message, Thread } from '../threads/model';
 import { messageColumns, threadColumns } from '../conversations/queries';
 import type { SyncPage } from './model';
+import type { Folder } from '../folders/model';
 
 export type { SyncPage } from './model';
 
 export async function changesSince(sql: Sql, userId: string, since: string, limit: number): Promise<SyncPage> {
   return sql.begin('isolation level repeatable read read only', async (tx) => {
-    const [threads, messages, tombstones, [user]] = await Promise.all([
+    const [threads, messages, tombstones, [user], folders, folderTombstones] = await Promise.all([
       tx<(Thread & { seq: string })[]>`
         select ${threadColumns(tx)}, seq from threads
         where user_id = ${userId} and seq > ${since} order by seq limit ${limit + 1}`,
@@ -28,8 +29,14 @@ export async function changesSince(sql: Sql, userId: string, since: string, limi
         select thread_id, seq from deleted_threads
         where user_id = ${userId} and seq > ${since} order by seq limit ${limit + 1}`,
       tx<{ syncSeq: string }[]>`select sync_seq from users where id = ${userId}`,
+      tx<(Folder & { seq: string })[]>`
+        select id, name, model, system_prompt, created_at, updated_at, seq from folders
+        where user_id = ${userId} and seq > ${since} order by seq limit ${limit + 1}`,
+      tx<{ folderId: string; seq: string }[]>`
+        select folder_id, seq from deleted_folders
+        where user_id = ${userId} and seq > ${since} order by seq limit ${limit + 1}`,
     ]);
-    const cuts = [threads, messages, tombstones]
+    const cuts = [threads, messages, tombstones, folders, folderTombstones]
       .filter((rows) => rows.length > limit)
       .map((rows) => BigInt(rows[limit - 1]!.seq));
     const more = cuts.length > 0;
@@ -39,6 +46,8 @@ export async function changesSince(sql: Sql, userId: string, since: string, limi
       threads: upTo(threads).map(({ seq: _, ...t }) => t),
       messages: upTo(messages).map(({ seq: _, ...m }) => m),
       deletedThreadIds: upTo(tombstones).map((t) => t.threadId),
+      folders: upTo(folders).map(({ seq: _, ...f }) => f),
+      deletedFolderIds: upTo(folderTombstones).map((f) => f.folderId),
       cursor: cursor.toString(),
       more,
     };

@@ -1,16 +1,16 @@
 import { Elysia } from 'elysia';
 import type { AppDeps } from '../deps';
 import { NoContent, withErrors } from '../http/model';
-import { CreateThreadBody, IdParams, MessagePage, PageQuery, ThreadAnswer, ThreadPage, UpdateThreadBody } from './model';
+import { CreateThreadBody, IdParams, MessagePage, PageQuery, ThreadAnswer, ThreadListQuery, ThreadPage, UpdateThreadBody } from './model';
 import * as q from '../conversations/queries';
 import * as threads from './service';
 
 export function threadsRoutes(deps: AppDeps) {
   return new Elysia({ name: 'threads', prefix: '/api/threads' })
     .use(deps.auth)
-    .get('/', ({ user, query }) => q.listThreads(deps.sql, user.id, query.limit ?? 50, query.before), {
+    .get('/', ({ user, query }) => q.listThreads(deps.sql, user.id, query.limit ?? 50, query.before, query), {
       auth: true,
-      query: PageQuery,
+      query: ThreadListQuery,
       response: withErrors({ 200: ThreadPage }),
     })
     .post(

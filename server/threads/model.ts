@@ -15,6 +15,8 @@ export const CreateThreadBody = t.Object({
   title: t.Optional(Title),
   model: t.Optional(t.Nullable(ModelId)),
   systemPrompt: t.Optional(SystemPrompt),
+  /** Started in this folder: the folder's model and system prompt apply unless given here. */
+  folderId: t.Optional(t.Nullable(Id)),
 });
 
 export const UpdateThreadBody = t.Object({
@@ -22,12 +24,25 @@ export const UpdateThreadBody = t.Object({
   model: t.Optional(t.Nullable(ModelId)),
   systemPrompt: t.Optional(SystemPrompt),
   pinned: t.Optional(t.Boolean({ error: 'must be true or false' })),
+  /** Moves the thread into one of the user's folders; null unfiles it. */
+  folderId: t.Optional(t.Nullable(Id)),
+  archived: t.Optional(t.Boolean({ error: 'must be true or false' })),
 });
 
 export const PageQuery = t.Object({
   limit: t.Optional(t.Integer({ minimum: 1, maximum: 200, error: 'must be an integer from 1 to 200' })),
   before: t.Optional(t.String({ maxLength: 200, pattern: CURSOR_PATTERN, error: 'must be a cursor from a previous page' })),
 });
+
+/** GET /api/threads: paging plus the folder (`none` = unfiled) and archive filters. */
+export const ThreadListQuery = t.Composite([
+  PageQuery,
+  t.Object({
+    folderId: t.Optional(t.Union([Id, t.Literal('none')], { error: 'must be a folder id or none' })),
+    archived: t.Optional(t.Boolean({ error: 'must be true or false' })),
+  }),
+]);
+export type ThreadListQuery = typeof ThreadListQuery.static;
 
 export type CreateThreadBody = typeof CreateThreadBody.static;
 export type UpdateThreadBody = typeof UpdateThreadBody.static;
@@ -39,6 +54,9 @@ export const Thread = t.Object({
   model: t.Union([t.String(), t.Null()]),
   systemPrompt: t.String(),
   pinned: t.Boolean(),
+  /** The folder it is filed in, or null. */
+  folderId: t.Union([t.String(), t.Null()]),
+  archived: t.Boolean(),
   /** Whether a share link to it exists (POST /api/threads/:id/share; revoked links count as none). */
   shared: t.Boolean(),
   createdAt: IsoDate,

@@ -2,6 +2,7 @@ import type { AppDeps } from '../deps';
 import { badRequest, conflict, notFound } from '../errors';
 import type { CreateThreadBody, UpdateThreadBody } from './model';
 import { getThread } from '../conversations/queries';
+import { getFolder } from '../folders/queries';
 import * as writes from '../conversations/writes';
 import { assertModelChoice, notAllowed } from '../auth/policy';
 import { permissionsForUser } from '../auth/permissions';
@@ -41,13 +42,17 @@ export async function createThread(deps: Deps, userId: string, body: CreateThrea
   const existing = body.id ? await getThread(deps.sql, userId, body.id) : null;
   if (existing) return { thread: existing, created: false };
   await checkAllowed(deps, userId, body);
+  // A thread started in a folder takes the folder's model and system prompt unless given its own.
+  const folder = body.folderId ? await getFolder(deps.sql, userId, body.folderId) : null;
+  if (body.folderId && !folder) throw notFound('Folder');
   await checkModel(deps, userId, body.model);
   const made = await deps.sql.begin((tx) =>
     writes.insertThread(tx, userId, {
       id: body.id,
       title: (body.title ?? '').trim(),
-      model: body.model ?? null,
-      systemPrompt: body.systemPrompt ?? '',
+      model: body.model !== undefined ? body.model : (folder?.model ?? null),
+      systemPrompt: body.systemPrompt ?? folder?.systemPrompt ?? '',
+      folderId: folder?.id ?? null,
     }),
   );
   if (made === 'taken') throw conflict('This thread id is already used', { id: 'is already in use' });
@@ -61,8 +66,15 @@ export async function requireThread(deps: Pick<Deps, 'sql'>, userId: string, id:
 }
 
 export async function updateThread(deps: Deps, userId: string, id: string, body: UpdateThreadBody) {
-  if (Object.keys(body).length === 0) throw badRequest({ body: 'must change at least one of title, model, systemPrompt, pinned' });
+  if (Object.keys(body).length === 0) {
+    throw badRequest({ body: 'must change at least one of title, model, systemPrompt, pinned, folderId, archived' });
+  }
   await checkAllowed(deps, userId, body);
+  if (body.folderId) {
+    // Someone else's folder is as absent as a missing one; the thread is checked first.
+    if (!(await getThread(deps.sql, userId, id))) throw notFound('Thread');
+    if (!(await getFolder(deps.sql, userId, body.folderId))) throw notFound('Folder');
+  }
   await checkModel(deps, userId, body.model);
   const thread = await deps.sql.begin((tx) =>
     writes.patchThread(tx, userId, id, { ...body, title: body.title?.trim() }),

@@ -269,7 +269,7 @@ describe('users', () => {
     // request was checked (it is no longer an admin by then); never both through, never a 500.
     const statuses = [a.status, b.status].sort();
     expect(statuses[0]).toBe(200);
-    expect([403, 409]).toContain(statuses[1]);
+    expect([403, 409]).toContain(statuses[1]!);
     const admins = await server.db.sql`select id from users where role = 'admin' and not disabled`;
     expect(admins.length).toBe(1);
     if (admins[0]!.id !== adminId) {

@@ -52,7 +52,7 @@ describe('sync on the wire', () => {
     const cursor = JSON.parse(new TextDecoder().decode((await raw(client, '/api/sync', 'identity')).bytes)).cursor;
     const empty = await raw(client, `/api/sync?since=${cursor}`, 'gzip');
     expect(empty.res.headers.get('content-encoding')).toBeNull();
-    expect(JSON.parse(new TextDecoder().decode(empty.bytes))).toEqual({ threads: [], messages: [], deletedThreadIds: [], cursor, more: false });
+    expect(JSON.parse(new TextDecoder().decode(empty.bytes))).toEqual({ threads: [], messages: [], deletedThreadIds: [], folders: [], deletedFolderIds: [], cursor, more: false });
   });
 
   test('signed out: 401, and bad input is still a 400', async () => {

@@ -189,7 +189,7 @@ describe('sync', () => {
     expect(cursor).toMatch(/^\d+$/);
 
     const none = await client.json('GET', `/api/sync?since=${cursor}`);
-    expect(none.body as unknown).toEqual({ threads: [], messages: [], deletedThreadIds: [], cursor, more: false });
+    expect(none.body as unknown).toEqual({ threads: [], messages: [], deletedThreadIds: [], folders: [], deletedFolderIds: [], cursor, more: false });
 
     await client.json('PATCH', `/api/threads/${a.id}`, { title: 'A2' });
     await client.delete(`/api/threads/${b.id}`);

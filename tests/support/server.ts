@@ -49,7 +49,7 @@ export async function startServer(env: Record<string, string> = {}): Promise<Tes
   const db = await openDatabase(config.db);
   await migrate(db.sql);
   const app = createApp({ config, sql: db.sql });
-  app.listen({ port: env.PORT ? Number(env.PORT) : 0, hostname: '127.0.0.1', maxRequestBodySize: 26 * 1024 * 1024 });
+  app.listen({ port: env.PORT ? Number(env.PORT) : 0, hostname: '127.0.0.1', maxRequestBodySize: 101 * 1024 * 1024 });
   const url = `http://127.0.0.1:${app.server!.port}`;
   return {
     url,

@@ -29,6 +29,9 @@ import type { SettingsUpdate, SettingsView } from '$server/settings/model';
 import type { ShareCreated, SharedThread, ShareList } from '$server/shares/model';
 import type { CreateThreadBody, MessagePage, Message, ThreadAnswer, ThreadPage, UpdateThreadBody } from '$server/threads/model';
 import type { Transcription, VoiceInfo } from '$server/voice/model';
+import type { CreateFolderBody, Folder, UpdateFolderBody } from '$server/folders/model';
+import type { SearchAnswer } from '$server/search/model';
+import type { ImportAnswer } from '$server/import/model';
 
 export class ApiError extends Error {
   constructor(
@@ -389,6 +392,25 @@ export const api = {
   settings: {
     get: () => json<SettingsView>('GET', '/api/settings'),
     update: (body: SettingsUpdate) => json<SettingsView>('PUT', '/api/settings', body as Json),
+  },
+  folders: {
+    list: () => json<{ folders: Folder[] }>('GET', '/api/folders'),
+    create: (body: CreateFolderBody) => json<{ folder: Folder }>('POST', '/api/folders', body),
+    update: (id: string, body: UpdateFolderBody) => json<{ folder: Folder }>('PATCH', `/api/folders/${enc(id)}`, body),
+    remove: (id: string) => json<void>('DELETE', `/api/folders/${enc(id)}`),
+  },
+  search: (q: string, signal?: AbortSignal, limit = 20) =>
+    json<SearchAnswer>('GET', `/api/search?q=${enc(q)}&limit=${limit}`, undefined, { signal }),
+  library: {
+    /** Where a thread's export downloads from (a plain link: the browser saves it). */
+    threadExportUrl: (id: string, format: 'md' | 'json') => `/api/threads/${enc(id)}/export?format=${format}`,
+    accountExportUrl: '/api/export',
+    /** An export file (ChatGPT, Claude or Parley) → what was imported; `onProgress` gets 0…1 of the upload. */
+    import(file: Blob, opts: { name?: string; onProgress?: (fraction: number) => void; signal?: AbortSignal } = {}) {
+      const form = new FormData();
+      form.append('file', file, opts.name ?? (file instanceof File ? file.name : 'export'));
+      return upload<ImportAnswer>('/api/import', form, opts.onProgress, opts.signal);
+    },
   },
   voice: {
     info: () => json<VoiceInfo>('GET', '/api/voice'),

@@ -7,9 +7,10 @@ import { deleteDB, openDB, type DBSchema, type IDBPDatabase } from 'idb';
 import type { User } from '$server/auth/model';
 import type { PostMessageBody } from '$server/replies/model';
 import type { Attachment, CreateThreadBody, Message, Thread } from '$server/threads/model';
+import type { Folder } from '$server/folders/model';
 
 export const DB_PREFIX = 'parley-';
-const VERSION = 1;
+const VERSION = 2;
 
 /** A message written while the network was gone, waiting to be posted (same `id` on every try). */
 /**
@@ -48,6 +49,7 @@ export interface FileRecord {
 
 export interface MirrorSchema extends DBSchema {
   threads: { key: string; value: Thread };
+  folders: { key: string; value: Folder };
   messages: { key: string; value: Message; indexes: { threadId: string } };
   outbox: { key: string; value: OutboxEntry };
   files: { key: string; value: FileRecord; indexes: { threadId: string } };
@@ -73,6 +75,7 @@ export async function openMirrorDB(userId: string, onClose?: () => void): Promis
         if (!has('outbox')) db.createObjectStore('outbox', { keyPath: 'id' });
         if (!has('files')) db.createObjectStore('files', { keyPath: 'id' }).createIndex('threadId', 'threadId');
         if (!has('meta')) db.createObjectStore('meta');
+        if (!has('folders')) db.createObjectStore('folders', { keyPath: 'id' });
       },
       blocking(_current, _next, event) {
         (event.target as IDBDatabase).close();

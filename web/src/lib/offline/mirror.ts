@@ -10,6 +10,7 @@
 import type { User } from '$server/auth/model';
 import type { SyncPage } from '$server/sync/model';
 import type { Attachment, Message, Thread } from '$server/threads/model';
+import type { Folder } from '$server/folders/model';
 import type { IDBPTransaction } from 'idb';
 import { sortOutbox } from './outbox';
 import { isImage, openMirrorDB, type FileRecord, type MirrorDB, type MirrorSchema, type OutboxEntry } from './db';
@@ -57,6 +58,23 @@ export class Mirror {
 
   async threads(): Promise<Thread[]> {
     return (await (await this.db())?.getAll('threads')) ?? [];
+  }
+
+  async folders(): Promise<Folder[]> {
+    return (await (await this.db())?.getAll('folders')) ?? [];
+  }
+
+  /** Every mirrored message (offline search indexes them). */
+  async allMessages(): Promise<Message[]> {
+    return (await (await this.db())?.getAll('messages')) ?? [];
+  }
+
+  async putFolder(folder: Folder) {
+    await (await this.db())?.put('folders', folder);
+  }
+
+  async deleteFolder(id: string) {
+    await (await this.db())?.delete('folders', id);
   }
 
   async thread(id: string): Promise<Thread | undefined> {
@@ -113,12 +131,16 @@ export class Mirror {
   async apply(page: SyncPage) {
     const db = await this.db();
     if (!db) return;
+    const work0: Promise<unknown>[] = [];
     // Relaxed: a page lost to a crash before it reached the disk is fetched again (its cursor went with it).
-    const tx = db.transaction(['threads', 'messages', 'files', 'meta'], 'readwrite', { durability: 'relaxed' });
+    const tx = db.transaction(['threads', 'messages', 'files', 'meta', 'folders'], 'readwrite', { durability: 'relaxed' });
     const threads = tx.objectStore('threads');
+    const folders = tx.objectStore('folders');
+    for (const f of page.folders ?? []) work0.push(folders.put(f));
+    for (const id of page.deletedFolderIds ?? []) work0.push(folders.delete(id));
     const messages = tx.objectStore('messages');
     const files = tx.objectStore('files');
-    const work: Promise<unknown>[] = [];
+    const work: Promise<unknown>[] = work0;
     for (const t of page.threads) work.push(threads.put(t));
     for (const m of page.messages) {
       work.push(messages.put(m));
@@ -160,8 +182,9 @@ export class Mirror {
   async clearCopy() {
     const db = await this.db();
     if (!db) return;
-    const tx = db.transaction(['threads', 'messages', 'files', 'meta'], 'readwrite');
+    const tx = db.transaction(['threads', 'messages', 'files', 'meta', 'folders'], 'readwrite');
     await Promise.all([
+      tx.objectStore('folders').clear(),
       tx.objectStore('threads').clear(),
       tx.objectStore('messages').clear(),
       tx.objectStore('files').clear(),
@@ -205,7 +228,7 @@ export class Mirror {
 
 /** Deletes a thread's rows from a store indexed by `threadId`, inside the caller's transaction. */
 async function deleteByThread(
-  tx: IDBPTransaction<MirrorSchema, ('threads' | 'messages' | 'files' | 'meta')[], 'readwrite'>,
+  tx: IDBPTransaction<MirrorSchema, ('threads' | 'messages' | 'files' | 'meta' | 'folders')[], 'readwrite'>,
   store: 'messages' | 'files',
   threadId: string,
 ) {

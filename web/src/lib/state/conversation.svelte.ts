@@ -86,6 +86,11 @@ export class Conversation {
     return this.#messages.branchOf(m);
   }
 
+  /** Shows the branch holding the message (opening a search result); false until it is loaded. */
+  reveal(id: string): boolean {
+    return this.#messages.reveal(id);
+  }
+
   switchBranch(m: Message, step: -1 | 1) {
     this.#messages.switchBranch(m, step);
   }

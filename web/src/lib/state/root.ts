@@ -16,6 +16,7 @@ import { settings } from './settings.svelte';
 import { threads } from './threads.svelte';
 import { rooms } from '$lib/rooms/rooms.svelte';
 import { unread } from './unread.svelte';
+import { folders } from './folders.svelte';
 
 let connected = false;
 
@@ -39,6 +40,11 @@ export function connect() {
   session.onAccountSwitch(() => void threads.load());
   offline.onPage((page) => threads.synced(page));
   threads.connect();
+
+  // offline → folders: read with the list, kept current by the same sync pages.
+  session.onSignOut(() => folders.reset());
+  session.onAccountSwitch(() => void folders.load());
+  offline.onPage((page) => folders.synced(page));
 
   // threads → conversations: open threads get sync pages and their outbox entries.
   session.onSignOut(() => conversations.clear());

@@ -35,6 +35,8 @@ class ThreadList {
   #loading = false;
   /** The title filter typed into the sidebar. */
   filter = $state('');
+  /** The sidebar shows the archive instead of the active threads. */
+  showArchived = $state(false);
   /** The last deleted thread, while it can still be brought back. */
   #undoable = $state<Thread | null>(null);
   #timers = new Map<string, ReturnType<typeof setTimeout>>();
@@ -65,7 +67,14 @@ class ThreadList {
    * Pinned first, then most recent activity. Derived once per change, not per read: with
    * 20,000 threads a sort costs tens of milliseconds on a phone, and the list reads it often.
    */
-  #sorted = $derived(this.#items.filter((t) => !this.#hidden.has(t.id)).sort(byPinnedThenRecent));
+  #sorted = $derived(
+    this.#items.filter((t) => !this.#hidden.has(t.id) && Boolean(t.archived) === this.showArchived).sort(byPinnedThenRecent),
+  );
+  /** How many threads are archived (the archive button says so). */
+  #archivedCount = $derived(this.#items.reduce((n, t) => (t.archived ? n + 1 : n), 0));
+  get archivedCount() {
+    return this.#archivedCount;
+  }
   /** Lower-cased titles for the filter, computed when the list changes rather than per keystroke. */
   #needles = $derived(this.#sorted.map((t) => displayTitle(t).toLowerCase()));
   #visible = $derived.by(() => {
@@ -180,7 +189,7 @@ class ThreadList {
    * the server will call it too). Otherwise a new thread needs the network.
    */
   async create(
-    data: { title?: string; model?: string; systemPrompt?: string } = {},
+    data: { title?: string; model?: string; systemPrompt?: string; folderId?: string | null } = {},
     { canWait = false, label = '' }: { canWait?: boolean; label?: string } = {},
   ): Promise<Thread> {
     const id = crypto.randomUUID();
@@ -200,7 +209,11 @@ class ThreadList {
     }
   }
 
-  async #startHere(id: string, data: { title?: string; model?: string; systemPrompt?: string }, label: string) {
+  async #startHere(
+    id: string,
+    data: { title?: string; model?: string; systemPrompt?: string; folderId?: string | null },
+    label: string,
+  ) {
     const now = new Date().toISOString();
     const thread: Thread = {
       id,
@@ -208,6 +221,8 @@ class ThreadList {
       model: data.model ?? null,
       systemPrompt: data.systemPrompt ?? '',
       pinned: false,
+      folderId: data.folderId ?? null,
+      archived: false,
       shared: false,
       createdAt: now,
       updatedAt: now,
@@ -220,6 +235,7 @@ class ThreadList {
 
   /** Keeps the list's first screenful in the mirror for the next start (see #load). */
   #saveHead() {
+    if (this.showArchived) return; // the head is the active list's
     void offline.mirror()?.setMeta(LIST_HEAD, this.#sorted.slice(0, LIST_HEAD_SIZE)).catch(() => {});
   }
 
@@ -270,7 +286,7 @@ class ThreadList {
     this.#patch(id, { updatedAt: new Date().toISOString() });
   }
 
-  async update(id: string, patch: Partial<Pick<Thread, 'title' | 'model' | 'systemPrompt' | 'pinned'>>) {
+  async update(id: string, patch: Partial<Pick<Thread, 'title' | 'model' | 'systemPrompt' | 'pinned' | 'folderId' | 'archived'>>) {
     const before = this.byId(id);
     this.#patch(id, patch);
     try {
@@ -290,6 +306,15 @@ class ThreadList {
 
   setPinned(id: string, pinned: boolean) {
     return this.update(id, { pinned });
+  }
+
+  /** Files the thread in a folder (null: no folder). */
+  move(id: string, folderId: string | null) {
+    return this.update(id, { folderId });
+  }
+
+  setArchived(id: string, archived: boolean) {
+    return this.update(id, { archived });
   }
 
   /** Hides the thread now; deletes it on the server when the undo window closes. */
@@ -377,6 +402,7 @@ class ThreadList {
     this.#status = 'idle';
     this.#error = null;
     this.filter = '';
+    this.showArchived = false;
   }
 }
 

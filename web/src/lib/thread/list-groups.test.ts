@@ -33,6 +33,26 @@ describe('listGroups', () => {
     expect(groups.reduce((n, g) => n + g.threads.length, 0)).toBe(60);
   });
 
+  test('pinned first, then each folder by the order given (empty ones too), then unfiled by day', () => {
+    const folders = [
+      { id: 'f1', name: 'Cooking' },
+      { id: 'f2', name: 'Empty' },
+    ];
+    const sorted = [
+      { ...t('pin', at(0), true), folderId: 'f1' },
+      { ...t('bread', at(0)), folderId: 'f1' },
+      t('loose', at(0)),
+      { ...t('gone-folder', at(0)), folderId: 'deleted' },
+    ].sort(byPinnedThenRecent);
+    const groups = listGroups(sorted, 50, now, folders);
+    expect(groups.map((g) => [g.label, g.folderId ?? null, g.threads.map((x) => x.id)])).toEqual([
+      ['Pinned', null, ['pin']],
+      ['Cooking', 'f1', ['bread']],
+      ['Empty', 'f2', []],
+      ['Today', null, ['loose', 'gone-folder']],
+    ]);
+  });
+
   test('an empty list has no groups', () => {
     expect(listGroups([], 50, now)).toEqual([]);
   });

@@ -7,11 +7,20 @@ export interface ListThread {
   id: string;
   pinned: boolean;
   updatedAt: string;
+  folderId?: string | null;
 }
 
 export interface Group<T extends ListThread> {
-  label: (typeof GROUPS)[number];
+  /** A day group's name, or the folder's name. */
+  label: string;
+  /** Set on a folder's group. */
+  folderId?: string;
   threads: T[];
+}
+
+export interface ListFolder {
+  id: string;
+  name: string;
 }
 
 export const GROUPS = ['Pinned', 'Today', 'Yesterday', 'Previous 7 days', 'Older'] as const;
@@ -35,16 +44,39 @@ export function groupOf(updatedAt: string, b: ReturnType<typeof boundaries>): (t
  * The groups of the first `limit` threads of `sorted` (the list renders a window and grows it as
  * it is scrolled, so 20,000 threads never become 20,000 elements at once).
  */
-export function listGroups<T extends ListThread>(sorted: readonly T[], limit: number, now = new Date()): Group<T>[] {
+export function listGroups<T extends ListThread>(
+  sorted: readonly T[],
+  limit: number,
+  now = new Date(),
+  folders: readonly ListFolder[] = [],
+): Group<T>[] {
   const b = boundaries(now);
+  // Pinned first; then each folder (in the order given, empty ones too, so they can be
+  // dropped on); then the unfiled threads by day.
+  const pinned: T[] = [];
+  const inFolder = new Map<string, T[]>(folders.map((f) => [f.id, []]));
+  const loose: T[] = [];
+  for (const thread of sorted) {
+    if (thread.pinned) pinned.push(thread);
+    else if (thread.folderId && inFolder.has(thread.folderId)) inFolder.get(thread.folderId)!.push(thread);
+    else loose.push(thread);
+  }
   const groups: Group<T>[] = [];
+  let left = limit;
+  const take = (label: string, threads: T[], folderId?: string) => {
+    const shown = threads.slice(0, Math.max(0, left));
+    left -= shown.length;
+    if (shown.length || (folderId && left > 0)) groups.push({ label, threads: shown, ...(folderId ? { folderId } : {}) });
+  };
+  if (pinned.length) take('Pinned', pinned);
+  for (const f of folders) take(f.name, inFolder.get(f.id)!, f.id);
   let current: Group<T> | undefined;
-  const end = Math.min(limit, sorted.length);
-  for (let i = 0; i < end; i++) {
-    const thread = sorted[i]!;
-    const label = thread.pinned ? 'Pinned' : groupOf(thread.updatedAt, b);
-    if (label !== current?.label) groups.push((current = { label, threads: [] }));
+  for (const thread of loose) {
+    if (left <= 0) break;
+    const label = groupOf(thread.updatedAt, b);
+    if (label !== current?.label || current.folderId) groups.push((current = { label, threads: [] }));
     current.threads.push(thread);
+    left--;
   }
   return groups;
 }

@@ -56,6 +56,22 @@ export class ThreadMessages {
     this.#remember(key, this.#tree.sibling(next, 1) ? next.id : null);
   }
 
+  /**
+   * Shows the branch holding a message (a search result in an older version): each message
+   * from it up to the root becomes its parent's pick. False when the message is not loaded.
+   */
+  reveal(id: string): boolean {
+    let m = this.#byId[id];
+    if (!m) return false;
+    const seen = new Set<string>();
+    while (m && !seen.has(m.id)) {
+      seen.add(m.id);
+      this.#selected[parentKey(m)] = m.id;
+      m = m.parentId ? this.#byId[m.parentId] : undefined;
+    }
+    return true;
+  }
+
   /** Adds or replaces a message and makes it the visible branch. */
   show(m: ViewMessage) {
     this.#byId[m.id] = m;

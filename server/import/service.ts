@@ -1,0 +1,179 @@
+/**
+ * POST /api/import. The upload is streamed to a temporary file (never held whole), then
+ * read once more as a stream: a zip is unpacked entry by entry (the conversations JSON to
+ * a file, images to files), and the JSON array is parsed one conversation at a time.
+ * Everything is written in ONE transaction, so a malformed conversation anywhere imports
+ * nothing at all; the error names what was wrong. Threads already imported from the same
+ * source (their import key) are skipped.
+ */
+import { mkdirSync, rmSync } from 'node:fs';
+import { join, basename } from 'node:path';
+import { Unzip, UnzipInflate } from 'fflate';
+import type { AppDeps } from '../deps';
+import type { Tx } from '../db';
+import { badRequest, tooLarge, unsupportedMedia } from '../errors';
+import { insertImportedThread } from '../conversations/writes';
+import { blobStore, sha256Hex } from '../files/blob-store';
+import * as files from '../files/queries';
+import { safeFileName, sniffImage } from '../files/sniff';
+import { toAttachment } from '../files/service';
+import { convert, type ImportedThread } from './formats';
+import { IMPORT_MAX_BYTES, type ImportAnswer } from './model';
+import { ImportError, jsonArrayItems, saveUploadedFile } from './streams';
+
+type Deps = Pick<AppDeps, 'sql' | 'config'>;
+
+const CONVERSATION_FILES = ['conversations.json', 'threads.json'];
+const IMAGE_FILE = /\.(png|jpe?g|webp|gif)$/i;
+const MAX_IMAGE_BYTES = 20 * 1024 * 1024;
+/** What a zip may unpack to (a zip bomb must not fill the disk): the conversations and the images together. */
+const MAX_UNPACKED_BYTES = 1024 * 1024 * 1024;
+
+interface Unpacked {
+  json: string;
+  images: Map<string, string>; // entry path → temporary file
+}
+
+/** Unpacks the zip's conversations JSON and images into `dir`, entry by entry. */
+async function unzip(zipPath: string, dir: string): Promise<Unpacked> {
+  const images = new Map<string, string>();
+  let json: string | null = null;
+  const writes: Promise<unknown>[] = [];
+  let failure: Error | null = null;
+  let unpacked = 0;
+  const unzipper = new Unzip((entry) => {
+    const name = entry.name;
+    const base = basename(name);
+    const isJson = CONVERSATION_FILES.includes(base) && !json;
+    const isImage = IMAGE_FILE.test(base) && images.size < 10000;
+    if (!isJson && !isImage) return;
+    const target = join(dir, isJson ? 'conversations.json' : `img-${images.size}`);
+    if (isJson) json = target;
+    else images.set(name, target);
+    const sink = Bun.file(target).writer();
+    let size = 0;
+    entry.ondata = (error, data, final) => {
+      if (error) {
+        failure ??= new ImportError(`the zip entry ${name} is damaged`);
+        return;
+      }
+      size += data.byteLength;
+      unpacked += data.byteLength;
+      if (unpacked > MAX_UNPACKED_BYTES) failure ??= new ImportError('the zip unpacks to more than 1 GB');
+      else if (isImage && size > MAX_IMAGE_BYTES) images.delete(name);
+      else sink.write(data);
+      if (final) writes.push(Promise.resolve(sink.end()));
+    };
+    try {
+      entry.start();
+    } catch {
+      failure ??= new ImportError(`the zip entry ${name} uses a compression this importer does not read`);
+    }
+  });
+  unzipper.register(UnzipInflate);
+  try {
+    for await (const chunk of Bun.file(zipPath).stream()) {
+      unzipper.push(chunk as Uint8Array);
+      if (failure) break;
+    }
+    if (!failure) unzipper.push(new Uint8Array(0), true);
+  } catch {
+    throw new ImportError('the zip is damaged');
+  }
+  await Promise.all(writes);
+  if (failure) throw failure;
+  if (!json) throw new ImportError('the zip has no conversations.json (ChatGPT, Claude) or threads.json (Parley)');
+  return { json, images };
+}
+
+/** The image an imported message refers to, among the zip's images: by path, or by ChatGPT's file id. */
+function findImage(images: Map<string, string>, ref: string): [string, string] | null {
+  const exact = images.get(ref);
+  if (exact) return [ref, exact];
+  const id = ref.replace(/^.*[/]/, '');
+  if (id.length < 6) return null;
+  for (const [name, path] of images) if (basename(name).startsWith(id)) return [name, path];
+  return null;
+}
+
+async function storeImages(deps: Deps, tx: Tx, userId: string, threadId: string, thread: ImportedThread, images: Map<string, string>) {
+  const store = blobStore(deps);
+  for (const m of thread.messages) {
+    for (const ref of m.images) {
+      const found = findImage(images, ref.ref);
+      if (!found) continue;
+      const bytes = new Uint8Array(await Bun.file(found[1]).arrayBuffer());
+      const mime = sniffImage(bytes);
+      if (!mime) continue;
+      const sha256 = sha256Hex(bytes);
+      await files.lockBlobs(tx, [sha256]);
+      await files.insertBlob(tx, sha256, bytes.length);
+      await store.put(bytes, tx); // in the database store, rolled back with a failed import
+      const row = await files.insertFile(tx, {
+        userId,
+        threadId,
+        sha256,
+        mime,
+        size: bytes.length,
+        name: safeFileName(ref.name || basename(found[0]), mime),
+        source: 'upload',
+      });
+      m.attachments.push(toAttachment(row));
+    }
+  }
+}
+
+export async function importUpload(deps: Deps, userId: string, request: Request): Promise<ImportAnswer> {
+  const type = request.headers.get('content-type') ?? '';
+  if (!/^multipart\/form-data\s*;/i.test(type)) throw unsupportedMedia('Send the export as multipart/form-data with a `file` field');
+  const declared = Number(request.headers.get('content-length') ?? 0);
+  const tooBig = () => tooLarge('The file is larger than 100 MB');
+  if (declared > IMPORT_MAX_BYTES + 65536) throw tooBig();
+  const dir = join(deps.config.dataDir, 'tmp', `import-${crypto.randomUUID()}`);
+  mkdirSync(dir, { recursive: true });
+  try {
+    const upload = join(dir, 'upload');
+    await saveUploadedFile(request.body, type, upload, IMPORT_MAX_BYTES + 65536, tooBig);
+    const head = new Uint8Array(await Bun.file(upload).slice(0, 4).arrayBuffer());
+    const isZip = head[0] === 0x50 && head[1] === 0x4b && head[2] === 0x03 && head[3] === 0x04;
+    const { json, images } = isZip ? await unzip(upload, dir) : { json: upload, images: new Map<string, string>() };
+    const start = new TextDecoder().decode(await Bun.file(json).slice(0, 256).arrayBuffer()).replace(/^[\s\ufeff]+/, '');
+    const topLevelObject = start.startsWith('{');
+    return await deps.sql.begin(async (tx) => {
+      const answer: ImportAnswer = { imported: { threads: 0, messages: 0 }, skipped: 0 };
+      let n = 0;
+      for await (const item of jsonArrayItems(Bun.file(json).stream() as unknown as AsyncIterable<Uint8Array>)) {
+        // A Parley thread export is one object holding its threads.
+        const items = topLevelObject && isParleyDocument(item) ? item.threads : [item];
+        for (const each of items) {
+          n++;
+          const thread = convert(each, n);
+          const made = await insertImportedThread(tx, userId, thread, (threadId) =>
+            storeImages(deps, tx, userId, threadId, thread, images),
+          );
+          if (made === 'skipped') answer.skipped++;
+          else {
+            answer.imported.threads++;
+            answer.imported.messages += made.messages;
+          }
+        }
+      }
+      return answer;
+    });
+  } catch (error) {
+    if (error instanceof ImportError) throw badRequest({ file: error.message }, `The file could not be imported: ${error.message}. Nothing was imported.`);
+    throw error;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function isParleyDocument(item: unknown): item is { threads: unknown[] } {
+  const x = item as { format?: unknown; threads?: unknown } | null;
+  if (!x || typeof x !== 'object' || Array.isArray(x)) return false;
+  if (x.format === 'parley') {
+    if (!Array.isArray(x.threads)) throw new ImportError('the Parley export has no threads list');
+    return true;
+  }
+  throw new ImportError('the JSON is a single object, not a Parley export nor a list of conversations');
+}
