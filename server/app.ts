@@ -12,6 +12,7 @@ import { healthRoutes } from './health';
 import { authPlugin } from './auth/plugin';
 import { authRoutes } from './auth';
 import { createProviders, modelsRoutes } from './providers';
+import { connectionsRoutes, createConnections } from './connections';
 import { settingsRoutes } from './settings';
 import { threadsRoutes } from './threads';
 import { repliesRoutes } from './replies';
@@ -39,6 +40,8 @@ export function createApp(input: AppInput) {
   const hooks = input.hooks ?? {};
   // Stored files go with their threads and accounts; bytes nobody refers to are deleted.
   const files = fileHooks(input);
+  // Model servers and MCP servers an admin added (server/connections, server/tools).
+  const connections = createConnections(input.config, input.sql);
   const deps = {
     config: input.config,
     sql: input.sql,
@@ -59,7 +62,8 @@ export function createApp(input: AppInput) {
         await files.afterThreadDelete(userId, threadId);
       },
     },
-    providers: input.providers ?? createProviders(input.config, input.sql),
+    providers: input.providers ?? createProviders(input.config, input.sql, { connections }),
+    connections,
     generations,
     files: input.files ?? fileReader(input),
   } satisfies AppDeps & Record<string, unknown>;
@@ -69,6 +73,7 @@ export function createApp(input: AppInput) {
     .use(healthRoutes(input.sql))
     .use(authRoutes(deps))
     .use(modelsRoutes(deps))
+    .use(connectionsRoutes(deps))
     .use(settingsRoutes(deps))
     .use(threadsRoutes(deps))
     .use(repliesRoutes(deps))

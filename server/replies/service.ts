@@ -88,6 +88,9 @@ export async function postMessage(deps: ReplyDeps, userId: string, threadId: str
     attachments: [],
     tokensIn: null,
     tokensOut: null,
+    reasoning: '',
+    toolCalls: [],
+    sources: [],
   };
   const generation = new Generation(userId, draft);
   const provisional = provisionalTitle(content);

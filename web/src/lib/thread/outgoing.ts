@@ -8,7 +8,7 @@ import type { Attachment } from '$server/threads/model';
 import type { ViewMessage } from '$lib/view-types';
 
 /** What a message made on this device says before the server stored it. */
-const LOCAL = { error: null, tokensIn: null, tokensOut: null } as const;
+const LOCAL = { error: null, tokensIn: null, tokensOut: null, reasoning: '', toolCalls: [], sources: [] } as const;
 
 const fileIds = (attachments: Pick<Attachment, 'id'>[]) => attachments.flatMap((a) => (a.id ? [{ id: a.id }] : []));
 
