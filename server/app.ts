@@ -13,6 +13,7 @@ import { authPlugin } from './auth/plugin';
 import { authRoutes } from './auth';
 import { createProviders, modelsRoutes } from './providers';
 import { connectionsRoutes, createConnections } from './connections';
+import { createMcpServers, createToolBox, toolsRoutes } from './tools';
 import { settingsRoutes } from './settings';
 import { threadsRoutes } from './threads';
 import { repliesRoutes } from './replies';
@@ -42,6 +43,7 @@ export function createApp(input: AppInput) {
   const files = fileHooks(input);
   // Model servers and MCP servers an admin added (server/connections, server/tools).
   const connections = createConnections(input.config, input.sql);
+  const mcp = createMcpServers(input.config, input.sql);
   const deps = {
     config: input.config,
     sql: input.sql,
@@ -64,6 +66,8 @@ export function createApp(input: AppInput) {
     },
     providers: input.providers ?? createProviders(input.config, input.sql, { connections }),
     connections,
+    mcp,
+    tools: createToolBox(input.config, connections, mcp),
     generations,
     files: input.files ?? fileReader(input),
   } satisfies AppDeps & Record<string, unknown>;
@@ -74,6 +78,7 @@ export function createApp(input: AppInput) {
     .use(authRoutes(deps))
     .use(modelsRoutes(deps))
     .use(connectionsRoutes(deps))
+    .use(toolsRoutes(deps))
     .use(settingsRoutes(deps))
     .use(threadsRoutes(deps))
     .use(repliesRoutes(deps))

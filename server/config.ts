@@ -45,6 +45,11 @@ const EnvSchema = T.Object({
       description: 'openai, mistral or none',
     }),
   ),
+  SEARCH_PROVIDER: T.Optional(T.Union([T.Literal('searxng'), T.Literal('none')], { description: 'searxng or none' })),
+  SEARXNG_URL: T.Optional(Url),
+  TOOL_MAX_ROUNDS: T.Optional(T.String({ pattern: '^[1-9][0-9]?$', description: 'an integer from 1 to 99' })),
+  TOOL_TIMEOUT_MS: T.Optional(T.String({ pattern: '^[1-9][0-9]*$', description: 'milliseconds (above 0)' })),
+  TOOL_APPROVAL_TIMEOUT_MS: T.Optional(T.String({ pattern: '^[1-9][0-9]*$', description: 'milliseconds (above 0)' })),
   ALLOW_REGISTRATION: T.Optional(Bool),
   TRUST_PROXY: T.Optional(Bool),
   AUTH_IP_LIMIT: T.Optional(T.String({ pattern: '^[1-9][0-9]*$', description: 'a positive integer' })),
@@ -145,6 +150,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     // How long a speech provider (or the local espeak-ng) may take before the client gets a 504.
     voice: Object.freeze({ stt, tts, timeoutMs: Number(e.VOICE_TIMEOUT_MS ?? '30000') }),
     images: Object.freeze({ provider: image }),
+    // Tools the model may call: web search (SearXNG's JSON API) and the admin's MCP servers.
+    tools: Object.freeze({
+      search: (e.SEARCH_PROVIDER ?? (e.SEARXNG_URL ? 'searxng' : 'none')) === 'searxng' && e.SEARXNG_URL ? { searxngUrl: e.SEARXNG_URL } : null,
+      maxRounds: Number(e.TOOL_MAX_ROUNDS ?? '5'),
+      timeoutMs: Number(e.TOOL_TIMEOUT_MS ?? '30000'),
+      approvalTimeoutMs: Number(e.TOOL_APPROVAL_TIMEOUT_MS ?? '120000'),
+    }),
     logLevel: e.LOG_LEVEL ?? 'info',
   });
 }

@@ -3,6 +3,7 @@ import type { Config } from './config';
 import type { Sql } from './db';
 import type { authPlugin } from './auth/plugin';
 import type { Providers } from './providers/types';
+import type { ToolBox } from './tools/types';
 
 export interface Hooks {
   /** Runs before an account's rows are deleted (e.g. to remove its stored files). */
@@ -19,4 +20,6 @@ export interface AppDeps {
   auth: ReturnType<typeof authPlugin>;
   hooks: Hooks;
   providers: Providers;
+  /** Tools a reply may call (web search, MCP); absent: none. */
+  tools?: ToolBox;
 }

@@ -9,6 +9,7 @@ import { setupAdvice } from '../auth/service';
 import { appendReplyText, finishReply } from '../conversations/writes';
 import { log } from '../log';
 import type { ChatMessage } from '../providers/types';
+import { runModel, type LoopOptions } from '../tools/loop';
 import type { Message } from '../threads/model';
 import type { Generation } from './generations';
 import type { CompletionStep, RunnerDeps } from './types';
@@ -28,6 +29,8 @@ export interface ReplyJob {
   stored: Promise<boolean>;
   /** Run in order after a complete reply, before the stream ends. */
   completion?: CompletionStep[];
+  /** A forced web search, more reasoning (the message's own choices). */
+  options?: LoopOptions;
 }
 
 /** Starts the job; it runs to its end whoever is attached. */
@@ -98,17 +101,16 @@ async function run(deps: RunnerDeps, job: ReplyJob) {
     } else {
       const conversation = await job.context;
       arm();
-      for await (const event of deps.providers.stream(g.userId, g.message.model, conversation, g.signal)) {
-        if (g.signal.aborted) break;
-        arm();
-        if (event.type === 'delta') {
-          if (event.text) g.append(event.text);
-        } else if (event.type === 'usage') usage = { inputTokens: event.inputTokens, outputTokens: event.outputTokens };
-        else if (event.type === 'error') {
-          failure = event.message || 'The provider failed';
-          break;
-        } else if (event.type === 'done') break;
-      }
+      // The provider calls, tool calls between them, reasoning: server/tools/loop.ts.
+      const outcome = await runModel(
+        { providers: deps.providers, tools: deps.tools, limits: deps.config.tools },
+        g,
+        conversation,
+        job.options ?? {},
+        { arm, pause: () => clearTimeout(watchdog) },
+      );
+      usage = outcome.usage;
+      failure = outcome.failure;
     }
   } catch (error) {
     if (!g.signal.aborted) failure = error instanceof Error ? error.message : 'The provider failed';
@@ -124,7 +126,15 @@ async function run(deps: RunnerDeps, job: ReplyJob) {
   }
 
   const status: Message['status'] = g.cancelled ? 'cancelled' : failure ? 'error' : gone ? 'cancelled' : 'complete';
-  let final: Message = { ...g.message, content: g.text, status, error: status === 'error' ? failure : null };
+  let final: Message = {
+    ...g.message,
+    content: g.text,
+    status,
+    error: status === 'error' ? failure : null,
+    reasoning: g.reasoning,
+    toolCalls: g.toolCalls,
+    sources: g.sources,
+  };
   if (!gone) {
     try {
       final =
@@ -135,6 +145,9 @@ async function run(deps: RunnerDeps, job: ReplyJob) {
           status,
           error: final.error,
           usage,
+          reasoning: g.reasoning,
+          toolCalls: g.toolCalls,
+          sources: g.sources,
         })) ?? final;
     } catch (error) {
       log.error('could not store a finished reply', { messageId: g.messageId, error: String(error) });

@@ -113,6 +113,7 @@ export async function postMessage(deps: ReplyDeps, userId: string, threadId: str
     ),
     // A new thread is named by its first message at once, and by the model after the reply.
     completion: thread.title ? [] : [nameThread(deps, provisional)],
+    options: { webSearch: body.webSearch, reasoningEffort: body.reasoningEffort },
   });
 
   const created = await written.catch((error) => {

@@ -227,11 +227,13 @@ describe('model lists', () => {
       'openai:gpt-4o',
       'openai:gpt-3.5-turbo',
     ]);
+    // Mistral's cards say it calls tools (function_calling) and how long its context is.
     expect(res.body.models[0]).toEqual({
       id: 'mistral:mistral-small-latest',
       provider: 'mistral',
       name: 'mistral-small-latest',
-      capabilities: ['chat', 'vision'],
+      capabilities: ['chat', 'vision', 'tools'],
+      contextLength: 32768,
     });
     expect(res.body.defaultModel).toBe('mistral:mistral-small-latest'); // no DEFAULT_MODEL: the first listed
   });
