@@ -9,5 +9,12 @@ export { createProviders } from './service';
 export function modelsRoutes(deps: AppDeps) {
   return new Elysia({ name: 'models', prefix: '/api' })
     .use(deps.auth)
-    .get('/models', ({ user }) => deps.providers.models(user.id), { auth: true, response: withErrors({ 200: ModelList }) });
+    .get(
+      '/models',
+      async ({ user }) => {
+        const [list, search] = await Promise.all([deps.providers.models(user.id), deps.tools?.search().catch(() => null) ?? null]);
+        return { ...list, webSearch: Boolean(search) };
+      },
+      { auth: true, response: withErrors({ 200: ModelList }) },
+    );
 }

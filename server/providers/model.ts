@@ -23,5 +23,7 @@ export const ModelList = t.Object({
   models: t.Array(ModelInfo),
   /** The model a new thread gets: the user's saved default, DEFAULT_MODEL, or the first listed. */
   defaultModel: t.Union([t.String(), t.Null()]),
+  /** A web search provider is set up: the composer offers "Search the web" for a message. */
+  webSearch: t.Optional(t.Boolean()),
 });
 export type ModelList = typeof ModelList.static;
