@@ -4,6 +4,7 @@ import type { Sql } from './db';
 import type { authPlugin } from './auth/plugin';
 import type { Providers } from './providers/types';
 import type { ToolBox } from './tools/types';
+import type { Connections } from './connections/service';
 
 export interface Hooks {
   /** Runs before an account's rows are deleted (e.g. to remove its stored files). */
@@ -22,4 +23,6 @@ export interface AppDeps {
   providers: Providers;
   /** Tools a reply may call (web search, MCP); absent: none. */
   tools?: ToolBox;
+  /** The admin's connections (speech, images and search can be served by one). */
+  connections?: Connections;
 }

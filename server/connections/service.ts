@@ -45,6 +45,21 @@ const ROWS_TTL_MS = 3_000;
 const MODELS_TTL_MS = 5 * 60_000;
 const RETRY_MS = 30_000;
 
+/**
+ * The configuration a speech or image engine sees when a connection serves it: the connection
+ * as the environment's provider of its kind (its URL, its key), chosen for that purpose. So a
+ * local Whisper server (stt) and a Kokoro or Piper server (tts) give keyless, private voice
+ * calls through the very same code as the environment's providers.
+ */
+export function asEnvironment(config: Config, c: Resolved, purpose: 'stt' | 'tts' | 'images'): Config {
+  const ai =
+    c.row.kind === 'mistral'
+      ? { ...config.ai, mistral: { apiKey: c.apiKey, serverURL: c.row.baseUrl } }
+      : { ...config.ai, openai: { apiKey: c.apiKey, baseURL: c.row.baseUrl } };
+  if (purpose === 'images') return { ...config, ai, images: { ...config.images, provider: c.row.kind } } as Config;
+  return { ...config, ai, voice: { ...config.voice, [purpose]: c.row.kind } } as Config;
+}
+
 export function slugFrom(name: string): string {
   const slug = name.toLowerCase().normalize('NFKD').replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 32).replace(/-+$/, '');
   if (!slug) return 'server';

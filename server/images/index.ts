@@ -9,7 +9,7 @@ import { withErrors } from '../http/model';
 import { GeneratedImage, ImageBody } from './model';
 import { createImage } from './service';
 
-export function imagesRoutes(deps: Pick<AppDeps, 'sql' | 'config' | 'auth'>) {
+export function imagesRoutes(deps: Pick<AppDeps, 'sql' | 'config' | 'auth' | 'connections'>) {
   return new Elysia({ name: 'images', prefix: '/api/images' }).use(deps.auth).post(
     '/',
     async ({ user, body, set, request, server }) => {

@@ -13,7 +13,7 @@ import { sttNotConfigured } from './stt';
 import { readRecording } from './upload';
 
 export function voiceRoutes(deps: AppDeps) {
-  const voice = createVoiceService(deps.config, deps.sql);
+  const voice = createVoiceService(deps.config, deps.sql, deps.connections);
   // Bun closes a connection quiet for 10 s; a provider may take up to the voice deadline.
   const quietSeconds = Math.ceil(deps.config.voice.timeoutMs / 1000) + 10;
 
@@ -23,7 +23,7 @@ export function voiceRoutes(deps: AppDeps) {
     .post(
       '/transcriptions',
       async ({ user, request, server }) => {
-        if (!voice.sttConfigured) throw sttNotConfigured();
+        if (!(await voice.sttConfigured())) throw sttNotConfigured();
         await voice.limitTranscriptions(user.id);
         server?.timeout(request, quietSeconds);
         // The body is read here, under the cap, never by Elysia (parse: 'none').

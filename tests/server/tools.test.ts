@@ -5,6 +5,7 @@
  * official SDK, all reached through the real SDKs.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'bun:test';
+import { recording } from '../support/audio-fixtures';
 import { Client, signUp } from '../support/client';
 import { startFakeProvider, type FakeProvider } from '../support/fake-provider';
 import { startFakeSearxng, type FakeSearxng } from '../support/fake-searxng';
@@ -371,5 +372,67 @@ describe('tools', () => {
     const bad = await admin.json('POST', '/api/admin/mcp-servers', { name: 'Bad', url: mcp.url, headers: { Authorization: 'Bearer wrong' } });
     expect((bad.body as any).server.error).toMatch(/Could not list its tools/);
     await admin.json('DELETE', `/api/admin/mcp-servers/${(bad.body as any).server.id}`);
+  });
+});
+
+describe('voice and images on their own connections', () => {
+  test('a speech connection serves transcriptions and speech, keyless, instead of the environment provider', async () => {
+    const speechServer = await startFakeProvider();
+    try {
+      const c = await addConnection({ name: 'Local voice', kind: 'openai', baseUrl: speechServer.openaiBaseUrl, purposes: ['stt', 'tts'] });
+      speechServer.audio.setTranscript('hello from the local whisper');
+      const file = await recording('wav');
+      const form = new FormData();
+      form.set('file', new File([file.bytes as Uint8Array<ArrayBuffer>], file.filename, { type: file.type }));
+      const heard = await user.json('POST', '/api/voice/transcriptions', form);
+      expect(heard.status).toBe(200);
+      expect(heard.body.text).toBe('hello from the local whisper');
+      const spoken = await user.request('POST', '/api/voice/speech', { text: 'Hello there' });
+      expect(spoken.status).toBe(200);
+      expect(spoken.headers.get('content-type')).toStartWith('audio/');
+      expect(speechServer.audio.transcriptions).toHaveLength(1);
+      expect(speechServer.audio.speeches).toHaveLength(1);
+      expect(speechServer.received('/audio/speech')[0]!.headers['authorization']).toBe('Bearer no-key-needed');
+      expect(envFake.received('/audio/transcriptions')).toHaveLength(0);
+      expect(envFake.received('/audio/speech')).toHaveLength(0);
+      const info = await user.json('GET', '/api/voice');
+      expect(info.body).toMatchObject({ stt: 'openai', tts: 'openai' });
+      await admin.json('DELETE', `/api/admin/connections/${c.id}`);
+      // Removed: back to the environment's provider.
+      await user.request('POST', '/api/voice/speech', { text: 'Hello again' });
+      expect(envFake.received('/audio/speech')).toHaveLength(1);
+    } finally {
+      speechServer.stop();
+    }
+  });
+
+  test('of several speech connections, the one marked default serves', async () => {
+    const [a, b] = await Promise.all([startFakeProvider(), startFakeProvider()]);
+    try {
+      const first = await addConnection({ name: 'Voice A', kind: 'openai', baseUrl: a.openaiBaseUrl, purposes: ['tts'] });
+      const second = await addConnection({ name: 'Voice B', kind: 'openai', baseUrl: b.openaiBaseUrl, purposes: ['tts'], defaultFor: ['tts'] });
+      await user.request('POST', '/api/voice/speech', { text: 'Which one?' });
+      expect(b.audio.speeches).toHaveLength(1);
+      expect(a.audio.speeches).toHaveLength(0);
+      await admin.json('DELETE', `/api/admin/connections/${first.id}`);
+      await admin.json('DELETE', `/api/admin/connections/${second.id}`);
+    } finally {
+      a.stop();
+      b.stop();
+    }
+  });
+
+  test('an images connection generates images instead of the environment provider', async () => {
+    const painter = await startFakeProvider();
+    try {
+      const c = await addConnection({ name: 'Painter', kind: 'openai', baseUrl: painter.openaiBaseUrl, purposes: ['images'] });
+      const res = await user.json('POST', '/api/images', { prompt: 'a red fox' });
+      expect(res.status).toBe(201);
+      expect(painter.received('/images/generations')).toHaveLength(1);
+      expect(envFake.received('/images/generations')).toHaveLength(0);
+      await admin.json('DELETE', `/api/admin/connections/${c.id}`);
+    } finally {
+      painter.stop();
+    }
   });
 });
