@@ -16,6 +16,7 @@ import { createOpenAIProvider } from '../providers/openai';
 import type { ChatProvider, ModelInfo } from '../providers/types';
 import { ListError, listOpenAICompatible } from './capabilities';
 import { guardedFetch, isLocalUrl } from './guarded-fetch';
+import { webSearchTool } from '../tools/web-search';
 import type { Connection, ConnectionStatus, CreateConnectionBody, Purpose, UpdateConnectionBody } from './model';
 import { deleteConnection, insertConnection, selectConnections, updateConnection, type ConnectionFields, type ConnectionRow } from './queries';
 
@@ -229,6 +230,22 @@ export function createConnections(config: Config, sql: Sql): Connections {
     }
   }
 
+  async function testSearch(row: ConnectionRow): Promise<ConnectionStatus> {
+    const checkedAt = new Date().toISOString();
+    try {
+      const tool = webSearchTool(row.baseUrl);
+      const result = await tool.run({ query: 'test' }, { userId: '', signal: AbortSignal.timeout(10_000), cite: () => 0 });
+      if (result.isError) return { ok: false, reason: 'error', message: result.output, models: [], checkedAt };
+      return { ok: true, reason: null, message: 'Search answers', models: [], checkedAt };
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      const status = /answered (\d+)/.exec(message)?.[1];
+      return status
+        ? { ok: false, reason: 'error', message: `The search server answered ${status} (is its JSON format enabled?)`, models: [], checkedAt }
+        : { ok: false, reason: 'unreachable', message: `Could not reach the search server (${message.slice(0, 200)})`, models: [], checkedAt };
+    }
+  }
+
   async function find(id: string) {
     const row = (await allRows()).find((r) => r.id === id);
     if (!row) throw notFound('Connection');
@@ -288,6 +305,12 @@ export function createConnections(config: Config, sql: Sql): Connections {
       const row = await find(id);
       const r = resolve(row);
       let status: ConnectionStatus;
+      if (row.purposes.every((p) => p === 'search')) {
+        // A search engine (SearXNG) lists no models: ask it something instead.
+        status = await testSearch(row);
+        statuses.set(id, status);
+        return { connection: view(row), status };
+      }
       try {
         const models = await fetchModels(r);
         status = statusOf(models, null);

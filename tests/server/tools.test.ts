@@ -176,6 +176,14 @@ describe('connections', () => {
     await admin.json('DELETE', `/api/admin/connections/${c.id}`);
   });
 
+  test('a search connection is tested by searching (SearXNG lists no models)', async () => {
+    const c = await addConnection({ name: 'Searx', kind: 'openai', baseUrl: searx.url, purposes: ['search'] });
+    const res = await admin.json('POST', `/api/admin/connections/${c.id}/test`);
+    expect((res.body as any).status).toMatchObject({ ok: true, message: 'Search answers' });
+    expect(searx.queries).toEqual(['test']);
+    await admin.json('DELETE', `/api/admin/connections/${c.id}`);
+  });
+
   test("a reply with a connection's model goes to that server with that key", async () => {
     const c = await addConnection({ name: 'Second', kind: 'openai', baseUrl: second.openaiBaseUrl, apiKey: 'sk-second-1234' });
     const thread = await newThread(user);
