@@ -103,13 +103,15 @@ export function createProviders(config: Config, sql: Sql, options: ProvidersOpti
     return cache.get(cacheName(provider, apiKey))?.models ?? null;
   }
 
+  /** The environment's providers' models with these keys, then the admin's connections' (everyone's). */
   async function modelsForKeys(keys: UserKeys): Promise<ModelInfo[]> {
-    const lists = await Promise.all(
-      PROVIDERS.map((p) => {
+    const lists = await Promise.all([
+      ...PROVIDERS.map((p) => {
         const key = keyFor(p, keys);
         return key === undefined ? [] : listFor(p, key);
       }),
-    );
+      options.connections?.chatModels() ?? [],
+    ]);
     return lists.flat();
   }
 
@@ -123,8 +125,7 @@ export function createProviders(config: Config, sql: Sql, options: ProvidersOpti
 
   async function userView(userId: string) {
     const { keys, settings } = await getKeysAndSettings(sql, config, userId);
-    const [own, shared] = await Promise.all([modelsForKeys(keys), options.connections?.chatModels() ?? []]);
-    return { models: [...own, ...shared], userDefault: settings.defaultModel };
+    return { models: await modelsForKeys(keys), userDefault: settings.defaultModel };
   }
 
   async function checkKey(provider: ProviderId, apiKey: string): Promise<KeyCheck> {

@@ -444,3 +444,16 @@ describe('voice and images on their own connections', () => {
     }
   });
 });
+
+describe('a connection model as a thread or default model', () => {
+  test('threads and settings accept a listed connection model; an unknown slug is refused', async () => {
+    const c = await addConnection({ name: 'Pick', kind: 'openai', baseUrl: second.openaiBaseUrl });
+    expect((await user.json('POST', '/api/threads', { model: 'pick:gpt-4o' })).status).toBe(201);
+    expect((await user.json('POST', '/api/threads', { model: 'nowhere:gpt-4o' })).status).toBe(400);
+    expect((await user.json('POST', '/api/threads', { model: 'pick:not-listed' })).status).toBe(400);
+    expect((await user.json('PUT', '/api/settings', { defaultModel: 'pick:gpt-4o' })).status).toBe(200);
+    expect((await user.json('GET', '/api/models')).body.defaultModel).toBe('pick:gpt-4o');
+    await user.json('PUT', '/api/settings', { defaultModel: null });
+    await admin.json('DELETE', `/api/admin/connections/${c.id}`);
+  });
+});
