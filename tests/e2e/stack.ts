@@ -38,11 +38,12 @@ const cluster = await startCluster();
 const fake = await startFakeProvider(Number(process.env.E2E_FAKE_PORT ?? port + 1));
 fake.chat.defaults.firstTokenDelayMs = 150;
 fake.chat.defaults.chunkDelayMs = 70;
-// For the tools spec, configured through the console: a SearXNG (E2E_PORT + 3), a real MCP
-// server (E2E_PORT + 4, token below) and a second fake provider serving speech only (E2E_PORT + 5).
-const searxng = await startFakeSearxng(port + 3);
-const mcp = await startMcpServer({ port: port + 4, token: 'e2e-mcp-token' });
-const speech = await startFakeProvider(port + 5);
+// For the tools spec, configured through the console: a SearXNG, a real MCP server (token
+// below) and a second fake provider serving speech only, on free ports (fixed ones can collide
+// with the machine's outgoing connections); the directive server's GET /__stack names them.
+const searxng = await startFakeSearxng();
+const mcp = await startMcpServer({ token: 'e2e-mcp-token' });
+const speech = await startFakeProvider();
 
 const XSS_REPLY = [
   'Here are some payloads, rendered harmlessly:',
@@ -164,6 +165,7 @@ const directives = Bun.serve({
   async fetch(req) {
     const url = new URL(req.url);
     if (url.pathname === '/__ready') return new Response(ready ? 'ready' : 'starting', { status: ready ? 200 : 503 });
+    if (url.pathname === '/__stack') return Response.json({ searxng: searxng.url, mcp: mcp.url, speech: speech.url });
     const forward = () => {
       const target = new URL(url.pathname + url.search, fake.url);
       return fetch(target, { method: req.method, headers: req.headers, body: bodyBytes });

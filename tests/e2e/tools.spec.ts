@@ -3,7 +3,8 @@
  * three fake servers (chat, speech, search) and a real MCP server through the console, then
  * asks a question that makes the model think, search the web and call the MCP tool; the
  * Thinking part, the tool calls and the cited answer show; a voice call then goes through
- * the speech connection. The stack's fakes: tests/e2e/stack.ts (E2E_PORT + 2…5).
+ * the speech connection. The stack's fakes: tests/e2e/stack.ts (their URLs from the directive
+ * server's GET /__stack, E2E_PORT + 2).
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
@@ -27,9 +28,15 @@ test.use({
   },
 });
 
-/** The speech fake's control routes (E2E_PORT + 5). */
+/** Where the stack's SearXNG, MCP server and speech fake listen. */
+let fakes: { searxng: string; mcp: string; speech: string };
+test.beforeAll(async () => {
+  fakes = (await (await fetch(`${at(2)}/__stack`)).json()) as typeof fakes;
+});
+
+/** The speech fake's control routes. */
 async function speechFake<T>(path: string, body?: unknown): Promise<T> {
-  const res = await fetch(`${at(5)}/__fake/audio${path}`, {
+  const res = await fetch(`${fakes.speech}/__fake/audio${path}`, {
     method: body === undefined ? 'GET' : 'POST',
     headers: body === undefined ? {} : { 'content-type': 'application/json' },
     body: body === undefined ? undefined : JSON.stringify(body),
@@ -68,14 +75,14 @@ test('an admin connects chat, speech, search and MCP in the console; a reply thi
   const lab = await addConnection(page, 'Lab', `${at(2)}/v1`, ['Chat']);
   await expect(lab.getByRole('table', { name: 'Models of Lab' })).toContainText('lab:gpt-4o');
   await expect(lab).toContainText('Local address');
-  await addConnection(page, 'Voice box', `${at(5)}/v1`, ['Speech-to-text', 'Text-to-speech']);
-  await addConnection(page, 'Searx', at(3), ['Web search (SearXNG)']);
+  await addConnection(page, 'Voice box', `${fakes.speech}/v1`, ['Speech-to-text', 'Text-to-speech']);
+  await addConnection(page, 'Searx', fakes.searxng, ['Web search (SearXNG)']);
   await page.screenshot({ path: join(SHOTS, 'admin-connections-desktop.png'), fullPage: true });
 
   await page.goto('/admin/mcp');
   const mcp = page.locator('form.add');
   await mcp.getByLabel('Name', { exact: true }).fill('Facts');
-  await mcp.getByLabel('URL', { exact: true }).fill(`${at(4)}/mcp`);
+  await mcp.getByLabel('URL', { exact: true }).fill(fakes.mcp);
   await mcp.getByLabel('Header value').fill('Bearer e2e-mcp-token');
   await mcp.getByRole('button', { name: 'Add MCP server' }).click();
   await expect(page.getByRole('list', { name: 'Tools of Facts' })).toContainText('lookup');
