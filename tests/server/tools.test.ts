@@ -340,6 +340,23 @@ describe('tools', () => {
       expect(rest.at(-1)!.data.message!.content).toBe('Tools said: 5');
     });
 
+    test('the reply survives a dropped connection while a call waits: approved later, it completes and can be followed', async () => {
+      const thread = await newThread(user);
+      envFake.chat.script({ toolCalls: [{ name: 'facts__add', arguments: { a: 4, b: 4 }, id: 'call-drop' }] });
+      const controller = new AbortController();
+      const res = await user.request('POST', `/api/threads/${thread.id}/messages`, { id: crypto.randomUUID(), content: 'Add' }, { signal: controller.signal });
+      const stream = new SseReader(res);
+      let event;
+      while ((event = await stream.next()) && event.event !== 'tool');
+      const messageId = event!.data.id!;
+      controller.abort(); // the phone locks, the network drops
+      expect((await user.json('POST', `/api/messages/${messageId}/tool-calls/call-drop`, { approve: true })).status).toBe(200);
+      const followed = await (await user.request('GET', `/api/messages/${messageId}/stream`)).body!;
+      const rest = await new SseReader(new Response(followed)).all();
+      expect(rest.at(-1)!.data.message).toMatchObject({ status: 'complete', content: 'Tools said: 8' });
+      expect(mcp.calls).toEqual([{ tool: 'add', args: { a: 4, b: 4 } }]);
+    });
+
     test('denied, or unanswered until the timeout, the tool does not run and the model is told', async () => {
       const thread = await newThread(user);
       envFake.chat.script({ toolCalls: [{ name: 'facts__add', arguments: { a: 1, b: 1 }, id: 'call-deny' }] });
