@@ -28,6 +28,9 @@ test.use({
   },
 });
 
+// The second test uses the search connection the first one adds.
+test.describe.configure({ mode: 'serial' });
+
 /** Where the stack's SearXNG, MCP server and speech fake listen. */
 let fakes: { searxng: string; mcp: string; speech: string };
 test.beforeAll(async () => {
@@ -135,4 +138,22 @@ test('an admin connects chat, speech, search and MCP in the console; a reply thi
   await expect(page.locator('.captions [data-role="user"]').last()).toContainText('What is the weather like?');
   await expect.poll(async () => (await speechFake<unknown[]>('/transcriptions')).length).toBe(1);
   await expect.poll(async () => (await speechFake<unknown[]>('/speeches')).length, { timeout: 20_000 }).toBeGreaterThanOrEqual(1);
+});
+
+test('"Search the web" in the composer searches for one message, and the reply lists its sources', async ({ page }) => {
+  expect((await page.request.post('/api/auth/login', { data: ADMIN })).status()).toBe(200);
+  await page.goto('/?new=1');
+  await page.getByRole('button', { name: 'Add photos or create an image' }).click();
+  await page.getByRole('button', { name: 'Search the web' }).click();
+  const composer = page.locator('form.composer');
+  await expect(composer.getByText('Web search', { exact: true })).toBeVisible();
+  await page.getByRole('textbox', { name: 'Message' }).fill('weather in Lyon');
+  await page.getByRole('button', { name: 'Send' }).click();
+  await page.waitForURL(/\/t\/[0-9a-f-]{36}$/);
+  await waitForReply(page);
+  const reply = assistant(page).last();
+  await expect(reply.getByRole('list', { name: 'Tool calls' }).getByRole('listitem')).toHaveAttribute('data-status', 'done');
+  await expect(reply.getByRole('navigation', { name: 'Sources' }).getByRole('link')).toHaveCount(2);
+  // Once sent, the next message does not search unless asked again.
+  await expect(composer.getByText('Web search', { exact: true })).toHaveCount(0);
 });

@@ -32,6 +32,8 @@ export type ConversationStatus = 'loading' | 'ready' | 'error' | 'missing';
 /** A message's own choices: search the web before answering (when the server offers it). */
 export interface SendOptions {
   webSearch?: boolean;
+  /** Ask for more reasoning (models that take an effort setting). */
+  reasoningEffort?: 'high';
 }
 
 export class Conversation {
@@ -328,7 +330,11 @@ export class Conversation {
     this.#messages.show(local);
     threads.touch(this.id);
     const entry = newTurn ? outboxEntry(this.id, id, text, parentId ?? null, attachments, true) : null;
-    const body = { ...messageBody(id, text, parentId, attachments), ...(options.webSearch ? { webSearch: true } : {}) };
+    const body = {
+      ...messageBody(id, text, parentId, attachments),
+      ...(options.webSearch ? { webSearch: true } : {}),
+      ...(options.reasoningEffort ? { reasoningEffort: options.reasoningEffort } : {}),
+    };
     let held = false;
     const { stored, error, stopped } = await this.#run(async (stream) => {
       held = !!entry && (await offline.hold(entry));
