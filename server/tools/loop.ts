@@ -66,6 +66,8 @@ export async function runModel(
   const model = g.message.model!;
   const info = (await deps.providers.modelInfo?.(g.userId, model).catch(() => null)) ?? null;
   const canCallTools = Boolean(info?.capabilities.includes('tools'));
+  // An effort setting sent to a model that does not reason is refused by the providers: ask only those that do.
+  const reasoningEffort = info?.capabilities.includes('reasoning') ? (options.reasoningEffort ?? null) : null;
   const tools: Tool[] = canCallTools && deps.tools ? await deps.tools.available().catch(() => []) : [];
   const byName = new Map(tools.map((t) => [t.spec.name, t]));
   const messages = [...conversation];
@@ -143,7 +145,7 @@ export async function runModel(
     let failure: string | null = null;
     for await (const event of deps.providers.stream(g.userId, model, messages, g.signal, {
       tools: offer,
-      reasoningEffort: options.reasoningEffort ?? null,
+      reasoningEffort,
     })) {
       if (g.signal.aborted) break;
       watch.arm();

@@ -213,13 +213,17 @@ describe('reasoning', () => {
   });
 
   test('Mistral thinking chunks through a Mistral connection, and the effort setting is passed on', async () => {
+    third.chat.models.mistral = [{ id: 'magistral-small-latest' }, { id: 'mistral-small-latest' }];
     const c = await addConnection({ name: 'Magistral', kind: 'mistral', baseUrl: third.mistralServerUrl });
     const thread = await newThread(user);
     third.chat.script({ reasoning: ['Hmm, '], text: 'Done.' });
-    const stream = await post(user, thread.id, { content: 'Think hard', model: 'magistral:mistral-small-latest', reasoningEffort: 'high' });
+    const stream = await post(user, thread.id, { content: 'Think hard', model: 'magistral:magistral-small-latest', reasoningEffort: 'high' });
     const done = (await stream.all()).find((e) => e.event === 'done')!.data.message!;
     expect(done).toMatchObject({ content: 'Done.', reasoning: 'Hmm, ' });
     expect(third.chat.requests.at(-1)!.body.reasoning_effort).toBe('high');
+    // A model that does not reason is not sent an effort setting (providers refuse it).
+    await (await post(user, thread.id, { content: 'Again', model: 'magistral:mistral-small-latest', reasoningEffort: 'high' })).all();
+    expect(third.chat.requests.at(-1)!.body.reasoning_effort).toBeUndefined();
     await admin.json('DELETE', `/api/admin/connections/${c.id}`);
   });
 });
