@@ -81,6 +81,11 @@ test('an admin connects chat, speech, search and MCP in the console; a reply thi
   await addConnection(page, 'Voice box', `${fakes.speech}/v1`, ['Speech-to-text', 'Text-to-speech']);
   await addConnection(page, 'Searx', fakes.searxng, ['Web search (SearXNG)']);
   await page.screenshot({ path: join(SHOTS, 'admin-connections-desktop.png'), fullPage: true });
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.emulateMedia({ colorScheme: 'dark' });
+  await page.screenshot({ path: join(SHOTS, 'admin-connections-phone-dark.png') });
+  await page.emulateMedia({ colorScheme: 'light' });
+  await page.setViewportSize({ width: 1280, height: 800 });
 
   await page.goto('/admin/mcp');
   const mcp = page.locator('form.add');
