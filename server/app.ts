@@ -15,6 +15,8 @@ import { authRoutes } from './auth';
 import { signinRoutes } from './auth/signin';
 import { deleteIdleGuests } from './auth/guests';
 import { createProviders, modelsRoutes } from './providers';
+import { connectionsRoutes, createConnections } from './connections';
+import { createMcpServers, createToolBox, toolsRoutes } from './tools';
 import { settingsRoutes } from './settings';
 import { threadsRoutes } from './threads';
 import { foldersRoutes } from './folders';
@@ -65,6 +67,9 @@ export function createApp(input: AppInput) {
   const files = fileHooks(input);
   // Web Push: a reply that finishes unwatched notifies the account's devices.
   const push = createPush(input);
+  // Model servers and MCP servers an admin added (server/connections, server/tools).
+  const connections = createConnections(input.config, input.sql);
+  const mcp = createMcpServers(input.config, input.sql);
   const deps = {
     config: input.config,
     sql: input.sql,
@@ -91,7 +96,10 @@ export function createApp(input: AppInput) {
         await files.afterThreadDelete(userId, threadId);
       },
     },
-    providers: input.providers ?? createProviders(input.config, input.sql),
+    providers: input.providers ?? createProviders(input.config, input.sql, { connections }),
+    connections,
+    mcp,
+    tools: createToolBox(input.config, connections, mcp),
     generations,
     streams,
     relay,
@@ -113,6 +121,8 @@ export function createApp(input: AppInput) {
     .use(authRoutes(deps))
     .use(signinRoutes(deps))
     .use(modelsRoutes(deps))
+    .use(connectionsRoutes(deps))
+    .use(toolsRoutes(deps))
     .use(settingsRoutes(deps))
     .use(threadsRoutes(deps))
     .use(foldersRoutes(deps))

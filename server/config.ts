@@ -46,6 +46,11 @@ const EnvSchema = T.Object({
       description: 'openai, mistral or none',
     }),
   ),
+  SEARCH_PROVIDER: T.Optional(T.Union([T.Literal('searxng'), T.Literal('none')], { description: 'searxng or none' })),
+  SEARXNG_URL: T.Optional(Url),
+  TOOL_MAX_ROUNDS: T.Optional(T.String({ pattern: '^[1-9][0-9]?$', description: 'an integer from 1 to 99' })),
+  TOOL_TIMEOUT_MS: T.Optional(T.String({ pattern: '^[1-9][0-9]*$', description: 'milliseconds (above 0)' })),
+  TOOL_APPROVAL_TIMEOUT_MS: T.Optional(T.String({ pattern: '^[1-9][0-9]*$', description: 'milliseconds (above 0)' })),
   ALLOW_REGISTRATION: T.Optional(Bool),
   INTEGRATION_SECRET: T.Optional(T.String({ minLength: 32, description: 'at least 32 characters' })),
   TRUST_PROXY: T.Optional(
@@ -297,6 +302,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     }),
     // Server-to-server account provisioning (HS256 tokens signed with this); off when unset.
     integration: Object.freeze({ secret: e.INTEGRATION_SECRET ?? null }),
+    // Tools the model may call: web search (SearXNG's JSON API) and the admin's MCP servers.
+    tools: Object.freeze({
+      search: (e.SEARCH_PROVIDER ?? (e.SEARXNG_URL ? 'searxng' : 'none')) === 'searxng' && e.SEARXNG_URL ? { searxngUrl: e.SEARXNG_URL } : null,
+      maxRounds: Number(e.TOOL_MAX_ROUNDS ?? '5'),
+      timeoutMs: Number(e.TOOL_TIMEOUT_MS ?? '30000'),
+      approvalTimeoutMs: Number(e.TOOL_APPROVAL_TIMEOUT_MS ?? '120000'),
+    }),
     logLevel: e.LOG_LEVEL ?? 'info',
     signin: Object.freeze({ allowGuests: truthy(e.ALLOW_GUESTS, false), providers: Object.freeze(envOidcProviders(e)) }),
     // "Forgot password" emails; without SMTP_URL only the admin's one-time links reset passwords.

@@ -4,6 +4,8 @@ import type { Sql } from './db';
 import type { authPlugin } from './auth/plugin';
 import type { Providers } from './providers/types';
 import type { Streams } from './replies/streams';
+import type { ToolBox } from './tools/types';
+import type { Connections } from './connections/service';
 
 export interface Hooks {
   /** Runs before an account's rows are deleted (e.g. to remove its stored files). */
@@ -29,4 +31,8 @@ export interface AppDeps {
   streams: Streams;
   /** Ends sessions' streams (signing a device out); the same registry as `streams`. */
   sessionStreams: { end(sessionIds: Iterable<string>): void };
+  /** Tools a reply may call (web search, MCP); absent: none. */
+  tools?: ToolBox;
+  /** The admin's connections (speech, images and search can be served by one). */
+  connections?: Connections;
 }

@@ -12,7 +12,7 @@ type Db = Sql | Tx;
 export const threadColumns = (sql: Db) =>
   sql`id, title, model, system_prompt, pinned, folder_id, archived, exists (select 1 from shares where shares.thread_id = threads.id) as shared, created_at, updated_at`;
 export const messageColumns = (sql: Db) =>
-  sql`id, thread_id, parent_id, role, content, status, model, error, created_at, attachments, tokens_in, tokens_out`;
+  sql`id, thread_id, parent_id, role, content, status, model, error, created_at, attachments, tokens_in, tokens_out, reasoning, tool_calls, sources`;
 
 /** The one ownership check: whether the thread exists and is the user's. */
 export async function ownsThread(sql: Db, userId: string, threadId: string) {

@@ -244,6 +244,10 @@ export async function finishReply(
     status: Message['status'];
     error: string | null;
     usage: { inputTokens: number; outputTokens: number } | null;
+    /** What the reply kept besides its text (reasoning models, tool calls, cited sources). */
+    reasoning?: string;
+    toolCalls?: Message['toolCalls'];
+    sources?: Message['sources'];
   },
 ) {
   return sql.begin(async (tx) => {
@@ -251,6 +255,8 @@ export async function finishReply(
     const [row] = await tx<Message[]>`
       update messages set content = ${r.content}, status = ${r.status}, error = ${r.error},
         tokens_in = ${r.usage?.inputTokens ?? null}, tokens_out = ${r.usage?.outputTokens ?? null},
+        reasoning = ${r.reasoning ?? ''}, tool_calls = ${tx.json((r.toolCalls ?? []) as never)},
+        sources = ${tx.json((r.sources ?? []) as never)},
         updated_at = now(), seq = ${seq}
       where id = ${r.messageId} and user_id = ${userId}
       returning ${messageColumns(tx)}`;

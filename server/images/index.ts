@@ -10,7 +10,7 @@ import { GeneratedImage, ImageBody } from './model';
 import { createImage } from './service';
 import { estimateTokens, IMAGE_TOKENS, metered } from '../quota/service';
 
-export function imagesRoutes(deps: Pick<AppDeps, 'sql' | 'config' | 'auth'>) {
+export function imagesRoutes(deps: Pick<AppDeps, 'sql' | 'config' | 'auth' | 'connections'>) {
   return new Elysia({ name: 'images', prefix: '/api/images' }).use(deps.auth).post(
     '/',
     async ({ user, body, set, request, server }) => {

@@ -18,8 +18,9 @@ import { ownsThread } from '../conversations/queries';
 import { addImageMessage, lockUserWrites } from '../conversations/writes';
 import { provisionalTitle } from '../common/titles';
 import { setupAdvice } from '../auth/service';
+import { asEnvironment, type Connections } from '../connections/service';
 
-export type ImageDeps = { sql: Sql; config: Config };
+export type ImageDeps = { sql: Sql; config: Config; connections?: Connections };
 
 const disabled = (message: string) => new HttpError(503, 'images_disabled', message);
 
@@ -80,7 +81,10 @@ async function generate(config: Config, generator: typeof generateWithOpenAI, bo
   }
 }
 
-export async function createImage(deps: ImageDeps, userId: string, body: ImageBody) {
+export async function createImage(input: ImageDeps, userId: string, body: ImageBody) {
+  // A connection with the `images` purpose serves before the environment's provider.
+  const served = input.connections ? await input.connections.forPurpose('images').catch(() => null) : null;
+  const deps = served ? { ...input, config: asEnvironment(input.config, served, 'images') } : input;
   const generator = await requireGenerator(deps, userId); // refuse at once when turned off, before counting a hit
   const prompt = body.prompt.trim();
   if (!prompt) throw new HttpError(400, 'invalid_input', 'Invalid body', { prompt: 'must not be empty' });

@@ -13,13 +13,14 @@ export function modelsRoutes(deps: AppDeps) {
     .get(
       '/models',
       async ({ user }) => {
-        const list = await deps.providers.models(user.id);
+        const [list, search] = await Promise.all([deps.providers.models(user.id), deps.tools?.search().catch(() => null) ?? null]);
+        const webSearch = Boolean(search);
         const permissions = await permissionsOf(deps.sql, user.role);
-        if (permissions.models === null) return list;
+        if (permissions.models === null) return { ...list, webSearch };
         // An allow-list: only those models, and a default among them.
         const models = list.models.filter((m) => modelAllowed(permissions, m.id));
         const defaultModel = models.some((m) => m.id === list.defaultModel) ? list.defaultModel : (models[0]?.id ?? null);
-        return { ...list, models, defaultModel };
+        return { ...list, models, defaultModel, webSearch };
       },
       { auth: true, response: withErrors({ 200: ModelList }) },
     );

@@ -12,7 +12,8 @@ import { log } from '../log';
 import { getKeysAndSettings, getUserKeys, type UserKeys } from '../settings/service';
 import { createMistralProvider } from './mistral';
 import { createOpenAIProvider } from './openai';
-import type { ChatMessage, ChatProvider, KeyCheck, ModelInfo, ProviderId, Providers, StreamEvent } from './types';
+import type { Connections } from '../connections/service';
+import type { ChatMessage, ChatProvider, KeyCheck, ModelInfo, ProviderId, Providers, StreamEvent, StreamOptions } from './types';
 
 export interface ProvidersOptions {
   /** A list older than this is refreshed in the background (its copy still served meanwhile). */
@@ -21,6 +22,8 @@ export interface ProvidersOptions {
   retryMs?: number;
   /** Adapters to use instead of the SDK-backed ones (tests). */
   adapters?: Partial<Record<ProviderId, ChatProvider>>;
+  /** The admin's connections: their chat models are listed as `<slug>:<model>` after the environment's. */
+  connections?: Connections;
 }
 
 const PROVIDERS: ProviderId[] = ['mistral', 'openai'];
@@ -100,13 +103,15 @@ export function createProviders(config: Config, sql: Sql, options: ProvidersOpti
     return cache.get(cacheName(provider, apiKey))?.models ?? null;
   }
 
+  /** The environment's providers' models with these keys, then the admin's connections' (everyone's). */
   async function modelsForKeys(keys: UserKeys): Promise<ModelInfo[]> {
-    const lists = await Promise.all(
-      PROVIDERS.map((p) => {
+    const lists = await Promise.all([
+      ...PROVIDERS.map((p) => {
         const key = keyFor(p, keys);
         return key === undefined ? [] : listFor(p, key);
       }),
-    );
+      options.connections?.chatModels() ?? [],
+    ]);
     return lists.flat();
   }
 
@@ -120,8 +125,7 @@ export function createProviders(config: Config, sql: Sql, options: ProvidersOpti
 
   async function userView(userId: string) {
     const { keys, settings } = await getKeysAndSettings(sql, config, userId);
-    const models = await modelsForKeys(keys);
-    return { models, userDefault: settings.defaultModel };
+    return { models: await modelsForKeys(keys), userDefault: settings.defaultModel };
   }
 
   async function checkKey(provider: ProviderId, apiKey: string): Promise<KeyCheck> {
@@ -153,8 +157,29 @@ export function createProviders(config: Config, sql: Sql, options: ProvidersOpti
       return pick(models, [requested, userDefault, config.ai.defaultModel]);
     },
 
-    async *stream(userId: string, modelId: string, messages: ChatMessage[], signal: AbortSignal): AsyncGenerator<StreamEvent> {
+    async modelInfo(userId, modelId) {
+      const { models } = await userView(userId);
+      return models.find((m) => m.id === modelId) ?? null;
+    },
+
+    async *stream(
+      userId: string,
+      modelId: string,
+      messages: ChatMessage[],
+      signal: AbortSignal,
+      streamOptions: StreamOptions = {},
+    ): AsyncGenerator<StreamEvent> {
       const match = /^(mistral|openai):(.+)$/.exec(modelId ?? '');
+      const other = match ? null : /^([a-z0-9][a-z0-9-]{0,31}):(.+)$/.exec(modelId ?? '');
+      const connection = other && options.connections ? await options.connections.bySlug(other[1]!).catch(() => null) : null;
+      if (connection && other) {
+        if (connection.row.models && !connection.row.models.includes(other[2]!)) {
+          yield { type: 'error', message: `The model "${modelId}" is not available; choose another one`, status: 404 };
+          return;
+        }
+        yield* connection.adapter.stream({ model: other[2]!, messages, signal, apiKey: connection.apiKey, ...streamOptions });
+        return;
+      }
       if (!match) {
         yield { type: 'error', message: `Unknown model "${String(modelId).slice(0, 100)}": ids look like mistral:mistral-small-latest`, status: 400 };
         return;
@@ -177,7 +202,7 @@ export function createProviders(config: Config, sql: Sql, options: ProvidersOpti
           yield { type: 'error', message: `The model "${modelId}" is not available; choose another one`, status: 404 };
           return;
         }
-        yield* adapters[provider].stream({ model, messages, signal, apiKey });
+        yield* adapters[provider].stream({ model, messages, signal, apiKey, ...streamOptions });
       } catch (error) {
         // Adapters report their own failures as events; this is for anything else (e.g. the database).
         if (signal.aborted) return;

@@ -12,13 +12,37 @@ export type ContentPart =
   /** An image as bytes; each adapter encodes it the way its SDK expects. */
   | { type: 'image'; mime: string; data: Uint8Array };
 
+/** A call the model asked for; `arguments` is its JSON text as the model wrote it. */
+export interface ToolCallRequest {
+  id: string;
+  name: string;
+  arguments: string;
+}
+
 export interface ChatMessage {
-  role: 'system' | 'user' | 'assistant';
+  role: 'system' | 'user' | 'assistant' | 'tool';
   content: string | ContentPart[];
+  /** On an assistant turn that called tools (within one reply's tool loop). */
+  toolCalls?: ToolCallRequest[];
+  /** On a tool turn: the call it answers. */
+  toolCallId?: string;
+  /** On a tool turn: the tool's name (Mistral wants it). */
+  name?: string;
+}
+
+/** A tool offered to the model: its name, what it does, and its input as JSON Schema. */
+export interface ToolSpec {
+  name: string;
+  description: string;
+  parameters: Record<string, unknown>;
 }
 
 export type StreamEvent =
   | { type: 'delta'; text: string }
+  /** Reasoning ("thinking") text, kept apart from the answer. */
+  | { type: 'reasoning'; text: string }
+  /** A complete tool call (sent once its arguments have fully streamed). */
+  | { type: 'tool_call'; call: ToolCallRequest }
   | { type: 'usage'; inputTokens: number; outputTokens: number }
   | { type: 'done'; finishReason: string | null }
   | { type: 'error'; message: string; status?: number };
@@ -30,6 +54,16 @@ export interface StreamRequest {
   signal: AbortSignal;
   /** The user's own key when they saved one; otherwise the server's. */
   apiKey?: string | null;
+  /** Tools the model may call (only sent to models with the `tools` capability). */
+  tools?: ToolSpec[];
+  /** Ask for more reasoning where the model takes an effort setting. */
+  reasoningEffort?: 'high' | null;
+}
+
+/** What a reply adds to the conversation when it calls the provider. */
+export interface StreamOptions {
+  tools?: ToolSpec[];
+  reasoningEffort?: 'high' | null;
 }
 
 export interface ChatProvider {
@@ -38,6 +72,9 @@ export interface ChatProvider {
   listModels(apiKey?: string | null): Promise<ModelInfo[]>;
 }
 
+/** What the replies need to know of a model before calling it. */
+export type ModelLookup = (userId: string, modelId: string) => Promise<ModelInfo | null>;
+
 /** What the rest of the server uses: provider choice, user keys and model lists resolved here. */
 export interface Providers {
   /** Merged, cached model list for this user (their own keys may add a provider). */
@@ -45,7 +82,9 @@ export interface Providers {
   /** The model to use when a thread names none (or names one that no longer exists). */
   resolveModel(userId: string, requested: string | null | undefined): Promise<string | null>;
   /** Streams a reply with `modelId` (`provider:model`), using the user's key when they saved one. */
-  stream(userId: string, modelId: string, messages: ChatMessage[], signal: AbortSignal): AsyncGenerator<StreamEvent>;
+  stream(userId: string, modelId: string, messages: ChatMessage[], signal: AbortSignal, options?: StreamOptions): AsyncGenerator<StreamEvent>;
+  /** The listed model with this id for this user (capabilities, context length), or null. Optional for stand-ins. */
+  modelInfo?: ModelLookup;
   /**
    * The models a user would have with these keys (null: the server's key for that
    * provider). Settings use it to check a default model saved with a new key in the same request.

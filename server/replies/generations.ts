@@ -5,7 +5,7 @@
  * Its state is private: other modules read it through getters and change it through
  * these methods only.
  */
-import type { Message } from '../threads/model';
+import type { Message, Source, ToolCall } from '../threads/model';
 import type { FinalEvent, ReplyEvent, Send } from './types';
 
 interface Subscriber {
@@ -20,6 +20,11 @@ export class Generation {
   readonly userId: string;
   #message: Message;
   #text = '';
+  #reasoning = '';
+  #toolCalls = new Map<string, ToolCall>();
+  #sources: Source[] = [];
+  /** Tool calls waiting for the user's approval: callId → resolve(approved). */
+  #approvals = new Map<string, (approved: boolean) => void>();
   #final: FinalEvent | null = null;
   /** Events after the final one (e.g. `title`), for late attachers. */
   #after: ReplyEvent[] = [];
@@ -45,6 +50,18 @@ export class Generation {
   /** The text streamed so far. */
   get text() {
     return this.#text;
+  }
+
+  get reasoning() {
+    return this.#reasoning;
+  }
+
+  get toolCalls(): ToolCall[] {
+    return [...this.#toolCalls.values()];
+  }
+
+  get sources(): Source[] {
+    return this.#sources;
   }
 
   /** Aborted when the reply must stop (cancel, timeout, thread or account gone). */
@@ -90,6 +107,51 @@ export class Generation {
     this.#emit({ event: 'delta', data: { id: this.messageId, text } });
   }
 
+  appendReasoning(text: string) {
+    this.#reasoning += text;
+    this.#emit({ event: 'reasoning', data: { id: this.messageId, text } });
+  }
+
+  /** A tool call's new state (running, approval, done, error, denied). */
+  toolCall(call: ToolCall) {
+    this.#toolCalls.set(call.id, call);
+    this.#emit({ event: 'tool', data: this.#toolData(call) });
+  }
+
+  /** Sources the reply may cite; the event carries all of them so far. */
+  addSources(sources: Source[]) {
+    if (!sources.length) return;
+    this.#sources = [...this.#sources, ...sources];
+    this.#emit({ event: 'sources', data: { id: this.messageId, sources: this.#sources } });
+  }
+
+  /**
+   * Waits for the user's answer to a tool call (answerApproval), at most `timeoutMs`;
+   * false when they deny, the time runs out or the reply stops.
+   */
+  awaitApproval(callId: string, timeoutMs: number): Promise<boolean> {
+    return new Promise<boolean>((resolve) => {
+      const done = (approved: boolean) => {
+        clearTimeout(timer);
+        this.signal.removeEventListener('abort', onAbort);
+        this.#approvals.delete(callId);
+        resolve(approved);
+      };
+      const onAbort = () => done(false);
+      const timer = setTimeout(() => done(false), timeoutMs);
+      this.signal.addEventListener('abort', onAbort, { once: true });
+      this.#approvals.set(callId, done);
+    });
+  }
+
+  /** The user's answer; false when no call of that id is waiting. */
+  answerApproval(callId: string, approved: boolean): boolean {
+    const waiting = this.#approvals.get(callId);
+    if (!waiting) return false;
+    waiting(approved);
+    return true;
+  }
+
   /** The final state; after it, only `note` and `end`. */
   finish(event: FinalEvent) {
     if (this.#final) return;
@@ -132,7 +194,10 @@ export class Generation {
    * event and what followed it, then live events until the end. Returns the detacher.
    */
   attach(onEvent: Send, onEnd: () => void, viewer?: string): () => void {
-    onEvent({ event: 'start', data: { message: { ...this.#message, content: '' } } });
+    onEvent({ event: 'start', data: { message: { ...this.#message, content: '', reasoning: '', toolCalls: [], sources: [] } } });
+    if (this.#reasoning) onEvent({ event: 'reasoning', data: { id: this.messageId, text: this.#reasoning } });
+    for (const call of this.#toolCalls.values()) onEvent({ event: 'tool', data: this.#toolData(call) });
+    if (this.#sources.length) onEvent({ event: 'sources', data: { id: this.messageId, sources: this.#sources } });
     if (this.#text) onEvent({ event: 'delta', data: { id: this.messageId, text: this.#text } });
     if (this.#final) onEvent(this.#final);
     for (const event of this.#after) onEvent(event);
@@ -143,6 +208,11 @@ export class Generation {
     const subscriber: Subscriber = { onEvent, onEnd, viewer };
     this.#subscribers.add(subscriber);
     return () => this.#subscribers.delete(subscriber);
+  }
+
+  #toolData(call: ToolCall) {
+    const { id, name, input, status, output, ms } = call;
+    return { id: this.messageId, call: { id, name, input }, status, ...(output !== undefined ? { output } : {}), ...(ms !== undefined ? { ms } : {}) };
   }
 
   #emit(event: ReplyEvent) {

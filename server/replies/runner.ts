@@ -10,6 +10,7 @@ import { appendReplyTexts, finishReply } from '../conversations/writes';
 import type { Sql } from '../db';
 import { log } from '../log';
 import type { ChatMessage } from '../providers/types';
+import { runModel, type LoopOptions } from '../tools/loop';
 import type { Message } from '../threads/model';
 import type { Generation } from './generations';
 import { estimateTokens, release, settle, type Hold } from '../quota/service';
@@ -82,6 +83,8 @@ export interface ReplyJob {
   completion?: CompletionStep[];
   /** The quota hold taken before the provider was called: settled with what the reply used. */
   hold?: Hold;
+  /** A forced web search, more reasoning (the message's own choices). */
+  options?: LoopOptions;
 }
 
 /** Starts the job; it runs to its end whoever is attached. */
@@ -126,7 +129,15 @@ async function storeFinal(
   const until = Date.now() + STORE_RETRY_MS;
   for (let wait = 100; ; wait = Math.min(wait * 2, 2000)) {
     try {
-      return await finishReply(deps.sql, g.userId, { messageId: g.messageId, threadId: g.threadId, content: g.text, ...r });
+      return await finishReply(deps.sql, g.userId, {
+        messageId: g.messageId,
+        threadId: g.threadId,
+        content: g.text,
+        reasoning: g.reasoning,
+        toolCalls: g.toolCalls,
+        sources: g.sources,
+        ...r,
+      });
     } catch (error) {
       if (Date.now() + wait > until) {
         log.error('could not store a finished reply', { messageId: g.messageId, error: String(error) });
@@ -201,17 +212,16 @@ async function run(deps: RunnerDeps, job: ReplyJob) {
       const conversation = await job.context;
       called = true;
       arm();
-      for await (const event of deps.providers.stream(g.userId, g.message.model, conversation, g.signal)) {
-        if (g.signal.aborted) break;
-        arm();
-        if (event.type === 'delta') {
-          if (event.text) g.append(event.text);
-        } else if (event.type === 'usage') usage = { inputTokens: event.inputTokens, outputTokens: event.outputTokens };
-        else if (event.type === 'error') {
-          failure = event.message || 'The provider failed';
-          break;
-        } else if (event.type === 'done') break;
-      }
+      // The provider calls, tool calls between them, reasoning: server/tools/loop.ts.
+      const outcome = await runModel(
+        { providers: deps.providers, tools: deps.tools, limits: deps.config.tools },
+        g,
+        conversation,
+        job.options ?? {},
+        { arm, pause: () => clearTimeout(watchdog) },
+      );
+      usage = outcome.usage;
+      failure = outcome.failure;
     }
   } catch (error) {
     if (!g.signal.aborted) failure = error instanceof Error ? error.message : 'The provider failed';
@@ -237,7 +247,15 @@ async function run(deps: RunnerDeps, job: ReplyJob) {
   } else await meter(deps, job, null);
 
   const status: Message['status'] = g.cancelled ? 'cancelled' : failure ? 'error' : gone ? 'cancelled' : 'complete';
-  let final: Message = { ...g.message, content: g.text, status, error: status === 'error' ? failure : null };
+  let final: Message = {
+    ...g.message,
+    content: g.text,
+    status,
+    error: status === 'error' ? failure : null,
+    reasoning: g.reasoning,
+    toolCalls: g.toolCalls,
+    sources: g.sources,
+  };
   // Stored even when `gone` (a disabled account's row stays; a deleted one is simply absent).
   final = (await storeFinal(deps, g, { status, error: final.error, usage })) ?? final;
   // Who was watching when it ended (before `finish`, which some clients answer by leaving).

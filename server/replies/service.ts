@@ -108,6 +108,9 @@ export async function postMessage(deps: ReplyDeps, userId: string, threadId: str
     attachments: [],
     tokensIn: null,
     tokensOut: null,
+    reasoning: '',
+    toolCalls: [],
+    sources: [],
   };
   const generation = new Generation(userId, draft);
   const provisional = provisionalTitle(content);
@@ -131,6 +134,7 @@ export async function postMessage(deps: ReplyDeps, userId: string, threadId: str
     // A new thread is named by its first message at once, and by the model after the reply.
     completion: [...(thread.title ? [] : [nameThread(deps, provisional)]), ...(deps.afterReply ?? [])],
     hold,
+    options: { webSearch: body.webSearch, reasoningEffort: body.reasoningEffort },
   });
 
   const created = await written.catch((error) => {

@@ -23,7 +23,7 @@ export type Send = (event: ReplyEvent) => void;
 export type Feed = (send: Send, close: () => void, viewer?: string) => (() => void) | void;
 
 /** What generating a reply needs from the app. */
-export type RunnerDeps = Pick<AppDeps, 'sql' | 'providers' | 'config'>;
+export type RunnerDeps = Pick<AppDeps, 'sql' | 'providers' | 'config' | 'tools'>;
 
 export interface FileReader {
   /** The bytes of a user's file, or null when absent or not theirs. */

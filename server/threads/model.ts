@@ -83,6 +83,23 @@ export const Attachment = t.Object({
 }, { title: 'Attachment' });
 export type Attachment = typeof Attachment.static;
 
+/** A tool the model called while replying (web search, an MCP tool), as the thread shows it. */
+export const ToolCall = t.Object({
+  id: t.String(),
+  name: t.String(),
+  input: t.Unknown(),
+  /** `approval`: waiting for the user (POST /api/messages/:id/tool-calls/:callId); `denied`: they said no. */
+  status: t.Union([t.Literal('running'), t.Literal('done'), t.Literal('error'), t.Literal('approval'), t.Literal('denied')]),
+  output: t.Optional(t.String()),
+  /** How long the tool took, in milliseconds (once it ended). */
+  ms: t.Optional(t.Integer()),
+}, { title: 'ToolCall' });
+export type ToolCall = typeof ToolCall.static;
+
+/** A numbered source a reply cites as [n]. */
+export const Source = t.Object({ n: t.Integer(), title: t.String(), url: t.String() }, { title: 'Source' });
+export type Source = typeof Source.static;
+
 export const Message = t.Object({
   id: t.String(),
   threadId: t.String(),
@@ -97,6 +114,10 @@ export const Message = t.Object({
   attachments: t.Array(Attachment),
   tokensIn: t.Union([t.Integer(), t.Null()]),
   tokensOut: t.Union([t.Integer(), t.Null()]),
+  /** What a reasoning model thought before answering: shown apart, never spoken, never sent back. */
+  reasoning: t.String(),
+  toolCalls: t.Array(ToolCall),
+  sources: t.Array(Source),
 }, { title: 'Message' });
 export type Message = typeof Message.static;
 

@@ -21,10 +21,12 @@ type Deps = Pick<AppDeps, 'sql' | 'providers'>;
 export async function checkModel(deps: Deps, userId: string, model: string | null | undefined) {
   if (model === null || model === undefined) return;
   const provider = model.split(':')[0];
-  if (!model.includes(':') || !['mistral', 'openai'].includes(provider ?? '')) {
+  if (!model.includes(':')) throw badRequest({ model: 'must be a model id like mistral:mistral-small-latest' });
+  const { models } = await deps.providers.models(userId);
+  // The environment's providers, or an admin's connection (its slug) that lists models.
+  if (!['mistral', 'openai'].includes(provider ?? '') && !models.some((m) => m.provider === provider)) {
     throw badRequest({ model: 'must be a model id like mistral:mistral-small-latest' });
   }
-  const { models } = await deps.providers.models(userId);
   const sameProvider = models.filter((m) => m.provider === provider);
   if (sameProvider.length && !sameProvider.some((m) => m.id === model)) {
     throw badRequest({ model: 'is not an available model' });

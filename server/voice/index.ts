@@ -14,7 +14,7 @@ import { readRecording } from './upload';
 import { estimateTokens, metered } from '../quota/service';
 
 export function voiceRoutes(deps: AppDeps) {
-  const voice = createVoiceService(deps.config, deps.sql);
+  const voice = createVoiceService(deps.config, deps.sql, deps.connections);
   // Bun closes a connection quiet for 10 s; a provider may take up to the voice deadline.
   const quietSeconds = Math.ceil(deps.config.voice.timeoutMs / 1000) + 10;
 
@@ -24,7 +24,7 @@ export function voiceRoutes(deps: AppDeps) {
     .post(
       '/transcriptions',
       async ({ user, request, server }) => {
-        if (!voice.sttConfigured) throw sttNotConfigured();
+        if (!(await voice.sttConfigured())) throw sttNotConfigured();
         await voice.limitTranscriptions(user.id);
         server?.timeout(request, quietSeconds);
         // The body is read here, under the cap, never by Elysia (parse: 'none').

@@ -16,17 +16,33 @@ import {
   type SpeechBody,
 } from './model';
 import { getSettings } from '../settings';
-import { createStt } from './stt';
-import { createTts } from './tts';
+import { createStt, type Stt } from './stt';
+import { createTts, type Tts } from './tts';
 import type { Recording } from './upload';
+import { asEnvironment, type Connections } from '../connections/service';
 
-export function createVoiceService(config: Config, sql: Sql) {
-  const stt = createStt(config);
-  const tts = createTts(config);
+export function createVoiceService(config: Config, sql: Sql, connections?: Connections) {
+  const envStt = createStt(config);
+  const envTts = createTts(config);
+  const built = new Map<string, { stamp: string; engine: Stt | Tts }>();
+
+  /** The engine for a purpose: the connection marked for it (or the first with it), else the environment's. */
+  async function engine<E extends Stt | Tts>(purpose: 'stt' | 'tts', env: E, make: (c: Config) => E): Promise<E> {
+    const c = connections ? await connections.forPurpose(purpose).catch(() => null) : null;
+    if (!c) return env;
+    const stamp = `${c.row.id}:${c.row.updatedAt}`;
+    const known = built.get(purpose);
+    if (known?.stamp === stamp) return known.engine as E;
+    const engine = make(asEnvironment(config, c, purpose));
+    built.set(purpose, { stamp, engine });
+    return engine;
+  }
+  const sttNow = () => engine<Stt>('stt', envStt, createStt);
+  const ttsNow = () => engine<Tts>('tts', envTts, createTts);
   const savedVoice = async (userId: string) => (await getSettings(sql, userId)).voice;
 
   /** The user's saved voice if this engine has it, else the one asked for, else the engine's default. */
-  async function chooseVoice(userId: string, requested: string | undefined): Promise<string> {
+  async function chooseVoice(tts: Tts, userId: string, requested: string | undefined): Promise<string> {
     const voices = await tts.voices();
     const known = (id: string | null | undefined) => !!id && voices.some((v) => v.id === id);
     // A voice asked for is checked even when the saved one wins: bad input is always said so.
@@ -40,6 +56,7 @@ export function createVoiceService(config: Config, sql: Sql) {
 
   return {
     async info(userId: string) {
+      const [stt, tts] = await Promise.all([sttNow(), ttsNow()]);
       const voices = await tts.voices();
       const saved = tts.provider ? await savedVoice(userId) : null;
       return {
@@ -62,12 +79,12 @@ export function createVoiceService(config: Config, sql: Sql) {
       enforce(sql, [{ key: `voice:tts:${userId}`, max: SPEECHES_PER_WINDOW, windowSeconds: RATE_WINDOW_SECONDS }]),
 
     /** Fails fast with 501 before a recording is read when no engine is configured. */
-    get sttConfigured() {
-      return stt.provider !== null;
+    async sttConfigured() {
+      return (await sttNow()).provider !== null;
     },
 
     async transcribe(recording: Recording, clientSignal?: AbortSignal) {
-      return { text: await stt.transcribe(recording, clientSignal) };
+      return { text: await (await sttNow()).transcribe(recording, clientSignal) };
     },
 
     async speak(userId: string, body: SpeechBody, clientSignal?: AbortSignal) {
@@ -76,8 +93,9 @@ export function createVoiceService(config: Config, sql: Sql) {
         throw badRequest({ text: `must be 1 to ${MAX_SPEECH_CHARS} characters of text` });
       }
       // No engine: answer 501 before judging the voice against an empty list.
+      const tts = await ttsNow();
       if (!tts.provider) return tts.speak(body.text, '', clientSignal);
-      const voice = await chooseVoice(userId, body.voice);
+      const voice = await chooseVoice(tts, userId, body.voice);
       return tts.speak(body.text, voice, clientSignal);
     },
   };

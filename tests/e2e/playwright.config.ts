@@ -41,9 +41,11 @@ export default defineConfig({
   // specs that steer it take turns (the second starts when the first is done); every other
   // spec runs beside them.
   projects: [
-    { name: 'chromium', testIgnore: [/voice\.spec\.ts$/, /handsfree\.spec\.ts$/] },
+    { name: 'chromium', testIgnore: [/voice\.spec\.ts$/, /handsfree\.spec\.ts$/, /tools\.spec\.ts$/] },
     { name: 'voice', testMatch: /(^|\/)voice\.spec\.ts$/ },
     { name: 'hands-free', testMatch: /handsfree\.spec\.ts$/, dependencies: ['voice'] },
+    // Its speech connection serves every call on the stack while it runs: after the voice specs.
+    { name: 'tools', testMatch: /tools\.spec\.ts$/, dependencies: ['hands-free'] },
   ],
   webServer: {
     command: 'bun tests/e2e/stack.ts',

@@ -27,6 +27,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startCluster } from '../support/postgres';
 import { startFakeProvider } from '../support/fake-provider/index';
+import { startFakeSearxng } from '../support/fake-searxng';
+import { startMcpServer } from '../support/mcp-server';
 
 const root = join(import.meta.dir, '..', '..');
 const port = Number(process.env.E2E_PORT ?? 4321);
@@ -40,6 +42,12 @@ const cluster = await startCluster();
 const fake = await startFakeProvider(Number(process.env.E2E_FAKE_PORT ?? port + 1));
 fake.chat.defaults.firstTokenDelayMs = 150;
 fake.chat.defaults.chunkDelayMs = 70;
+// For the tools spec, configured through the console: a SearXNG, a real MCP server (token
+// below) and a second fake provider serving speech only, on free ports (fixed ones can collide
+// with the machine's outgoing connections); the directive server's GET /__stack names them.
+const searxng = await startFakeSearxng();
+const mcp = await startMcpServer({ token: 'e2e-mcp-token' });
+const speech = await startFakeProvider();
 
 const XSS_REPLY = [
   'Here are some payloads, rendered harmlessly:',
@@ -193,6 +201,7 @@ const directives = Bun.serve({
   async fetch(req) {
     const url = new URL(req.url);
     if (url.pathname === '/__ready') return new Response(ready ? 'ready' : 'starting', { status: ready ? 200 : 503 });
+    if (url.pathname === '/__stack') return Response.json({ searxng: searxng.url, mcp: mcp.url, speech: speech.url });
     const forward = () => {
       const target = new URL(url.pathname + url.search, fake.url);
       return fetch(target, { method: req.method, headers: req.headers, body: bodyBytes });
@@ -201,7 +210,7 @@ const directives = Bun.serve({
     const bodyBytes = req.method === 'GET' ? undefined : new Uint8Array(await req.arrayBuffer());
     const bodyText = bodyBytes ? new TextDecoder().decode(bodyBytes) : '';
     if (!url.pathname.endsWith('/chat/completions') || req.method !== 'POST') return forward();
-    let parsed: { messages?: { role: string; content: unknown }[]; stream?: boolean } = {};
+    let parsed: { messages?: { role: string; content: unknown }[]; stream?: boolean; model?: string } = {};
     try {
       parsed = JSON.parse(bodyText);
     } catch {
@@ -215,6 +224,24 @@ const directives = Bun.serve({
       return chunked([title], 10);
     }
     const text = lastUserText(messages);
+    if (text.includes('#tools')) {
+      // A reply that thinks, searches the web, asks an MCP tool, then answers citing [1]:
+      // one scripted round per request, told apart by the tool results already fed back.
+      const rounds = messages.slice(messages.findLastIndex((m) => m.role === 'user')).filter((m) => m.role === 'tool').length;
+      if (rounds === 0) {
+        fake.chat.script({
+          reasoning: ['The user asks what Parley is. ', 'I should search the web first, ', 'then check the team handbook.'],
+          toolCalls: [{ name: 'web_search', arguments: { query: 'Parley assistant' } }],
+          chunkDelayMs: 250,
+          model: parsed.model,
+        });
+      } else if (rounds === 1) {
+        fake.chat.script({ toolCalls: [{ name: 'facts__lookup', arguments: { query: 'Parley' } }], firstTokenDelayMs: 300, model: parsed.model });
+      } else {
+        fake.chat.script({ text: 'Parley is a self-hosted, voice-first assistant [1]. The handbook says the answer is 42.', chunkDelayMs: 40, model: parsed.model });
+      }
+      return forward();
+    }
     if (text.includes('#long')) return chunked(words(LONG_REPLY), 120);
     if (text.includes('#slow')) return chunked(words(SLOW_REPLY), 120);
     if (text.includes('#code')) return chunked(words(CODE_REPLY), 15);
@@ -267,6 +294,9 @@ function stop(code = 0) {
   server.kill('SIGTERM');
   directives.stop(true);
   fake.stop();
+  searxng.stop();
+  mcp.stop();
+  speech.stop();
   cluster.destroy();
   rmSync(dataDir, { recursive: true, force: true });
   process.exit(code);

@@ -197,7 +197,8 @@ describe('model lists', () => {
     ];
     const models = await createOpenAIProvider({ baseURL: fake.openaiBaseUrl }).listModels('k-123456');
     expect(models).toEqual([
-      { id: 'openai:gpt-4o', provider: 'openai', name: 'gpt-4o', capabilities: ['chat', 'vision'] },
+      // OpenAI's own tool-calling models are known by name (other servers report it).
+      { id: 'openai:gpt-4o', provider: 'openai', name: 'gpt-4o', capabilities: ['chat', 'vision', 'tools'] },
       { id: 'openai:gpt-3.5-turbo', provider: 'openai', name: 'gpt-3.5-turbo', capabilities: ['chat'] },
       { id: 'openai:llava:13b', provider: 'openai', name: 'llava:13b', capabilities: ['chat', 'vision'] },
       { id: 'openai:qwen2.5-vl-7b', provider: 'openai', name: 'qwen2.5-vl-7b', capabilities: ['chat', 'vision'] },
@@ -207,9 +208,9 @@ describe('model lists', () => {
   test("Mistral: capabilities from the model cards; non-chat models dropped", async () => {
     const models = await createMistralProvider({ serverURL: fake.mistralServerUrl }).listModels('k-123456');
     expect(models).toEqual([
-      { id: 'mistral:mistral-small-latest', provider: 'mistral', name: 'mistral-small-latest', capabilities: ['chat', 'vision'] },
-      { id: 'mistral:mistral-large-latest', provider: 'mistral', name: 'mistral-large-latest', capabilities: ['chat'] },
-      { id: 'mistral:pixtral-large-latest', provider: 'mistral', name: 'pixtral-large-latest', capabilities: ['chat', 'vision'] },
+      { id: 'mistral:mistral-small-latest', provider: 'mistral', name: 'mistral-small-latest', capabilities: ['chat', 'vision', 'tools'], contextLength: 32768 },
+      { id: 'mistral:mistral-large-latest', provider: 'mistral', name: 'mistral-large-latest', capabilities: ['chat', 'tools'], contextLength: 32768 },
+      { id: 'mistral:pixtral-large-latest', provider: 'mistral', name: 'pixtral-large-latest', capabilities: ['chat', 'vision', 'tools'], contextLength: 32768 },
     ]);
     expect(fake.received('/v1/models')[0]!.headers['authorization']).toBe('Bearer k-123456');
   });
@@ -227,11 +228,13 @@ describe('model lists', () => {
       'openai:gpt-4o',
       'openai:gpt-3.5-turbo',
     ]);
-    expect(res.body.models[0]).toEqual({
+    // Mistral's cards say it calls tools (function_calling) and how long its context is.
+    expect(res.body.models[0] as object).toEqual({
       id: 'mistral:mistral-small-latest',
       provider: 'mistral',
       name: 'mistral-small-latest',
-      capabilities: ['chat', 'vision'],
+      capabilities: ['chat', 'vision', 'tools'],
+      contextLength: 32768,
     });
     expect(res.body.defaultModel).toBe('mistral:mistral-small-latest'); // no DEFAULT_MODEL: the first listed
   });

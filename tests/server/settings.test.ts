@@ -276,6 +276,8 @@ describe('own provider keys', () => {
     expect(models.body.models.find((m: { id: string }) => m.id === 'openai:gpt-5-for-key-holders')!.capabilities).toEqual([
       'chat',
       'vision',
+      'tools',
+      'reasoning',
     ]);
     expect(models.body.defaultModel).toBe('openai:gpt-5-for-key-holders');
   });

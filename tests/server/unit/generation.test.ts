@@ -17,6 +17,9 @@ const draft = (): Message => ({
   attachments: [],
   tokensIn: null,
   tokensOut: null,
+  reasoning: '',
+  toolCalls: [],
+  sources: [],
 });
 
 function client(g: Generation) {

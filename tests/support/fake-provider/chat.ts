@@ -48,6 +48,10 @@ export interface ScriptedReply {
   /** Token counts reported at the end (default: words in / chunks out). */
   usage?: { input: number; output: number };
   finishReason?: string;
+  /** Reasoning streamed before the text (OpenAI-compatible `reasoning_content`; Mistral "thinking" chunks). */
+  reasoning?: string[];
+  /** Tool calls streamed after the text (finish reason `tool_calls`). */
+  toolCalls?: { name: string; arguments: unknown; id?: string }[];
 }
 
 export interface ChatRequest {
@@ -76,6 +80,12 @@ export interface FakeModel {
   vision?: boolean;
   /** A chat model (Mistral's `capabilities.completion_chat`); default true. */
   chat?: boolean;
+  /** OpenRouter-style fields on GET /v1/models: `context_length`, `supported_parameters` (tools, reasoning). */
+  contextLength?: number;
+  tools?: boolean;
+  reasoning?: boolean;
+  /** Listed like Ollama (`owned_by: "library"`, no capabilities) and described by POST /api/show instead. */
+  ollama?: boolean;
 }
 
 const DEFAULT_MODELS: Record<Sdk, FakeModel[]> = {
@@ -249,7 +259,21 @@ export function createChatModule(): FakeModule<ChatControl> {
     const created = 1_700_000_000;
     const data = control.models[sdk].map((m) =>
       sdk === 'openai'
-        ? { id: m.id, object: 'model', created, owned_by: 'fake' }
+        ? m.ollama
+          ? { id: m.id, object: 'model', created, owned_by: 'library' }
+          : {
+              id: m.id,
+              object: 'model',
+              created,
+              owned_by: 'fake',
+              ...(m.contextLength ? { context_length: m.contextLength } : {}),
+              ...(m.tools !== undefined || m.reasoning !== undefined
+                ? {
+                    supported_parameters: ['temperature', ...(m.tools ? ['tools', 'tool_choice'] : []), ...(m.reasoning ? ['reasoning', 'include_reasoning'] : [])],
+                    architecture: { input_modalities: m.vision ? ['text', 'image'] : ['text'] },
+                  }
+                : {}),
+            }
         : {
             id: m.id,
             object: 'model',
@@ -325,12 +349,18 @@ export function createChatModule(): FakeModule<ChatControl> {
 
     const lastUser = [...messages].reverse().find((m) => m.role === 'user');
     const said = textOf(lastUser?.content);
-    const chunks = script?.chunks ?? words(script?.text ?? echoReply(said.text, said.images));
+    // After tool turns, the default reply repeats what the tools said (so tests can see it was fed back).
+    const toolTurns = messages.slice(messages.findLastIndex((m) => m.role === 'user')).filter((m) => m.role === 'tool');
+    const fallback = toolTurns.length
+      ? `Tools said: ${toolTurns.map((m) => textOf(m.content).text.replace(/\s+/g, ' ').slice(0, 200)).join(' | ')}`
+      : echoReply(said.text, said.images);
+    // A scripted tool call without text says nothing else, as models usually do.
+    const chunks = script?.chunks ?? (script?.toolCalls?.length && script.text === undefined ? [] : words(script?.text ?? fallback));
     const promptWords = messages.reduce((n, m) => n + words(textOf(m.content).text).filter((w) => w.trim()).length, 0);
     const usage = script?.usage ?? { input: promptWords, output: chunks.length };
     const firstDelay = script?.firstTokenDelayMs ?? control.defaults.firstTokenDelayMs;
     const chunkDelay = script?.chunkDelayMs ?? control.defaults.chunkDelayMs;
-    const finishReason = script?.finishReason ?? 'stop';
+    const finishReason = script?.finishReason ?? (script?.toolCalls?.length ? 'tool_calls' : 'stop');
     const id = `chatcmpl-${crypto.randomUUID().slice(0, 12)}`;
     const created = Math.floor(Date.now() / 1000);
     const usageJson = { prompt_tokens: usage.input, completion_tokens: usage.output, total_tokens: usage.input + usage.output };
@@ -387,6 +417,14 @@ export function createChatModule(): FakeModule<ChatControl> {
         }
         await sleep(firstDelay, signal);
         if (!send(chunk({ role: 'assistant', content: '' }, null))) return finish();
+        for (const [i, thought] of (script?.reasoning ?? []).entries()) {
+          if (i > 0) await sleep(chunkDelay, signal);
+          const delta =
+            sdk === 'openai'
+              ? { reasoning_content: thought }
+              : { content: [{ type: 'thinking', thinking: [{ type: 'text', text: thought }] }] };
+          if (!send(chunk(delta, null))) return finish();
+        }
         const fail = async () => {
           if (script?.failMode === 'drop') {
             // An abrupt end: the chunked body is never terminated. The pause lets the chunks
@@ -405,6 +443,20 @@ export function createChatModule(): FakeModule<ChatControl> {
           if (!send(chunk({ content: chunks[i] }, null))) return finish();
         }
         if (script?.failAfter !== undefined && script.failAfter >= chunks.length) return fail();
+        for (const [index, call] of (script?.toolCalls ?? []).entries()) {
+          const callId = call.id ?? `call_${crypto.randomUUID().slice(0, 8)}`;
+          const args = typeof call.arguments === 'string' ? call.arguments : JSON.stringify(call.arguments);
+          if (sdk === 'openai') {
+            // As OpenAI streams them: the id and name first, then the arguments in pieces.
+            send(chunk({ tool_calls: [{ index, id: callId, type: 'function', function: { name: call.name, arguments: '' } }] }, null));
+            const half = Math.ceil(args.length / 2);
+            for (const piece of [args.slice(0, half), args.slice(half)]) {
+              if (piece) send(chunk({ tool_calls: [{ index, function: { arguments: piece } }] }, null));
+            }
+          } else {
+            send(chunk({ content: '', tool_calls: [{ id: callId, function: { name: call.name, arguments: args }, index }] }, null));
+          }
+        }
         if (sdk === 'mistral') {
           // Mistral reports usage on the chunk that carries finish_reason.
           send(chunk({ content: '' }, finishReason, { usage: usageJson }));
@@ -447,6 +499,19 @@ export function createChatModule(): FakeModule<ChatControl> {
         return listModels(detectSdk(recorded.headers), recorded.headers['authorization']?.match(/^Bearer\s+(.+)$/i)?.[1] ?? null);
       }
       if (url.pathname === '/v1/chat/completions' && req.method === 'POST') return chat(req, recorded);
+      if (url.pathname === '/api/show' && req.method === 'POST') {
+        // Ollama's model description: capabilities and the context length under the architecture's name.
+        const name = (recorded.body as { model?: unknown } | null)?.model;
+        const m = control.models.openai.find((x) => x.ollama && x.id === name);
+        if (!m) return Response.json({ error: `model '${String(name)}' not found` }, { status: 404 });
+        const capabilities = ['completion', ...(m.vision ? ['vision'] : []), ...(m.tools ? ['tools'] : []), ...(m.reasoning ? ['thinking'] : [])];
+        return Response.json({
+          modelfile: '',
+          details: { family: 'llama', parameter_size: '8B' },
+          model_info: { 'general.architecture': 'llama', 'llama.context_length': m.contextLength ?? 8192 },
+          capabilities,
+        });
+      }
       return null;
     },
     control,

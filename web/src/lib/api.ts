@@ -25,6 +25,8 @@ import type { FileAnswer } from '$server/files/model';
 import type { ModelList } from '$server/providers/model';
 import type { CancelAnswer, PostMessageBody, RegenerateBody, ReplyEvent } from '$server/replies/model';
 import type { PushKey, SubscriptionBody } from '$server/push/model';
+import type { Connection, CreateConnectionBody, ConnectionStatus, UpdateConnectionBody } from '$server/connections/model';
+import type { CreateMcpServerBody, McpServer, UpdateMcpServerBody } from '$server/tools/mcp-model';
 import type { SettingsUpdate, SettingsView } from '$server/settings/model';
 import type { ShareCreated, SharedThread, ShareList } from '$server/shares/model';
 import type { CreateThreadBody, MessagePage, Message, ThreadAnswer, ThreadPage, UpdateThreadBody } from '$server/threads/model';
@@ -226,7 +228,7 @@ async function* replyEvents(method: string, path: string, body: Json | undefined
   const res = await send(method, path, body, { signal, headers: { accept: 'text/event-stream' } });
   if (!res.body) return;
   for await (const { event, data } of parseSSE(res.body)) {
-    if (!['user', 'start', 'delta', 'done', 'error', 'title'].includes(event)) continue;
+    if (!['user', 'start', 'delta', 'reasoning', 'tool', 'sources', 'done', 'error', 'title'].includes(event)) continue;
     try {
       yield { event, data: JSON.parse(data) } as ReplyEvent;
     } catch {
@@ -350,9 +352,28 @@ export const api = {
     regenerate: (id: string, signal?: AbortSignal, model?: string) =>
       replyEvents('POST', `/api/messages/${enc(id)}/regenerate`, model ? ({ model } satisfies RegenerateBody) : undefined, signal),
     flag: (id: string, reason: string) => json<FlagAnswer>('POST', `/api/messages/${enc(id)}/flag`, { reason }),
+    /** The user's answer to a tool call waiting for approval. */
+    approveTool: (id: string, callId: string, approve: boolean) =>
+      json<{ approved: boolean }>('POST', `/api/messages/${enc(id)}/tool-calls/${enc(callId)}`, { approve }),
   },
   quota: {
     get: () => json<QuotaAnswer>('GET', '/api/quota'),
+  },
+  /** The console's connections and MCP servers (admins only). */
+  admin: {
+    connections: {
+      list: () => json<{ connections: Connection[] }>('GET', '/api/admin/connections'),
+      create: (body: CreateConnectionBody) => json<{ connection: Connection }>('POST', '/api/admin/connections', body),
+      update: (id: string, body: UpdateConnectionBody) => json<{ connection: Connection }>('PATCH', `/api/admin/connections/${enc(id)}`, body),
+      remove: (id: string) => json<void>('DELETE', `/api/admin/connections/${enc(id)}`),
+      test: (id: string) => json<{ connection: Connection; status: ConnectionStatus }>('POST', `/api/admin/connections/${enc(id)}/test`),
+    },
+    mcp: {
+      list: () => json<{ servers: McpServer[] }>('GET', '/api/admin/mcp-servers'),
+      create: (body: CreateMcpServerBody) => json<{ server: McpServer }>('POST', '/api/admin/mcp-servers', body),
+      update: (id: string, body: UpdateMcpServerBody) => json<{ server: McpServer }>('PATCH', `/api/admin/mcp-servers/${enc(id)}`, body),
+      remove: (id: string) => json<void>('DELETE', `/api/admin/mcp-servers/${enc(id)}`),
+    },
   },
   files: {
     /** An image (already resized on the device) → the stored file; `onProgress` gets 0…1. */

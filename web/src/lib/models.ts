@@ -21,3 +21,13 @@ export function providerName(provider: string): string {
 export function modelLabel(id: string, models: readonly ModelInfo[]): string {
   return models.find((m) => m.id === id)?.name || shortModelName(id);
 }
+
+/** What a model can do, as a menu shows it after its id: " · sees images · tools · thinks · 128k context". */
+export function features(m: Pick<ModelInfo, 'capabilities' | 'contextLength'>): string {
+  const parts: string[] = [];
+  if (m.capabilities.includes('vision')) parts.push('sees images');
+  if (m.capabilities.includes('tools')) parts.push('tools');
+  if (m.capabilities.includes('reasoning')) parts.push('thinks');
+  if (m.contextLength) parts.push(`${m.contextLength >= 1000 ? `${Math.round(m.contextLength / 1000)}k` : m.contextLength} context`);
+  return parts.map((p) => ` · ${p}`).join('');
+}

@@ -29,6 +29,13 @@ const DETACHED =
 
 export type ConversationStatus = 'loading' | 'ready' | 'error' | 'missing';
 
+/** A message's own choices: search the web before answering (when the server offers it). */
+export interface SendOptions {
+  webSearch?: boolean;
+  /** Ask for more reasoning (models that take an effort setting). */
+  reasoningEffort?: 'high';
+}
+
 export class Conversation {
   readonly id: string;
   #thread = $state<Thread | null>(null);
@@ -209,11 +216,11 @@ export class Conversation {
    * Sends a message (text, uploaded images or both) after the last one shown (a new turn).
    * Without a network, or behind messages still waiting, it joins the outbox instead.
    */
-  send(content: string, attachments: Attachment[] = []) {
+  send(content: string, attachments: Attachment[] = [], options: SendOptions = {}) {
     const last = this.#messages.last;
     // A chat started on this device goes through the outbox too: it creates the thread first.
     if (!connectivity.online || this.queued.length || offline.isNewThread(this.id)) return this.#queue(content, last?.id ?? null, attachments);
-    return this.#post(content, last?.id, attachments, true);
+    return this.#post(content, last?.id, attachments, true, options);
   }
 
   /** Keeps a message in the outbox, to be sent once the network is back (see offline.svelte.ts). */
@@ -275,6 +282,15 @@ export class Conversation {
     await this.#run((stream) => stream.run((signal) => api.messages.regenerate(assistant.id, signal, model)));
   }
 
+  /** The user's answer to a tool call waiting for approval (the reply goes on, or learns it was denied). */
+  async approveTool(reply: Message, callId: string, approve: boolean) {
+    try {
+      await api.messages.approveTool(reply.id, callId, approve);
+    } catch (error) {
+      this.#sendError = `Could not answer the tool call: ${errorText(error)}`;
+    }
+  }
+
   /** Retry after a provider error: a fresh reply to the same message. */
   retry(failed: Message) {
     return this.regenerate(failed);
@@ -311,7 +327,7 @@ export class Conversation {
    * server stores it, so no answer (or no network) leaves it "Waiting to send", never lost;
    * an edit that fails comes back to the composer instead.
    */
-  async #post(content: string, parentId: string | null | undefined, attachments: Attachment[] = [], newTurn = false) {
+  async #post(content: string, parentId: string | null | undefined, attachments: Attachment[] = [], newTurn = false, options: SendOptions = {}) {
     const text = content.trim();
     if ((!text && !attachments.length) || this.busy) return false;
     const id = crypto.randomUUID();
@@ -319,7 +335,11 @@ export class Conversation {
     this.#messages.show(local);
     threads.touch(this.id);
     const entry = newTurn ? outboxEntry(this.id, id, text, parentId ?? null, attachments, true) : null;
-    const body = messageBody(id, text, parentId, attachments);
+    const body = {
+      ...messageBody(id, text, parentId, attachments),
+      ...(options.webSearch ? { webSearch: true } : {}),
+      ...(options.reasoningEffort ? { reasoningEffort: options.reasoningEffort } : {}),
+    };
     let held = false;
     const { stored, error, stopped } = await this.#run(async (stream) => {
       held = !!entry && (await offline.hold(entry));
@@ -413,6 +433,10 @@ export class Conversation {
       this.#messages.set({ ...m, ...(error ? { error } : {}) });
       if (this.#streamingId === m.id) this.#streamingId = null;
     },
+    reasoning: (id, text) => this.#messages.appendReasoning(id, text),
+    tool: ({ id, call, status, output, ms }) =>
+      this.#messages.setToolCall(id, { ...call, status, ...(output !== undefined ? { output } : {}), ...(ms !== undefined ? { ms } : {}) }),
+    sources: (id, sources) => this.#messages.setSources(id, sources),
     title: (threadId, title) => {
       if (threadId !== this.id) return;
       if (this.#thread) this.#thread = { ...this.#thread, title };

@@ -19,6 +19,8 @@ class SettingsState {
 
   models = $state<Model[]>([]);
   serverDefaultModel = $state<string | null>(null);
+  /** The server can search the web (the composer then offers "Search the web"). */
+  webSearch = $state(false);
   modelsStatus = $state<LoadStatus>('idle');
   modelsError = $state<string | null>(null);
   /** The last load found no server at all (no network, or it is away): one calm notice, not an error per section. */
@@ -89,6 +91,7 @@ class SettingsState {
       const body = await api.models.list();
       this.models = body.models;
       this.serverDefaultModel = body.defaultModel;
+      this.webSearch = body.webSearch ?? false;
       this.modelsStatus = 'ready';
     } catch (error) {
       this.modelsError = message(error);

@@ -8,13 +8,13 @@ import type { Attachment } from '$server/threads/model';
 import type { ViewMessage } from '$lib/view-types';
 
 /** What a message made on this device says before the server stored it. */
-const LOCAL = { error: null, tokensIn: null, tokensOut: null } as const;
+const LOCAL = { error: null, tokensIn: null, tokensOut: null, reasoning: '' } as const;
 
 const fileIds = (attachments: Pick<Attachment, 'id'>[]) => attachments.flatMap((a) => (a.id ? [{ id: a.id }] : []));
 
 /** The user's message as shown at once. */
 export function userMessage(threadId: string, id: string, text: string, parentId: string | null, attachments: Attachment[]): ViewMessage {
-  return { id, threadId, parentId, role: 'user', content: text, status: 'complete', model: null, createdAt: new Date().toISOString(), attachments, ...LOCAL };
+  return { id, threadId, parentId, role: 'user', content: text, status: 'complete', model: null, createdAt: new Date().toISOString(), attachments, ...LOCAL, toolCalls: [], sources: [] };
 }
 
 /**
@@ -58,6 +58,8 @@ export function imagePlaceholder(threadId: string, parentId: string | null, prom
     createdAt: new Date().toISOString(),
     attachments: [],
     ...LOCAL,
+    toolCalls: [],
+    sources: [],
     pending: 'image',
   };
 }

@@ -17,6 +17,9 @@ const message = (id: string, role: Message['role'], content = '', status: Messag
   error: null,
   tokensIn: null,
   tokensOut: null,
+  reasoning: '',
+  toolCalls: [],
+  sources: [],
 });
 
 async function* events(list: ReplyEvent[]) {

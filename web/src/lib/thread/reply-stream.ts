@@ -13,8 +13,8 @@
  */
 import { api, ApiError } from '$lib/api';
 import { describeProviderError } from '$lib/errors';
-import type { Message } from '$server/threads/model';
-import type { ReplyEvent } from '$server/replies/model';
+import type { Message, Source } from '$server/threads/model';
+import type { ReplyEvent, ToolEvent } from '$server/replies/model';
 
 export interface ReplyHandlers {
   /** The server has stored the user's message. */
@@ -25,6 +25,12 @@ export interface ReplyHandlers {
   /** The final message; `error` in plain words when the provider failed. */
   end?(message: Message, error: string | null): void;
   title?(threadId: string, title: string): void;
+  /** More reasoning ("Thinking") for a message: shown apart, never spoken. */
+  reasoning?(id: string, text: string): void;
+  /** A tool call's new state. */
+  tool?(data: ToolEvent['data']): void;
+  /** Every source the reply may cite so far. */
+  sources?(id: string, sources: Source[]): void;
 }
 
 export interface RunOptions {
@@ -181,6 +187,16 @@ export class ReplyStream {
       case 'title':
         this.#titled = true;
         h.title?.(e.data.threadId, e.data.title);
+        break;
+      case 'reasoning':
+        h.reasoning?.(e.data.id, e.data.text);
+        break;
+      case 'tool':
+        this.flush();
+        h.tool?.(e.data);
+        break;
+      case 'sources':
+        h.sources?.(e.data.id, e.data.sources);
         break;
     }
   }

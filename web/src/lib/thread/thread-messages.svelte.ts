@@ -4,6 +4,7 @@
  * The versions picked by hand are remembered on the device (branch-memory.ts).
  */
 import type { ViewMessage } from '$lib/view-types';
+import type { Source, ToolCall } from '$server/threads/model';
 import { recallBranches, rememberBranches, type Remembered } from './branch-memory';
 import { MessageTree, mergeable, parentKey } from './message-tree';
 
@@ -102,6 +103,25 @@ export class ThreadMessages {
   appendText(id: string, text: string) {
     const m = this.#byId[id];
     if (m) m.content += text;
+  }
+
+  appendReasoning(id: string, text: string) {
+    const m = this.#byId[id];
+    if (m) m.reasoning = (m.reasoning ?? '') + text;
+  }
+
+  /** A tool call's new state replaces the one before (same call id). */
+  setToolCall(id: string, call: ToolCall) {
+    const m = this.#byId[id];
+    if (!m) return;
+    const calls = m.toolCalls ?? [];
+    const at = calls.findIndex((c) => c.id === call.id);
+    m.toolCalls = at < 0 ? [...calls, call] : calls.map((c, i) => (i === at ? call : c));
+  }
+
+  setSources(id: string, sources: Source[]) {
+    const m = this.#byId[id];
+    if (m) m.sources = sources;
   }
 
   /** Copies from the mirror or a sync, without going back (see `mergeable`). */
