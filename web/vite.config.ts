@@ -45,6 +45,15 @@ const LAZY = [
   /node_modules\/@simplewebauthn\//,
   /src\/lib\/components\/settings\/(Sessions|Passkey)Settings/,
   /src\/lib\/components\/signin\//,
+  // The library: search (opened with Ctrl/Cmd+K; MiniSearch only offline) and Settings'
+  // export and import.
+  /src\/lib\/components\/SearchDialog/,
+  /src\/lib\/search\/offline-index/,
+  /node_modules\/minisearch\//,
+  /src\/lib\/components\/settings\/DataSettings/,
+  // Settings: the screen and its sections (the route file only imports it).
+  /src\/lib\/components\/settings\//,
+  /src\/lib\/components\/StorageSettings/,
 ];
 
 /**
