@@ -37,7 +37,7 @@ async function replyError(client: Client) {
 
 describe('a fresh install', () => {
   test('says it has no account yet, so the app offers to create the admin account', async () => {
-    expect(beforeAnyAccount).toEqual({ password: true, passkeys: false, guests: false, oidc: [], registration: true, firstRun: true });
+    expect(beforeAnyAccount).toEqual({ password: true, passkeys: true, passwordReset: false, guests: false, oidc: [], registration: true, firstRun: true });
     const after = await (await fetch(`${server.url}/api/auth/providers`)).json();
     expect(after).toMatchObject({ firstRun: false, registration: true });
   });
