@@ -10,7 +10,7 @@ export function flagsRoutes(deps: Pick<AppDeps, 'sql' | 'auth'>) {
   return new Elysia({ name: 'flags' }).use(deps.auth).post(
     '/api/messages/:id/flag',
     async ({ user, params, body, set }) => {
-      const flag = await flagMessage(deps.sql, user.id, params.id, body.reason);
+      const flag = await flagMessage(deps.sql, user, params.id, body.reason);
       set.status = 201;
       return { flag };
     },

@@ -409,6 +409,37 @@ describe('the assistant', () => {
   });
 });
 
+describe('flags on room messages', () => {
+  test('a member flags the assistant’s answer in a room; a stranger cannot; the admin sees it in its room with context', async () => {
+    const owner = await signUp(server.url, 'Alice');
+    const stranger = await signUp(server.url, 'Mallory');
+    const reviewer = await signUp(server.url, 'Reviewer');
+    await server.db.sql`update users set role = 'admin' where id = ${reviewer.user.id}`;
+    const room = await newRoom(owner.client);
+    const view = await openEvents(owner.client, room.id);
+    fake.chat.script({ text: 'Something questionable' });
+    const question = ((await say(owner.client, room.id, '@ai say something')).body as any).message as RoomMessage;
+    const events = await view.until((evs) => evs.some((e) => e.event === 'done'));
+    view.close();
+    const reply = events.find((e) => e.event === 'done')!.data.message as RoomMessage;
+
+    expect((await stranger.client.json('POST', `/api/messages/${reply.id}/flag`, { reason: 'spam' })).status).toBe(404);
+    expect((await owner.client.json('POST', `/api/messages/${question.id}/flag`, { reason: 'mine' })).status).toBe(400);
+    const flagged = await owner.client.json('POST', `/api/messages/${reply.id}/flag`, { reason: 'Not for children' });
+    expect(flagged.status).toBe(201);
+    expect((flagged.body as any).flag).toMatchObject({ messageId: reply.id, roomId: room.id, threadId: null, status: 'open' });
+
+    const list = (await reviewer.client.json('GET', '/api/admin/flags?status=open')).body as any;
+    const mine = list.flags.find((f: any) => f.messageId === reply.id);
+    expect(mine).toMatchObject({ roomId: room.id, excerpt: 'Something questionable' });
+    const detail = (await reviewer.client.json('GET', `/api/admin/flags/${mine.id}`)).body as any;
+    expect(detail.context.map((m: any) => m.content)).toEqual([expect.stringMatching(/^Alice.*: @ai say something$/), 'Something questionable']);
+    // The room gone, its flags go with it.
+    expect((await owner.client.request('DELETE', `/api/rooms/${room.id}`)).status).toBe(204);
+    expect((await reviewer.client.request('GET', `/api/admin/flags/${mine.id}`)).status).toBe(404);
+  });
+});
+
 describe.skipIf(embedded)('two instances on one PostgreSQL', () => {
   test('a message posted through A and the assistant’s streamed reply reach a member watching through B, in order, once', async () => {
     // Two instances as server/index.ts makes them: each its own pool and LISTEN connection.
