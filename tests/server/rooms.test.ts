@@ -187,6 +187,27 @@ describe('rooms and members', () => {
     expect((await kid.client.request('GET', `/api/rooms/${room.id}`)).status).toBe(404);
   });
 
+  test('a restricted account sees and uses only the rooms it was added to, and starts none', async () => {
+    const owner = await signUp(server.url, 'parent');
+    const child = await signUp(server.url, 'child');
+    await server.db.sql`update users set role = 'restricted' where id = ${child.user.id}`;
+    const pub = await newRoom(owner.client, { name: 'Open to all', visibility: 'public' });
+    const family = await newRoom(owner.client, { name: 'Family' });
+    await owner.client.json('POST', `/api/rooms/${family.id}/members`, { email: child.email });
+    const listed = ((await child.client.json('GET', '/api/rooms')).body as any).rooms.map((r: any) => r.name);
+    expect(listed).toEqual(['Family']);
+    for (const [method, path, body] of [
+      ['GET', `/api/rooms/${pub.id}`],
+      ['POST', `/api/rooms/${pub.id}/join`],
+      ['POST', `/api/rooms/${pub.id}/messages`, { id: crypto.randomUUID(), content: 'hi' }],
+      ['GET', `/api/rooms/${pub.id}/events`],
+    ] as const) {
+      expect(`${method} ${path} → ${(await child.client.request(method, path, body)).status}`).toBe(`${method} ${path} → 404`);
+    }
+    expect((await child.client.json('POST', '/api/rooms', { name: 'Mine', visibility: 'public' })).status).toBe(403);
+    expect((await say(child.client, family.id, 'hello from the child')).status).toBe(201);
+  });
+
   test('anyone may join a public room (posting there joins it too)', async () => {
     const owner = await signUp(server.url, 'owner');
     const a = await signUp(server.url, 'a');
