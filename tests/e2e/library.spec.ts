@@ -9,7 +9,10 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, test, type Page } from '@playwright/test';
 import { eventually } from '../support/eventually';
-import { shoot, signUpByApi, SIZES } from './helpers';
+import { installed, shoot, signUpByApi, SIZES } from './helpers';
+
+// Search's code loads on first use: offline, from the service worker's copy, as in the installed app.
+test.use({ serviceWorkers: 'allow' });
 
 test.describe.configure({ timeout: 60_000 });
 
@@ -110,7 +113,9 @@ test('import from Settings, then folders, move, drag, archive and search (online
   await expect(hit).toContainText('What flour ratio?');
   await expect(hit).toBeInViewport();
 
-  // Offline: the mirror is searched (MiniSearch), a word in the middle of a message.
+  // Offline: the mirror is searched (MiniSearch), a word in the middle of a message. Search's
+  // code loads on first use, offline from the service worker's copy, as in the installed app.
+  await installed(page);
   await mirrored(page, 7);
   await context.setOffline(true);
   await page.keyboard.press('Control+k');

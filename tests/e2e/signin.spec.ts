@@ -225,7 +225,7 @@ test('/admin/sign-in: an admin adds an identity provider and the sign-in page of
   await page.goto(`${env.base}/login`);
   await register(page);
   await page.goto(`${env.base}/admin/sign-in`);
-  await expect(page.getByRole('alert')).toContainText('Only an admin');
+  await expect(page.getByRole('heading', { name: 'Admins only' })).toBeVisible();
   await signOut(page, context);
 
   const login = await page.request.post(`${env.base}/api/auth/login`, { data: env.admin });

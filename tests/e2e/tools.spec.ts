@@ -16,7 +16,7 @@ import { assistant, waitForReply } from './helpers';
 
 const PORT = Number(process.env.E2E_PORT ?? 4321);
 const at = (offset: number) => `http://127.0.0.1:${PORT + offset}`;
-const ADMIN = { email: 'admin@example.test', password: process.env.E2E_ADMIN_PASSWORD ?? 'e2e admin password' };
+const ADMIN = { email: 'admin@example.test', password: process.env.E2E_ADMIN_PASSWORD ?? 'e2e admin passphrase' };
 const SHOTS = join(import.meta.dirname, '.artifacts', 'screens');
 
 const wav = join(mkdtempSync(join(tmpdir(), 'parley-tools-')), 'microphone.wav');

@@ -89,6 +89,9 @@ function refreshSession(): Promise<boolean> {
   refreshing ??= fetch('/api/auth/refresh', { method: 'POST', credentials: 'same-origin' })
     .then((res) => {
       if (res.ok) epoch++;
+      // Read to the end: the answer is only its cookies, and an unread body (API answers are
+      // no-store, so the browser keeps nothing of it) would hold the request open.
+      void res.arrayBuffer().catch(() => {});
       return res.ok;
     })
     .catch(() => false)
