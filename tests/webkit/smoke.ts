@@ -174,6 +174,16 @@ try {
 
   await step('the service worker installs and controls the page', async () => {
     await wd.go(`${base}/?new=1`);
+    // The app registers its worker a second after the page has loaded: wait for it to be
+    // active (reloading meanwhile would cancel that), then one reload puts the page under it.
+    await until(
+      'an active service worker',
+      () =>
+        wd.runAsync<boolean>(
+          'const done = arguments[arguments.length - 1]; navigator.serviceWorker.getRegistration().then((r) => done(!!(r && r.active)), () => done(false))',
+        ),
+      30_000,
+    );
     await until(
       'a controlling service worker',
       async () => {
