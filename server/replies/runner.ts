@@ -9,6 +9,7 @@ import { setupAdvice } from '../auth/service';
 import { appendReplyTexts, finishReply } from '../conversations/writes';
 import type { Sql } from '../db';
 import { log } from '../log';
+import { isDatabaseDown } from '../errors';
 import type { ChatMessage } from '../providers/types';
 import { runModel, type LoopOptions } from '../tools/loop';
 import type { Message } from '../threads/model';
@@ -139,8 +140,10 @@ async function storeFinal(
         ...r,
       });
     } catch (error) {
-      if (Date.now() + wait > until) {
-        log.error('could not store a finished reply', { messageId: g.messageId, error: String(error) });
+      // Only an unreachable database is worth waiting for (a restart); anything else (the
+      // account deleted meanwhile) will not get better, and the reply must not linger.
+      if (!isDatabaseDown(error) || Date.now() + wait > until) {
+        log.warn('could not store a finished reply', { messageId: g.messageId, error: String(error) });
         return null;
       }
       await Bun.sleep(wait);

@@ -3,7 +3,7 @@
  * makes the subscriptions, receives what Parley POSTs, verifies the VAPID JWT and decrypts
  * the RFC 8291 payload with the keys it made.
  */
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
+import { afterAll, beforeAll, describe, expect, test, setDefaultTimeout } from 'bun:test';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { checkEndpoint } from '../../server/push/service';
@@ -14,6 +14,9 @@ import { startPushService, type PushService } from '../support/push-service';
 import { startServer, type TestServer } from '../support/server';
 import { SseReader } from '../support/sse';
 import { newThread } from '../support/threads';
+
+// Deliveries run after the reply's completion steps: on a loaded machine that takes seconds.
+setDefaultTimeout(30_000);
 
 let server: TestServer;
 let fake: FakeProvider;
@@ -121,7 +124,7 @@ describe('a reply that finishes unwatched', () => {
     fake.chat.script({ text: 'Pack light: the trams are narrow and the hills are steep, so bring good shoes.', chunkDelayMs: 20 });
     const messageId = await unwatchedReply(client, thread.id, 'What should I pack?');
 
-    const [delivery] = await eventually(() => push.for(sub.id).length > 0 && push.for(sub.id), { message: 'a push delivery' });
+    const [delivery] = await eventually(() => push.for(sub.id).length > 0 && push.for(sub.id), { message: 'a push delivery', timeout: 10_000 });
     expect(delivery!.payload).toEqual({
       title: 'Trip to Lisbon',
       body: 'Pack light: the trams are narrow and the hills are steep, so bring good shoes.',
@@ -132,7 +135,7 @@ describe('a reply that finishes unwatched', () => {
     expect(delivery!.vapid.aud).toBe(push.origin);
     expect(delivery!.vapid.publicKey).toBe(((await client.json('GET', '/api/push/key')).body as { publicKey: string }).publicKey);
     expect(Number(delivery!.headers.ttl)).toBeGreaterThan(0);
-    await eventually(() => push.for(second.id).length === 1, { message: 'the second device too' });
+    await eventually(() => push.for(second.id).length === 1, { message: 'the second device too', timeout: 10_000 });
     expect(push.failures).toEqual([]);
   });
 
@@ -141,7 +144,7 @@ describe('a reply that finishes unwatched', () => {
     const thread = await newThread(client, { title: 'Essay' });
     fake.chat.script({ text: Array.from({ length: 100 }, (_, i) => `word${i}`).join(' ') });
     await unwatchedReply(client, thread.id, 'Write a lot');
-    const [d] = await eventually(() => push.for(sub.id).length > 0 && push.for(sub.id));
+    const [d] = await eventually(() => push.for(sub.id).length > 0 && push.for(sub.id), { timeout: 10_000 });
     const body = (d!.payload as { body: string }).body;
     expect(body.length).toBeLessThanOrEqual(141);
     expect(body).toStartWith('word0 word1 word2');
@@ -155,13 +158,13 @@ describe('a reply that finishes unwatched', () => {
     // Then a window that reported itself hidden: this one is pushed, and it is the only one.
     expect((await client.post('/api/push/visibility', { hidden: true })).status).toBe(204);
     const hiddenId = await watchedReply(client, thread.id, 'second, hidden');
-    const got = await eventually(() => push.for(sub.id).length > 0 && push.for(sub.id));
+    const got = await eventually(() => push.for(sub.id).length > 0 && push.for(sub.id), { timeout: 10_000 });
     expect(got.map((d) => (d.payload as { messageId: string }).messageId)).toEqual([hiddenId]);
     // Visible again: nothing more (a third, unwatched reply is the next and only delivery).
     expect((await client.post('/api/push/visibility', { hidden: false })).status).toBe(204);
     await watchedReply(client, thread.id, 'third, visible');
     const lastId = await unwatchedReply(client, thread.id, 'fourth, unwatched');
-    const all = await eventually(() => push.for(sub.id).length > 1 && push.for(sub.id));
+    const all = await eventually(() => push.for(sub.id).length > 1 && push.for(sub.id), { timeout: 10_000 });
     expect(all.map((d) => (d.payload as { messageId: string }).messageId)).toEqual([hiddenId, lastId]);
     expect((await client.json('POST', '/api/push/visibility', { hidden: 'yes' })).status).toBe(400);
   });
@@ -177,7 +180,7 @@ describe('a reply that finishes unwatched', () => {
     await eventually(async () => {
       const rows = await server.db.sql`select 1 from push_subscriptions where endpoint in ${server.db.sql([sub.endpoint, other.endpoint])}`;
       expect(rows.length).toBe(0);
-    }, { message: 'both subscriptions deleted' });
+    }, { message: 'both subscriptions deleted', timeout: 10_000 });
   });
 
   test('signing out ends that device’s notifications; DELETE unsubscribes only your own endpoint', async () => {

@@ -1,7 +1,7 @@
 /**
  * Replies streamed from the fake provider through the real OpenAI and Mistral SDKs.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, test } from 'bun:test';
+import { afterAll, afterEach, beforeAll, describe, expect, test, setDefaultTimeout } from 'bun:test';
 import { failOrphans } from '../../server/replies/service';
 import { Client, signUp } from '../support/client';
 import { startFakeProvider, type FakeProvider } from '../support/fake-provider';
@@ -9,6 +9,9 @@ import { startServer, type TestServer } from '../support/server';
 import { eventually } from '../support/eventually';
 import { SseReader } from '../support/sse';
 import { newThread } from '../support/threads';
+
+// Replies stop and are stored in the background: on a loaded machine that takes seconds.
+setDefaultTimeout(30_000);
 
 let fake: FakeProvider;
 let server: TestServer;
@@ -521,7 +524,7 @@ describe("someone else's ids (security item 1)", () => {
     await stream.all();
     expect(performance.now() - t0).toBeLessThan(2000);
     // The stream ends at once (sign-out of every session); the generation stops right after.
-    await eventually(() => expect(generations().get(start.data.message.id)).toBeNull());
+    await eventually(() => expect(generations().get(start.data.message.id)).toBeNull(), { timeout: 10_000 });
     const [{ n }] = (await server.db.sql<{ n: number }[]>`select count(*)::int as n from messages where id = ${start.data.message.id}`) as unknown as [{ n: number }];
     expect(n).toBe(0);
   });

@@ -466,7 +466,8 @@ describe.skipIf(embedded)('two instances on one PostgreSQL', () => {
     // Two instances as server/index.ts makes them: each its own pool and LISTEN connection.
     const instances = [];
     for (let i = 0; i < 2; i++) {
-      const config = loadConfig({ ...env, DATA_DIR: server.config.dataDir, DATABASE_URL: server.config.db.url!, PORT: '0', HOST: '127.0.0.1' });
+      // (Many accounts register from 127.0.0.1 in this file: the per-IP limit is raised, as startServer does.)
+      const config = loadConfig({ ...env, DATA_DIR: server.config.dataDir, DATABASE_URL: server.config.db.url!, PORT: '0', HOST: '127.0.0.1', AUTH_IP_LIMIT: '100000' });
       const db = await openDatabase(config.db);
       const app = createApp({ config, sql: db.sql, bus: postgresBus(db.sql, config.db.url!) });
       await app.bus.ready();
