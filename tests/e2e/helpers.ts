@@ -48,8 +48,8 @@ export const assistant = (page: Page) => page.locator('[data-role="assistant"]')
 export const user = (page: Page) => page.locator('[data-role="user"]');
 
 /** Waits for the last assistant message to be final (status other than streaming). */
-export async function waitForReply(page: Page) {
-  await expect(assistant(page).last()).toHaveAttribute('data-status', /complete|cancelled|error/, { timeout: 20_000 });
+export async function waitForReply(page: Page, timeout = 20_000) {
+  await expect(assistant(page).last()).toHaveAttribute('data-status', /complete|cancelled|error/, { timeout });
 }
 
 /** The two sizes every screen is looked at in. */
