@@ -30,18 +30,9 @@ import { release, reserve } from '../quota/service';
 export type RoomsDeps = Pick<AppDeps, 'sql' | 'config' | 'providers'> & { bus: RoomBus };
 export type RoomUser = Viewer & { name: string; email: string };
 
-/**
- * Rooms need the `rooms` permission, which every route checks first (requirePermission);
- * this is the service's own guard for callers other than the routes.
- */
-export function requireRooms(user: RoomUser) {
-  if (user.role === 'guest') throw forbidden('Rooms are not available to this account');
-}
-
 const isAdmin = (user: RoomUser) => user.role === 'admin';
 
 async function visibleRoom(deps: RoomsDeps, user: RoomUser, roomId: string) {
-  requireRooms(user);
   const room = await q.findRoom(deps.sql, user, roomId);
   if (!room) throw notFound('Room');
   return room;
@@ -55,7 +46,6 @@ async function managedRoom(deps: RoomsDeps, user: RoomUser, roomId: string) {
 }
 
 export async function createRoom(deps: RoomsDeps, user: RoomUser, body: CreateRoomBody) {
-  requireRooms(user);
   if (user.role === 'restricted') throw forbidden('This account can use the rooms it was added to, not create new ones');
   await enforce(deps.sql, [{ key: `rooms:create:${user.id}`, ...CREATE_LIMIT }]);
   const id = await deps.sql.begin((tx) =>
@@ -72,7 +62,6 @@ export async function createRoom(deps: RoomsDeps, user: RoomUser, body: CreateRo
 }
 
 export function listRooms(deps: RoomsDeps, user: RoomUser) {
-  requireRooms(user);
   return q.listRooms(deps.sql, user);
 }
 export const getRoom = visibleRoom;

@@ -1,5 +1,4 @@
 /** GET and PUT /api/settings: the signed-in user's preferences and their own provider keys. */
-import { assertNotGuest } from '../auth/roles';
 import { Elysia } from 'elysia';
 import type { AppDeps } from '../deps';
 import { badRequest } from '../errors';
