@@ -13,7 +13,7 @@ import { getKeysAndSettings, getUserKeys, type UserKeys } from '../settings/serv
 import { createMistralProvider } from './mistral';
 import { createOpenAIProvider } from './openai';
 import type { Connections } from '../connections/service';
-import type { ChatMessage, ChatProvider, KeyCheck, ModelInfo, ProviderId, Providers, StreamEvent, StreamOptions } from './types';
+import type { ChatMessage, ChatProvider, KeyCheck, ModelInfo, ProviderId, Providers, StreamEvent, StreamOptions, UserView } from './types';
 
 export interface ProvidersOptions {
   /** A list older than this is refreshed in the background (its copy still served meanwhile). */
@@ -104,13 +104,13 @@ export function createProviders(config: Config, sql: Sql, options: ProvidersOpti
   }
 
   /** The environment's providers' models with these keys, then the admin's connections' (everyone's). */
-  async function modelsForKeys(keys: UserKeys): Promise<ModelInfo[]> {
+  async function modelsForKeys(keys: UserKeys, connectionModels?: ModelInfo[]): Promise<ModelInfo[]> {
     const lists = await Promise.all([
       ...PROVIDERS.map((p) => {
         const key = keyFor(p, keys);
         return key === undefined ? [] : listFor(p, key);
       }),
-      options.connections?.chatModels() ?? [],
+      connectionModels ?? options.connections?.chatModels() ?? [],
     ]);
     return lists.flat();
   }
@@ -123,9 +123,13 @@ export function createProviders(config: Config, sql: Sql, options: ProvidersOpti
     return models[0]!.id;
   }
 
-  async function userView(userId: string) {
-    const { keys, settings } = await getKeysAndSettings(sql, config, userId);
-    return { models: await modelsForKeys(keys), userDefault: settings.defaultModel };
+  /** The user's settings row and the connections are read side by side: one round trip. */
+  async function userView(userId: string): Promise<UserView> {
+    const [{ keys, settings }, connectionModels] = await Promise.all([
+      getKeysAndSettings(sql, config, userId),
+      options.connections?.chatModels() ?? [],
+    ]);
+    return { models: await modelsForKeys(keys, connectionModels), userDefault: settings.defaultModel, keys };
   }
 
   async function checkKey(provider: ProviderId, apiKey: string): Promise<KeyCheck> {
@@ -152,13 +156,15 @@ export function createProviders(config: Config, sql: Sql, options: ProvidersOpti
       return { models, defaultModel };
     },
 
-    async resolveModel(userId, requested) {
-      const { models, userDefault } = await userView(userId);
+    view: userView,
+
+    async resolveModel(userId, requested, view) {
+      const { models, userDefault } = view ?? (await userView(userId));
       return pick(models, [requested, userDefault, config.ai.defaultModel]);
     },
 
-    async modelInfo(userId, modelId) {
-      const { models } = await userView(userId);
+    async modelInfo(userId, modelId, view) {
+      const { models } = view ?? (await userView(userId));
       return models.find((m) => m.id === modelId) ?? null;
     },
 
@@ -167,7 +173,7 @@ export function createProviders(config: Config, sql: Sql, options: ProvidersOpti
       modelId: string,
       messages: ChatMessage[],
       signal: AbortSignal,
-      streamOptions: StreamOptions = {},
+      { keys: givenKeys, ...streamOptions }: StreamOptions = {},
     ): AsyncGenerator<StreamEvent> {
       const match = /^(mistral|openai):(.+)$/.exec(modelId ?? '');
       const other = match ? null : /^([a-z0-9][a-z0-9-]{0,31}):(.+)$/.exec(modelId ?? '');
@@ -187,7 +193,7 @@ export function createProviders(config: Config, sql: Sql, options: ProvidersOpti
       const provider = match[1] as ProviderId;
       const model = match[2]!;
       try {
-        const keys = await getUserKeys(sql, config, userId);
+        const keys = givenKeys ?? (await getUserKeys(sql, config, userId));
         const apiKey = keyFor(provider, keys);
         if (apiKey === undefined) {
           yield {

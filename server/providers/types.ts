@@ -1,3 +1,4 @@
+import type { UserKeys } from '../settings/service';
 /**
  * The contract between replies and the provider adapters. An adapter is an async
  * generator of a small discriminated union; persistence and timeouts live in the
@@ -64,6 +65,8 @@ export interface StreamRequest {
 export interface StreamOptions {
   tools?: ToolSpec[];
   reasoningEffort?: 'high' | null;
+  /** The user's keys when the caller read them already (Providers.view): no second read. */
+  keys?: UserKeys;
 }
 
 export interface ChatProvider {
@@ -72,15 +75,28 @@ export interface ChatProvider {
   listModels(apiKey?: string | null): Promise<ModelInfo[]>;
 }
 
-/** What the replies need to know of a model before calling it. */
-export type ModelLookup = (userId: string, modelId: string) => Promise<ModelInfo | null>;
+/** What the replies need to know of a model before calling it (`view`: the user's, when read already). */
+export type ModelLookup = (userId: string, modelId: string, view?: UserView) => Promise<ModelInfo | null>;
+
+/**
+ * One read of what a user's requests need from the providers: their keys, their default model
+ * and the models they can use. A reply reads it once and hands it to each step (model choice,
+ * model information, the provider request), so none of them reads the database again.
+ */
+export interface UserView {
+  models: ModelInfo[];
+  userDefault: string | null;
+  keys: UserKeys;
+}
 
 /** What the rest of the server uses: provider choice, user keys and model lists resolved here. */
 export interface Providers {
   /** Merged, cached model list for this user (their own keys may add a provider). */
   models(userId: string): Promise<{ models: ModelInfo[]; defaultModel: string | null }>;
   /** The model to use when a thread names none (or names one that no longer exists). */
-  resolveModel(userId: string, requested: string | null | undefined): Promise<string | null>;
+  resolveModel(userId: string, requested: string | null | undefined, view?: UserView): Promise<string | null>;
+  /** The user's keys, default model and models in one read (see UserView). Optional for stand-ins. */
+  view?(userId: string): Promise<UserView>;
   /** Streams a reply with `modelId` (`provider:model`), using the user's key when they saved one. */
   stream(userId: string, modelId: string, messages: ChatMessage[], signal: AbortSignal, options?: StreamOptions): AsyncGenerator<StreamEvent>;
   /** The listed model with this id for this user (capabilities, context length), or null. Optional for stand-ins. */

@@ -11,7 +11,7 @@ import type { Sql } from '../db';
 import { log } from '../log';
 import { isDatabaseDown } from '../errors';
 import type { ChatMessage } from '../providers/types';
-import { runModel, type LoopOptions } from '../tools/loop';
+import { prepare, runModel, type LoopOptions } from '../tools/loop';
 import type { Message } from '../threads/model';
 import type { Generation } from './generations';
 import { estimateTokens, release, settle, type Hold } from '../quota/service';
@@ -212,17 +212,15 @@ async function run(deps: RunnerDeps, job: ReplyJob) {
         'Ask the person who runs this Parley to set one up, or save your own key in Settings.',
       );
     } else {
+      const loop = { providers: deps.providers, tools: deps.tools, limits: deps.config.tools };
+      const options = job.options ?? {};
+      // The model's information and its tools are looked up while the conversation is read.
+      const prepared = prepare(loop, g, options);
       const conversation = await job.context;
       called = true;
       arm();
       // The provider calls, tool calls between them, reasoning: server/tools/loop.ts.
-      const outcome = await runModel(
-        { providers: deps.providers, tools: deps.tools, limits: deps.config.tools },
-        g,
-        conversation,
-        job.options ?? {},
-        { arm, pause: () => clearTimeout(watchdog) },
-      );
+      const outcome = await runModel(loop, g, conversation, options, { arm, pause: () => clearTimeout(watchdog) }, prepared);
       usage = outcome.usage;
       failure = outcome.failure;
     }

@@ -35,6 +35,7 @@ import { startReply } from './runner';
 import { nameThread, provisionalTitle } from './title';
 import type { PostMessageBody } from './model';
 import type { CompletionStep, Feed, FileReader, RunnerDeps } from './types';
+import type { UserView } from '../providers/types';
 import { allowedModel, assertModelChoice } from '../auth/policy';
 import { permissionsForUser, type Permissions } from '../auth/permissions';
 import { estimateTokens, REPLY_HOLD, reserve } from '../quota/service';
@@ -68,7 +69,11 @@ function exchangeFeed(deps: ReplyDeps, userId: string, user: Message, source: So
 export async function postMessage(deps: ReplyDeps, userId: string, threadId: string, body: PostBody): Promise<Feed> {
   const content = body.content;
   if (!content.trim() && !body.attachments?.length) throw badRequest({ content: 'must not be empty' });
-  const look = await postLookup(deps.sql, userId, threadId, body.id, body.parentId ?? null);
+  // Two reads side by side, both the caller's own: the thread (404 if not theirs) and their permissions.
+  const [look, permissions] = await Promise.all([
+    postLookup(deps.sql, userId, threadId, body.id, body.parentId ?? null),
+    permissionsForUser(deps.sql, userId),
+  ]);
   if (!look) throw notFound('Thread');
   const { thread } = look;
 
@@ -86,12 +91,13 @@ export async function postMessage(deps: ReplyDeps, userId: string, threadId: str
     if (!found) throw badRequest({ [`attachments.${i}`]: 'is not one of your files' });
     attachments.push(found);
   }
-  const permissions = await permissionsForUser(deps.sql, userId);
   assertModelChoice(permissions, body.model, thread.model);
   // The conversation is read while the model is resolved: one round trip less before the provider request.
   const context = buildContext(deps, userId, thread, parentId, { content, attachments });
   context.catch(() => {}); // the runner handles its failure; this only keeps an early throw below from leaving it unhandled
-  const model = await replyModel(deps, userId, permissions, body.model ?? thread.model);
+  // The user's keys and models, read once (Providers.view) and handed to the runner's steps too.
+  const view = await deps.providers.view?.(userId);
+  const model = await replyModel(deps, userId, permissions, body.model ?? thread.model, view);
   // The quota is checked (and this reply's share set aside) before any provider is called.
   const hold = await reserve(deps.sql, userId, estimateTokens(content) + REPLY_HOLD);
 
@@ -134,7 +140,7 @@ export async function postMessage(deps: ReplyDeps, userId: string, threadId: str
     // A new thread is named by its first message at once, and by the model after the reply.
     completion: [...(thread.title ? [] : [nameThread(deps, provisional)]), ...(deps.afterReply ?? [])],
     hold,
-    options: { webSearch: body.webSearch, reasoningEffort: body.reasoningEffort },
+    options: { webSearch: body.webSearch, reasoningEffort: body.reasoningEffort, view },
   });
 
   const created = await written.catch((error) => {
@@ -155,10 +161,10 @@ export async function postMessage(deps: ReplyDeps, userId: string, threadId: str
 }
 
 /** The model a reply uses: the provider's choice, kept within the account's allow-list. */
-async function replyModel(deps: ReplyDeps, userId: string, permissions: Permissions, requested: string | null) {
-  const resolved = await deps.providers.resolveModel(userId, requested);
+async function replyModel(deps: ReplyDeps, userId: string, permissions: Permissions, requested: string | null, view?: UserView) {
+  const resolved = await deps.providers.resolveModel(userId, requested, view);
   if (permissions.models === null) return resolved;
-  return allowedModel(permissions, resolved, (await deps.providers.models(userId)).models);
+  return allowedModel(permissions, resolved, view?.models ?? (await deps.providers.models(userId)).models);
 }
 
 /** The same client id again: the stored message and its reply, or 409 if the id is not ours to reuse. */
@@ -189,10 +195,10 @@ export async function regenerate(deps: ReplyDeps, userId: string, messageId: str
   const parentId = target.role === 'user' ? target.id : target.parentId;
   if (!parentId) throw badRequest({ id: 'has no user message to answer' });
   const parent = (await getMessage(deps.sql, userId, parentId))!;
-  const thread = await requireThread(deps, userId, target.threadId);
-  const permissions = await permissionsForUser(deps.sql, userId);
+  const [thread, permissions] = await Promise.all([requireThread(deps, userId, target.threadId), permissionsForUser(deps.sql, userId)]);
   assertModelChoice(permissions, model, thread.model);
-  const resolved = await replyModel(deps, userId, permissions, model ?? thread.model);
+  const view = await deps.providers.view?.(userId);
+  const resolved = await replyModel(deps, userId, permissions, model ?? thread.model, view);
   const hold = await reserve(deps.sql, userId, estimateTokens(parent.content) + REPLY_HOLD);
   const assistant = await insertReply(deps.sql, userId, { threadId: thread.id, parentId, model: resolved });
   const generation = new Generation(userId, assistant);
@@ -203,6 +209,7 @@ export async function regenerate(deps: ReplyDeps, userId: string, messageId: str
     stored: Promise.resolve(true),
     completion: deps.afterReply,
     hold,
+    options: { view },
   });
   return feedOf(deps, userId, { kind: 'live', generation });
 }

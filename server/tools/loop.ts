@@ -10,7 +10,7 @@
  * providers and the tools, through the Generation.
  */
 import { log } from '../log';
-import type { ChatMessage, Providers, ToolCallRequest } from '../providers/types';
+import type { ChatMessage, ModelInfo, Providers, ToolCallRequest, UserView } from '../providers/types';
 import type { Generation } from '../replies/generations';
 import type { ToolCall } from '../threads/model';
 import type { Tool, ToolBox, ToolContext } from './types';
@@ -19,6 +19,25 @@ import { CITE_INSTRUCTION } from './web-search';
 export interface LoopOptions {
   webSearch?: boolean;
   reasoningEffort?: 'high' | null;
+  /** The user's keys and models, read once by the request that started the reply. */
+  view?: UserView;
+}
+
+/** What the first provider request needs besides the conversation: the model's information and the tools it is offered. */
+export interface Prepared {
+  info: ModelInfo | null;
+  tools: Tool[];
+}
+
+/**
+ * Looks up the model and the tools it may call; the runner starts it while the conversation
+ * is still being read, so neither waits for the other. Never rejects (no tools on failure).
+ */
+export async function prepare(deps: LoopDeps, g: Generation, options: LoopOptions): Promise<Prepared> {
+  const info = (await deps.providers.modelInfo?.(g.userId, g.message.model!, options.view).catch(() => null)) ?? null;
+  const canCallTools = Boolean(info?.capabilities.includes('tools'));
+  const tools: Tool[] = canCallTools && deps.tools ? await deps.tools.available().catch(() => []) : [];
+  return { info, tools };
 }
 
 export interface LoopDeps {
@@ -62,13 +81,12 @@ export async function runModel(
   conversation: ChatMessage[],
   options: LoopOptions,
   watch: Watch,
+  prepared: Promise<Prepared> = prepare(deps, g, options),
 ): Promise<LoopOutcome> {
   const model = g.message.model!;
-  const info = (await deps.providers.modelInfo?.(g.userId, model).catch(() => null)) ?? null;
-  const canCallTools = Boolean(info?.capabilities.includes('tools'));
+  const { info, tools } = await prepared;
   // An effort setting sent to a model that does not reason is refused by the providers: ask only those that do.
   const reasoningEffort = info?.capabilities.includes('reasoning') ? (options.reasoningEffort ?? null) : null;
-  const tools: Tool[] = canCallTools && deps.tools ? await deps.tools.available().catch(() => []) : [];
   const byName = new Map(tools.map((t) => [t.spec.name, t]));
   const messages = [...conversation];
   const seen = new Set<string>(g.sources.map((s) => s.url));
@@ -146,6 +164,7 @@ export async function runModel(
     for await (const event of deps.providers.stream(g.userId, model, messages, g.signal, {
       tools: offer,
       reasoningEffort,
+      keys: options.view?.keys,
     })) {
       if (g.signal.aborted) break;
       watch.arm();

@@ -46,7 +46,7 @@ describe('migrations', () => {
       await database.drop();
       rmSync(dir, { recursive: true, force: true });
     }
-  });
+  }, 30_000); // a fresh database and every migration: seconds on a busy machine
 
   test('a gap in the numbering stops start-up', () => {
     const dir = mkdtempSync(join(tmpdir(), 'parley-gap-'));
