@@ -11,7 +11,7 @@ import type { Sql } from '../db';
 import { log } from '../log';
 import { isDatabaseDown } from '../errors';
 import type { ChatMessage } from '../providers/types';
-import { prepare, runModel, type LoopOptions } from '../tools/loop';
+import { prepare, runModel, type LoopDeps, type LoopOptions, type Prepared } from '../tools/loop';
 import type { Message } from '../threads/model';
 import type { Generation } from './generations';
 import { estimateTokens, release, settle, type Hold } from '../quota/service';
@@ -84,9 +84,14 @@ export interface ReplyJob {
   completion?: CompletionStep[];
   /** The quota hold taken before the provider was called: settled with what the reply used. */
   hold?: Hold;
-  /** A forced web search, more reasoning (the message's own choices). */
+  /** A forced web search, more reasoning (the message's own choices), the user's keys and models. */
   options?: LoopOptions;
+  /** The model's information and tools when the caller started looking them up already (prepare). */
+  prepared?: Promise<Prepared>;
 }
+
+/** What the tool loop needs of the runner's dependencies. */
+export const loopDeps = (deps: RunnerDeps): LoopDeps => ({ providers: deps.providers, tools: deps.tools, limits: deps.config.tools });
 
 /** Starts the job; it runs to its end whoever is attached. */
 export function startReply(deps: RunnerDeps, job: ReplyJob) {
@@ -212,10 +217,10 @@ async function run(deps: RunnerDeps, job: ReplyJob) {
         'Ask the person who runs this Parley to set one up, or save your own key in Settings.',
       );
     } else {
-      const loop = { providers: deps.providers, tools: deps.tools, limits: deps.config.tools };
+      const loop = loopDeps(deps);
       const options = job.options ?? {};
-      // The model's information and its tools are looked up while the conversation is read.
-      const prepared = prepare(loop, g, options);
+      // The model's information and its tools, looked up while the conversation is read (or earlier: job.prepared).
+      const prepared = job.prepared ?? prepare(loop, g.userId, g.message.model, options);
       const conversation = await job.context;
       called = true;
       arm();

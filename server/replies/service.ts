@@ -31,14 +31,15 @@ import { feedOf, sourceFor, type Source } from './attach';
 import { buildContext } from './context';
 import { Generation, type Generations } from './generations';
 import type { Relay } from './relay';
-import { startReply } from './runner';
+import { loopDeps, startReply } from './runner';
 import { nameThread, provisionalTitle } from './title';
 import type { PostMessageBody } from './model';
 import type { CompletionStep, Feed, FileReader, RunnerDeps } from './types';
 import type { UserView } from '../providers/types';
 import { allowedModel, assertModelChoice } from '../auth/policy';
 import { permissionsForUser, type Permissions } from '../auth/permissions';
-import { estimateTokens, REPLY_HOLD, reserve } from '../quota/service';
+import { estimateTokens, release, REPLY_HOLD, reserve } from '../quota/service';
+import { prepare, type LoopOptions, type Prepared } from '../tools/loop';
 
 export type ReplyDeps = RunnerDeps & {
   generations: Generations;
@@ -95,11 +96,24 @@ export async function postMessage(deps: ReplyDeps, userId: string, threadId: str
   // The conversation is read while the model is resolved: one round trip less before the provider request.
   const context = buildContext(deps, userId, thread, parentId, { content, attachments });
   context.catch(() => {}); // the runner handles its failure; this only keeps an early throw below from leaving it unhandled
-  // The user's keys and models, read once (Providers.view) and handed to the runner's steps too.
-  const view = await deps.providers.view?.(userId);
-  const model = await replyModel(deps, userId, permissions, body.model ?? thread.model, view);
-  // The quota is checked (and this reply's share set aside) before any provider is called.
-  const hold = await reserve(deps.sql, userId, estimateTokens(content) + REPLY_HOLD);
+  // The quota is checked (and this reply's share set aside) before the provider is asked to answer,
+  // while the user's keys and models are read (once: Providers.view, handed to the runner's steps too).
+  const holding = reserve(deps.sql, userId, estimateTokens(content) + REPLY_HOLD);
+  holding.catch(() => {}); // awaited below; a failure before then releases what it took
+  let model: string | null;
+  let options: LoopOptions;
+  let prepared: Promise<Prepared> | undefined;
+  try {
+    const view = await deps.providers.view?.(userId);
+    model = await replyModel(deps, userId, permissions, body.model ?? thread.model, view);
+    options = { webSearch: body.webSearch, reasoningEffort: body.reasoningEffort, view };
+    // The model's information and tools are looked up while the quota and the conversation are read.
+    prepared = model ? prepare(loopDeps(deps), userId, model, options) : undefined;
+  } catch (error) {
+    void holding.then((h) => release(deps.sql, h)).catch(() => {});
+    throw error;
+  }
+  const hold = await holding;
 
   const draft: Message = {
     id: crypto.randomUUID(),
@@ -140,7 +154,8 @@ export async function postMessage(deps: ReplyDeps, userId: string, threadId: str
     // A new thread is named by its first message at once, and by the model after the reply.
     completion: [...(thread.title ? [] : [nameThread(deps, provisional)]), ...(deps.afterReply ?? [])],
     hold,
-    options: { webSearch: body.webSearch, reasoningEffort: body.reasoningEffort, view },
+    options,
+    prepared,
   });
 
   const created = await written.catch((error) => {

@@ -33,8 +33,8 @@ export interface Prepared {
  * Looks up the model and the tools it may call; the runner starts it while the conversation
  * is still being read, so neither waits for the other. Never rejects (no tools on failure).
  */
-export async function prepare(deps: LoopDeps, g: Generation, options: LoopOptions): Promise<Prepared> {
-  const info = (await deps.providers.modelInfo?.(g.userId, g.message.model!, options.view).catch(() => null)) ?? null;
+export async function prepare(deps: LoopDeps, userId: string, model: string, options: LoopOptions): Promise<Prepared> {
+  const info = (await deps.providers.modelInfo?.(userId, model, options.view).catch(() => null)) ?? null;
   const canCallTools = Boolean(info?.capabilities.includes('tools'));
   const tools: Tool[] = canCallTools && deps.tools ? await deps.tools.available().catch(() => []) : [];
   return { info, tools };
@@ -81,7 +81,7 @@ export async function runModel(
   conversation: ChatMessage[],
   options: LoopOptions,
   watch: Watch,
-  prepared: Promise<Prepared> = prepare(deps, g, options),
+  prepared: Promise<Prepared> = prepare(deps, g.userId, g.message.model!, options),
 ): Promise<LoopOutcome> {
   const model = g.message.model!;
   const { info, tools } = await prepared;
