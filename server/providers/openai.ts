@@ -68,16 +68,27 @@ export function createOpenAIProvider(options: OpenAIOptions): ChatProvider {
   const label = options.label ?? (options.baseURL ? 'the model server' : 'OpenAI');
   const prefix = options.prefix ?? 'openai';
   // Retries are the replies service's call: a retried request after tokens went out would duplicate text.
-  const client = (apiKey: string | null | undefined) =>
-    // organization/project set to null so the SDK does not pick them up from the environment itself.
-    new OpenAI({
-      apiKey: apiKey || NO_KEY_PLACEHOLDER,
-      baseURL,
-      maxRetries: 0,
-      organization: null,
-      project: null,
-      ...(options.fetch ? { fetch: options.fetch } : {}),
-    });
+  // One client per key, made on first use (a client is stateless between requests; making one
+  // per request cost each reply's first token a little). Bounded: cleared when full.
+  const clients = new Map<string, OpenAI>();
+  const client = (apiKey: string | null | undefined) => {
+    const key = apiKey || NO_KEY_PLACEHOLDER;
+    let made = clients.get(key);
+    if (!made) {
+      if (clients.size >= 256) clients.clear();
+      // organization/project set to null so the SDK does not pick them up from the environment itself.
+      made = new OpenAI({
+        apiKey: key,
+        baseURL,
+        maxRetries: 0,
+        organization: null,
+        project: null,
+        ...(options.fetch ? { fetch: options.fetch } : {}),
+      });
+      clients.set(key, made);
+    }
+    return made;
+  };
 
   return {
     id: 'openai',
