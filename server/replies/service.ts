@@ -28,7 +28,7 @@ import { badRequest, conflict, notFound } from '../errors';
 import type { Attachment, Message } from '../threads/model';
 import { requireThread } from '../threads/service';
 import { feedOf, sourceFor, type Source } from './attach';
-import { buildContext } from './context';
+import { budgetForModel, buildContext, planDocuments } from './context';
 import { Generation, type Generations } from './generations';
 import type { Relay } from './relay';
 import { startReply } from './runner';
@@ -88,10 +88,15 @@ export async function postMessage(deps: ReplyDeps, userId: string, threadId: str
   }
   const permissions = await permissionsForUser(deps.sql, userId);
   assertModelChoice(permissions, body.model, thread.model);
+  const choice = replyModel(deps, userId, permissions, body.model ?? thread.model);
+  choice.catch(() => {}); // awaited below
+  const budget = () => choice.then((m) => budgetForModel(deps, userId, m));
+  // A document trimmed to the model's context says so on the message (stored, so it stays after a reload).
+  const noted = attachments.some((a) => a.textStatus === 'ready') ? await noteTrims(deps, userId, content, attachments, await budget()) : attachments;
   // The conversation is read while the model is resolved: one round trip less before the provider request.
-  const context = buildContext(deps, userId, thread, parentId, { content, attachments });
+  const context = buildContext(deps, userId, thread, parentId, { content, attachments: noted }, budget);
   context.catch(() => {}); // the runner handles its failure; this only keeps an early throw below from leaving it unhandled
-  const model = await replyModel(deps, userId, permissions, body.model ?? thread.model);
+  const model = await choice;
   // The quota is checked (and this reply's share set aside) before any provider is called.
   const hold = await reserve(deps.sql, userId, estimateTokens(content) + REPLY_HOLD);
 
@@ -120,7 +125,7 @@ export async function postMessage(deps: ReplyDeps, userId: string, threadId: str
     assistantId: draft.id,
     parentId,
     content,
-    attachments,
+    attachments: noted,
     model,
     provisionalTitle: provisional,
   });
@@ -152,6 +157,16 @@ export async function postMessage(deps: ReplyDeps, userId: string, threadId: str
   generation.stored(created.assistant);
   deps.generations.add(generation);
   return exchangeFeed(deps, userId, created.user, { kind: 'live', generation });
+}
+
+/** The attachments with a `note` on each document whose text had to be trimmed for this model. */
+async function noteTrims(deps: ReplyDeps, userId: string, content: string, attachments: Attachment[], budget: number) {
+  const texts = (await deps.files.texts?.(userId, attachments.map((a) => a.id))) ?? new Map<string, string>();
+  const plan = planDocuments([{ role: 'user', content, attachments }], texts, budget);
+  return attachments.map((a) => {
+    const note = plan.get(a.id)?.note;
+    return note ? { ...a, note } : a;
+  });
 }
 
 /** The model a reply uses: the provider's choice, kept within the account's allow-list. */
@@ -199,7 +214,7 @@ export async function regenerate(deps: ReplyDeps, userId: string, messageId: str
   deps.generations.add(generation);
   startReply(deps, {
     generation,
-    context: buildContext(deps, userId, thread, parent.id, null),
+    context: buildContext(deps, userId, thread, parent.id, null, () => budgetForModel(deps, userId, resolved)),
     stored: Promise.resolve(true),
     completion: deps.afterReply,
     hold,

@@ -13,7 +13,11 @@ function crc32(bytes: Uint8Array): number {
   return ~crc >>> 0;
 }
 
-export function makePdf(pages: number, linesPerPage = 40): Uint8Array {
+/**
+ * A real PDF of `pages` pages of text (`linesPerPage` 0: pages without any text, like a
+ * scan without its text layer); `lineOf` writes each line (default: a numbered pangram).
+ */
+export function makePdf(pages: number, linesPerPage = 40, lineOf?: (page: number, line: number) => string): Uint8Array {
   const objects: string[] = [];
   const add = (body: string) => objects.push(body) ; // object number = index + 1
   add('<< /Type /Catalog /Pages 2 0 R >>');
@@ -21,7 +25,8 @@ export function makePdf(pages: number, linesPerPage = 40): Uint8Array {
   add('<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>');
   const kids: number[] = [];
   for (let p = 1; p <= pages; p++) {
-    const lines = Array.from({ length: linesPerPage }, (_, i) => `(Page ${p} line ${i + 1}: the quick brown fox jumps over the lazy dog.) Tj T*`);
+    const say = (i: number) => (lineOf ? lineOf(p, i + 1) : `Page ${p} line ${i + 1}: the quick brown fox jumps over the lazy dog.`).replace(/[()\\]/g, '');
+    const lines = Array.from({ length: linesPerPage }, (_, i) => `(${say(i)}) Tj T*`);
     const stream = `BT /F1 10 Tf 12 TL 50 780 Td ${lines.join(' ')} ET`;
     add(`<< /Length ${stream.length} >>\nstream\n${stream}\nendstream`);
     const contents = objects.length;
