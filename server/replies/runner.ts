@@ -6,7 +6,7 @@
  * and their events go out before the stream ends.
  */
 import { setupAdvice } from '../auth/service';
-import { appendReplyTexts, finishReply } from '../conversations/writes';
+import { appendReplyTexts, finishReply, storeStreamingToolCalls } from '../conversations/writes';
 import type { Sql } from '../db';
 import { log } from '../log';
 import { isDatabaseDown } from '../errors';
@@ -217,7 +217,13 @@ async function run(deps: RunnerDeps, job: ReplyJob) {
       arm();
       // The provider calls, tool calls between them, reasoning: server/tools/loop.ts.
       const outcome = await runModel(
-        { providers: deps.providers, tools: deps.tools, limits: deps.config.tools },
+        {
+          providers: deps.providers,
+          tools: deps.tools,
+          limits: deps.config.tools,
+          // After the row exists (the provider request starts while it is being written).
+          storeToolCalls: async (calls) => (await job.stored) && storeStreamingToolCalls(deps.sql, g.userId, g.messageId, calls),
+        },
         g,
         conversation,
         job.options ?? {},

@@ -88,7 +88,7 @@ describe('uploading documents', () => {
       // Served only as a download, never as a page of our origin.
       const res = await client.get(up.body.file.url);
       expect(res.status).toBe(200);
-      expect(new Uint8Array(await res.arrayBuffer())).toEqual(bytes);
+      expect(new Uint8Array(await res.arrayBuffer())).toEqual(bytes as Uint8Array<ArrayBuffer>);
       expect(res.headers.get('content-disposition')).toStartWith(`attachment; filename="${name}"`);
       expect(res.headers.get('x-content-type-options')).toBe('nosniff');
       expect(res.headers.get('content-type')).toBe(mime.startsWith('text/') ? 'text/plain; charset=utf-8' : mime);
