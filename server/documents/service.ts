@@ -7,11 +7,14 @@
  * multiply the memory PDF.js takes.
  */
 import { HTTPClient, Mistral } from '@mistralai/mistralai';
+import { extractImages, getDocumentProxy } from 'unpdf';
 import type { Config } from '../config';
 import type { Connections } from '../connections/service';
 import { log } from '../log';
 import { PUBLIC_URLS } from '../providers/shared';
-import { DocumentError, extractDocument, MAX_TEXT_CHARS, type DocumentKind } from './extract';
+import type { ChatMessage, Providers } from '../providers/types';
+import { encodePng } from './png';
+import { closePdf, DocumentError, extractDocument, MAX_TEXT_CHARS, type DocumentKind } from './extract';
 
 export type TextStatus = 'ready' | 'failed' | 'none';
 
@@ -23,7 +26,8 @@ export interface DocumentText {
   textError: string | null;
 }
 
-export type DocumentDeps = { config: Pick<Config, 'ai'>; connections?: Connections };
+/** `providers` and `userId`: a scan can be read by one of the user's vision models when no Mistral OCR is configured. */
+export type DocumentDeps = { config: Pick<Config, 'ai'>; connections?: Connections; providers?: Providers };
 
 /** Fewer characters than this per page: the PDF is a scan (or nearly empty). */
 const SCANNED_CHARS_PER_PAGE = 20;
@@ -44,7 +48,13 @@ async function oneOfTwo<T>(work: () => Promise<T>): Promise<T> {
 }
 
 /** The text a document gives, never throwing for the document's own faults. */
-export async function readDocument(deps: DocumentDeps, bytes: Uint8Array, kind: DocumentKind, name: string): Promise<DocumentText> {
+export async function readDocument(
+  deps: DocumentDeps,
+  bytes: Uint8Array,
+  kind: DocumentKind,
+  name: string,
+  userId?: string,
+): Promise<DocumentText> {
   let extracted;
   try {
     extracted = await oneOfTwo(() => extractDocument(bytes, kind));
@@ -57,14 +67,14 @@ export async function readDocument(deps: DocumentDeps, bytes: Uint8Array, kind: 
   const meaningful = extracted.text.replace(/--- Page \d+ ---/g, '').replace(/\s+/g, '');
   const scanned = kind === 'pdf' && meaningful.length < SCANNED_CHARS_PER_PAGE * Math.max(1, pages ?? 1);
   if (scanned) {
-    const ocr = await ocrPdf(deps, bytes, name);
+    const ocr = (await ocrPdf(deps, bytes, name)) ?? (userId ? await visionPdf(deps, userId, bytes) : null);
     if (ocr) return { ...ocr, pages: ocr.pages ?? pages };
     if (!meaningful.length) {
       return {
         textStatus: 'none',
         text: null,
         pages,
-        textError: 'This PDF has no text layer (a scan?) and no OCR is configured: a Mistral key or connection reads scans',
+        textError: 'This PDF has no text layer (a scan?) and no OCR is configured: a Mistral key or connection, or a model that sees images, reads scans',
       };
     }
   }
@@ -119,4 +129,72 @@ export async function ocrPdf(deps: DocumentDeps, bytes: Uint8Array, name: string
       textError: status ? `The OCR service answered ${status}` : 'The OCR service could not be reached',
     };
   }
+}
+
+/** Pages of a scan a vision model is asked to read (one request each). */
+export const VISION_MAX_PAGES = 10;
+const VISION_TIMEOUT_MS = 60_000;
+const VISION_PROMPT =
+  'Transcribe all the text in this scanned page exactly, as Markdown (tables as Markdown tables). Answer with the text only; if there is none, answer with nothing.';
+
+/** The vision model a scan is read with: the user's default if it sees images, else the first that does. */
+async function visionModel(providers: Providers, userId: string): Promise<string | null> {
+  const { models, defaultModel } = await providers.models(userId).catch(() => ({ models: [], defaultModel: null }));
+  const seeing = models.filter((m) => m.capabilities.includes('vision'));
+  return (seeing.find((m) => m.id === defaultModel) ?? seeing[0])?.id ?? null;
+}
+
+/** The largest image on each of the first pages (a scanner puts one per page), as PNG. */
+async function pageImages(bytes: Uint8Array): Promise<(Uint8Array | null)[]> {
+  const pdf = await getDocumentProxy(bytes.slice());
+  try {
+    const out: (Uint8Array | null)[] = [];
+    for (let p = 1; p <= Math.min(pdf.numPages, VISION_MAX_PAGES); p++) {
+      const images = await extractImages(pdf, p);
+      const largest = images.sort((a, b) => b.width * b.height - a.width * a.height)[0];
+      out.push(largest ? encodePng(largest.data, largest.width, largest.height, largest.channels) : null);
+    }
+    return out;
+  } finally {
+    closePdf(pdf);
+  }
+}
+
+/**
+ * A scan read by one of the user's vision models, page by page (the first VISION_MAX_PAGES);
+ * null when the user has no model that sees images or the PDF has no page images.
+ */
+export async function visionPdf(deps: DocumentDeps, userId: string, bytes: Uint8Array): Promise<DocumentText | null> {
+  if (!deps.providers) return null;
+  const model = await visionModel(deps.providers, userId);
+  if (!model) return null;
+  let images: (Uint8Array | null)[];
+  try {
+    images = await oneOfTwo(() => pageImages(bytes));
+  } catch (error) {
+    log.warn('the page images of a scan could not be read', { error: String(error).slice(0, 200) });
+    return null;
+  }
+  if (!images.some(Boolean)) return null;
+  const signal = AbortSignal.timeout(VISION_TIMEOUT_MS);
+  const pages: string[] = [];
+  for (const [i, image] of images.entries()) {
+    let text = '';
+    if (image) {
+      const messages: ChatMessage[] = [
+        { role: 'user', content: [{ type: 'text', text: VISION_PROMPT }, { type: 'image', mime: 'image/png', data: image }] },
+      ];
+      for await (const event of deps.providers.stream(userId, model, messages, signal)) {
+        if (event.type === 'delta') text += event.text;
+        else if (event.type === 'error') {
+          return { textStatus: 'failed', text: null, pages: null, textError: `The model reading the scan failed: ${event.message}`.slice(0, 300) };
+        }
+      }
+      if (signal.aborted) return { textStatus: 'failed', text: null, pages: null, textError: 'Reading the scan took too long' };
+    }
+    pages.push(`--- Page ${i + 1} ---\n${text.trim()}`);
+  }
+  const text = pages.join('\n\n').slice(0, MAX_TEXT_CHARS);
+  if (!text.replace(/--- Page \d+ ---/g, '').trim()) return { textStatus: 'none', text: null, pages: null, textError: 'No text was found in this scan' };
+  return { textStatus: 'ready', text, pages: null, textError: null };
 }

@@ -17,7 +17,7 @@ import { deleteStaleUploads, openFileForUser, requireOwnThread, saveFile, toAtta
 
 export { deleteOrphanBlobs, deleteStaleUploads, fileHooks, fileReader, readFileForUser, describeFile } from './service';
 
-export function filesRoutes(deps: Pick<AppDeps, 'sql' | 'config' | 'auth' | 'connections'>) {
+export function filesRoutes(deps: Pick<AppDeps, 'sql' | 'config' | 'auth' | 'connections' | 'providers'>) {
   return new Elysia({ name: 'files', prefix: '/api/files' })
     .use(deps.auth)
     .post(
@@ -33,7 +33,7 @@ export function filesRoutes(deps: Pick<AppDeps, 'sql' | 'config' | 'auth' | 'con
           await requireOwnThread(deps, user.id, threadId);
         }
         // A document's text is read once, now (bounded in size, pages and time), and kept with it.
-        const document = upload.kind ? await readDocument(deps, upload.bytes, upload.kind, upload.name) : null;
+        const document = upload.kind ? await readDocument(deps, upload.bytes, upload.kind, upload.name, user.id) : null;
         const { file } = await saveFile(deps, {
           userId: user.id,
           bytes: upload.bytes,

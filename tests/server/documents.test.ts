@@ -11,7 +11,7 @@ import { Client, signUp } from '../support/client';
 import { startServer, type TestServer } from '../support/server';
 import { newThread } from '../support/threads';
 import { startFakeProvider, type FakeProvider } from '../support/fake-provider';
-import { makeDocx, makePdf, makeZipBomb } from '../support/documents';
+import { makeDocx, makePdf, makeScannedPdf, makeZipBomb } from '../support/documents';
 import { SseReader } from '../support/sse';
 import { readDocument } from '../../server/documents/service';
 import { documentBudget } from '../../server/replies/context';
@@ -198,6 +198,7 @@ describe('documents in the conversation', () => {
     const big = 'lorem ipsum dolor sit amet '.repeat(Math.ceil((budget * 2) / 27));
     const up = await upload(client, text(big), 'big.txt');
     expect(up.body.file.textStatus).toBe('ready');
+    fake.chat.script({ text: 'A summary.' }); // not an echo of the whole document
     const events = await send(client, thread.id, 'Summarise', [up.body.file.id]);
     expect(events.map((e) => e.event)).toContain('done');
     const note = 'Only the first 50% of big.txt fits in the model\'s context; the rest was left out.';
@@ -210,7 +211,7 @@ describe('documents in the conversation', () => {
     const listed = (await client.json('GET', `/api/threads/${thread.id}/messages`)).body.messages as any[];
     const user = listed.find((m) => m.role === 'user');
     expect(user.attachments[0]).toMatchObject({ name: 'big.txt', textStatus: 'ready', note });
-  });
+  }, 20_000);
 });
 
 describe('OCR', () => {
@@ -240,6 +241,30 @@ describe('OCR', () => {
     const up = await upload(client, makePdf(1, 0), 'scan.pdf');
     expect(up.body.file).toMatchObject({ textStatus: 'failed', textError: 'The OCR service answered 500' });
   });
+
+  test("without Mistral, a scan's page images are read by the user's vision model (one request per page, as PNG)", async () => {
+    const plain = await startServer({ OPENAI_BASE_URL: fake.openaiBaseUrl, OPENAI_API_KEY: 'test', DEFAULT_MODEL: 'openai:gpt-4o-mini' });
+    try {
+      const { client } = await signUp(plain.url);
+      const up = await upload(client, makeScannedPdf(2), 'scan.pdf');
+      expect(up.status).toBe(201);
+      expect(up.body.file).toMatchObject({ textStatus: 'ready', pages: 2 });
+      expect(fake.ocr.bodies).toHaveLength(0);
+      const reads = fake.chat.requests.filter((r) => JSON.stringify(r.messages).includes('Transcribe all the text'));
+      expect(reads).toHaveLength(2);
+      expect(reads[0]!.model).toBe('gpt-4o-mini');
+      const part = (reads[0]!.messages[0]!.content as { type: string; image_url?: { url: string } | string }[]).find((p) => p.type === 'image_url')!;
+      const url = typeof part.image_url === 'string' ? part.image_url : part.image_url!.url;
+      expect(url).toStartWith('data:image/png;base64,');
+      const png = Buffer.from(url.split(',')[1]!, 'base64');
+      expect([...png.subarray(0, 8)]).toEqual([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+      expect(png.readUInt32BE(16)).toBe(16); // the page image's own width
+      const [row] = await plain.db.sql<{ text: string }[]>`select text from files where id = ${up.body.file.id}`;
+      expect(row!.text).toContain('--- Page 2 ---\nEcho: Transcribe all the text');
+    } finally {
+      await plain.stop();
+    }
+  }, 30_000);
 
   test('without a Mistral key or connection, a scan says OCR is not configured', async () => {
     const result = await readDocument({ config: { ai: { ...server.config.ai, mistral: null } } }, makePdf(1, 0), 'pdf', 'scan.pdf');
