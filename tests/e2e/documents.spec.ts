@@ -61,7 +61,7 @@ test("a PDF attached in the composer is read, sent, and the model's answer uses 
   await shoot(page, 'documents-thread-phone-dark');
 });
 
-test('a scanned PDF goes through OCR; a zip bomb says why it was not read', async ({ page }) => {
+test('a scanned PDF goes through OCR; a zip bomb says why it was not read; a pasted Markdown file is read', async ({ page }) => {
   await signUpByApi(page);
   await startChat(page, 'Hi');
   await waitForReply(page);
@@ -70,7 +70,15 @@ test('a scanned PDF goes through OCR; a zip bomb says why it was not read', asyn
     { name: 'scan.pdf', mimeType: 'application/pdf', buffer: Buffer.from(makePdf(1, 0)) },
     { name: 'bomb.docx', mimeType: 'application/vnd.openxmlformats-officedocument.wordprocessingml.document', buffer: Buffer.from(makeZipBomb()) },
   ]);
+  // A pasted Markdown file is a document too (a drop goes through the same path).
+  await page.evaluate(() => {
+    const transfer = new DataTransfer();
+    transfer.items.add(new File(['# Pasted notes\n\nBring the umbrella.'], 'notes.md', { type: 'text/markdown' }));
+    document.getElementById('composer')!.dispatchEvent(new ClipboardEvent('paste', { clipboardData: transfer, bubbles: true, cancelable: true }));
+  });
+  await expect(page.getByRole('progressbar')).toHaveCount(0, { timeout: 20_000 });
   const items = page.getByRole('list', { name: 'Attached files' }).getByRole('listitem');
+  await expect(items.filter({ hasText: 'notes.md' })).toContainText('B · text read');
   await expect(items.filter({ hasText: 'scan.pdf' })).toContainText('1 page · text read');
   await expect(items.filter({ hasText: 'bomb.docx' })).toContainText('zip bomb');
   await page.emulateMedia({ colorScheme: 'dark' });
@@ -82,4 +90,5 @@ test('a scanned PDF goes through OCR; a zip bomb says why it was not read', asyn
   await waitForReply(page);
   await expect(assistant(page).last()).toContainText('Scanned text of a');
   await expect(assistant(page).last()).toContainText('bomb.docx');
+  await expect(assistant(page).last()).toContainText('Bring the umbrella.');
 });
