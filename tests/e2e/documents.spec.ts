@@ -9,7 +9,9 @@
  */
 import { expect, test, type Page } from '@playwright/test';
 import { makePdf, makeZipBomb } from '../support/documents';
-import { assistant, shoot, signUpByApi, startChat, user, waitForReply, SIZES } from './helpers';
+import { ADMIN, assistant, shoot, signUpByApi, startChat, user, waitForReply, SIZES } from './helpers';
+
+const PORT = Number(process.env.E2E_PORT ?? 4321);
 
 async function attach(page: Page, files: { name: string; mimeType: string; buffer: Buffer }[]) {
   await page.getByRole('button', { name: 'Add photos or create an image' }).click();
@@ -91,4 +93,44 @@ test('a scanned PDF goes through OCR; a zip bomb says why it was not read; a pas
   await expect(assistant(page).last()).toContainText('Scanned text of a');
   await expect(assistant(page).last()).toContainText('bomb.docx');
   await expect(assistant(page).last()).toContainText('Bring the umbrella.');
+});
+
+test("a document larger than the model's context is trimmed, and the thread says so (after a reload too)", async ({ page, playwright }) => {
+  // A connection to the stack's fake whose gpt-4o-mini the admin says has 100 tokens of context.
+  const admin = await playwright.request.newContext();
+  const base = `http://127.0.0.1:${PORT}`;
+  expect((await admin.post(`${base}/api/auth/login`, { data: ADMIN })).status()).toBe(200);
+  const created = await admin.post(`${base}/api/admin/connections`, {
+    data: { name: 'Tiny context', kind: 'openai', baseUrl: `http://127.0.0.1:${PORT + 1}/v1`, purposes: ['chat'], overrides: { 'gpt-4o-mini': { contextLength: 100 } } },
+  });
+  expect(created.status()).toBe(201);
+  const { connection } = (await created.json()) as { connection: { id: string; slug: string } };
+  try {
+    await signUpByApi(page);
+    const threadId = await startChat(page, 'Hello');
+    await waitForReply(page);
+    const patched = await page.request.patch(`/api/threads/${threadId}`, { data: { model: `${connection.slug}:gpt-4o-mini` } });
+    expect(patched.status()).toBe(200);
+    await page.reload();
+    const long = Array.from({ length: 60 }, (_, i) => `Line ${i + 1} of a long document about tides and harbours.`).join('\n');
+    await attach(page, [{ name: 'long.txt', mimeType: 'text/plain', buffer: Buffer.from(long) }]);
+    await page.getByRole('textbox', { name: 'Message' }).fill('Summarise');
+    await page.getByRole('button', { name: 'Send' }).click();
+    await waitForReply(page);
+    const note = /Only the first \d+% of long\.txt fits in the model's context; the rest was left out\./;
+    await expect(user(page).last().getByRole('list', { name: 'Attached documents' })).toContainText(note);
+    // The model was told too, and got only the first lines.
+    await expect(assistant(page).last()).toContainText(note);
+    await expect(assistant(page).last()).toContainText('Line 1 of a long document');
+    await expect(assistant(page).last()).not.toContainText('Line 60 of');
+    await page.reload();
+    await expect(user(page).last().getByRole('list', { name: 'Attached documents' })).toContainText(note);
+    for (const size of SIZES) {
+      await page.setViewportSize(size);
+      await shoot(page, `documents-trimmed-${size.name}`);
+    }
+  } finally {
+    await (await admin.delete(`${base}/api/admin/connections/${connection.id}`)).body();
+    await admin.dispose();
+  }
 });
