@@ -22,8 +22,11 @@ export function filesRoutes(deps: Pick<AppDeps, 'sql' | 'config' | 'auth' | 'con
     .use(deps.auth)
     .post(
       '/',
-      async ({ user, request, set }) => {
+      async ({ user, request, set, server }) => {
         await enforce(deps.sql, [{ key: `files:user:${user.id}`, ...UPLOAD_LIMIT }]);
+        // Reading a document (extraction, then OCR of a scan) can outlast Bun's 10 s idle
+        // timeout; its own limits bound it (30 s to extract, 120 s for OCR).
+        server?.timeout(request, 200);
         const upload = await readFileUpload(request);
         // This user's uploads abandoned in a composer over a day ago go now (no timer needed).
         await deleteStaleUploads(deps, user.id);

@@ -12,6 +12,8 @@ export interface OcrControl {
   pages: string[] | null;
   /** Answer this HTTP error instead. */
   fail: { status: number; message?: string } | null;
+  /** Wait this long before answering (a long document being read). */
+  delayMs: number;
   /** The JSON bodies received (the document URL shortened). */
   bodies: { model: unknown; documentName: unknown; bytes: number }[];
   reset(): void;
@@ -21,10 +23,12 @@ export function createOcrModule(): FakeModule<OcrControl> {
   const control: OcrControl = {
     pages: null,
     fail: null,
+    delayMs: 0,
     bodies: [],
     reset() {
       control.pages = null;
       control.fail = null;
+      control.delayMs = 0;
       control.bodies = [];
     },
   };
@@ -41,6 +45,7 @@ export function createOcrModule(): FakeModule<OcrControl> {
       const bytes = Buffer.from(match[1]!, 'base64');
       control.bodies.push({ model: body.model, documentName: body.document.document_name, bytes: bytes.length });
       if (!bytes.subarray(0, 5).equals(Buffer.from('%PDF-'))) return Response.json({ message: 'not a PDF' }, { status: 422 });
+      if (control.delayMs) await Bun.sleep(control.delayMs);
       if (control.fail) return Response.json({ message: control.fail.message ?? 'OCR failed' }, { status: control.fail.status });
       const pages = control.pages ?? [`Scanned text of a ${bytes.length}-byte PDF`];
       return Response.json({
