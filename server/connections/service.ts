@@ -40,6 +40,8 @@ export interface Connections {
   bySlug(slug: string): Promise<Resolved | null>;
   /** The connection used for a purpose: the one marked default for it, else the first that has it. */
   forPurpose(purpose: Purpose): Promise<Resolved | null>;
+  /** A Mistral account among the connections (for its OCR endpoint): a chat one first; null when none. */
+  mistralAccount(): Promise<Resolved | null>;
 }
 
 const ROWS_TTL_MS = 3_000;
@@ -330,6 +332,12 @@ export function createConnections(config: Config, sql: Sql): Connections {
 
     async bySlug(slug) {
       const row = (await allRows()).find((r) => r.slug === slug);
+      return row ? resolve(row) : null;
+    },
+
+    async mistralAccount() {
+      const all = (await allRows()).filter((r) => r.kind === 'mistral');
+      const row = all.find((r) => r.purposes.includes('chat')) ?? all[0];
       return row ? resolve(row) : null;
     },
 

@@ -233,6 +233,17 @@ export async function appendReplyTexts(sql: Sql, pieces: { id: string; text: str
   return new Set(rows.map((r) => r.id));
 }
 
+/**
+ * A streaming reply's tool calls as they are now (no `seq`, like the streamed text): so
+ * every instance can tell which call waits for the user's approval. The final state
+ * (finishReply) writes them again.
+ */
+export async function storeStreamingToolCalls(sql: Sql, userId: string, messageId: string, toolCalls: Message['toolCalls']) {
+  await sql`
+    update messages set tool_calls = ${sql.json(toolCalls as never)}, updated_at = now()
+    where id = ${messageId} and user_id = ${userId} and status = 'streaming'`;
+}
+
 /** A reply's final state (complete, cancelled or error), usage included; touches the thread. Null when gone. */
 export async function finishReply(
   sql: Sql,

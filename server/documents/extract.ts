@@ -67,8 +67,13 @@ async function withTimeout<T>(work: Promise<T>, ms: number, onTimeout: () => voi
   }
 }
 
-/** Frees PDF.js's worker-side state (also what stops a runaway extraction). */
-const close = (pdf: unknown) => void (pdf as { destroy?: () => Promise<void> }).destroy?.().catch(() => {});
+/**
+ * Frees PDF.js's worker-side state (also what stops a runaway extraction). This PDF.js build's
+ * document proxy has no `destroy()`: its loading task does.
+ */
+export const closePdf = (pdf: unknown) =>
+  void (pdf as { loadingTask?: { destroy?: () => Promise<void> } }).loadingTask?.destroy?.()?.catch(() => {});
+const close = closePdf;
 
 async function pdfText(bytes: Uint8Array, timeoutMs: number): Promise<Extracted> {
   let pdf: Awaited<ReturnType<typeof getDocumentProxy>>;

@@ -19,6 +19,6 @@ export type FileAnswer = typeof FileAnswer.static;
  * under a byte cap (parse: 'none'), so this schema documents it rather than validating it.
  */
 export const FileUpload = t.Object({
-  file: t.File({ description: 'a JPEG, PNG, WebP or GIF image' }),
+  file: t.File({ description: 'a JPEG, PNG, WebP or GIF image (10 MB), or a PDF, DOCX, text, Markdown, CSV or source file (20 MB)' }),
   threadId: t.Optional(t.String({ format: 'uuid', description: 'the thread it is for' })),
 });

@@ -1,6 +1,6 @@
 /** The SQL of stored files. Every read of a user's file has the owner in its WHERE. */
 import type { Sql, Tx } from '../db';
-import type { ImageMime } from './sniff';
+import type { StoredMime } from './sniff';
 
 type Db = Sql | Tx;
 
@@ -11,15 +11,27 @@ export interface FileRow {
   userId: string;
   threadId: string | null;
   sha256: string;
-  mime: ImageMime;
+  mime: StoredMime;
   size: number;
   name: string;
   source: FileSource;
   createdAt: string;
+  /** Documents: what reading their text gave (null for images). */
+  textStatus: 'ready' | 'failed' | 'none' | null;
+  pages: number | null;
+  textError: string | null;
+}
+
+/** A document's text as read at upload (null for images). */
+export interface DocumentFields {
+  textStatus: 'ready' | 'failed' | 'none';
+  text: string | null;
+  pages: number | null;
+  textError: string | null;
 }
 
 const columns = (sql: Db) =>
-  sql`id, user_id, thread_id, sha256, mime, size::int as size, name, source, created_at`;
+  sql`id, user_id, thread_id, sha256, mime, size::int as size, name, source, created_at, text_status, pages, text_error`;
 
 /**
  * Serializes everything that adds or removes a reference to these blobs (in a
@@ -44,11 +56,13 @@ export async function blobExists(db: Db, sha256: string) {
 
 export async function insertFile(
   tx: Tx,
-  f: { userId: string; threadId: string | null; sha256: string; mime: ImageMime; size: number; name: string; source: FileSource },
+  f: { userId: string; threadId: string | null; sha256: string; mime: StoredMime; size: number; name: string; source: FileSource; document?: DocumentFields | null },
 ) {
+  const d = f.document ?? null;
   const [row] = await tx<FileRow[]>`
-    insert into files (user_id, thread_id, sha256, mime, size, name, source)
-    values (${f.userId}, ${f.threadId}, ${f.sha256}, ${f.mime}, ${f.size}, ${f.name}, ${f.source})
+    insert into files (user_id, thread_id, sha256, mime, size, name, source, text_status, text, pages, text_error)
+    values (${f.userId}, ${f.threadId}, ${f.sha256}, ${f.mime}, ${f.size}, ${f.name}, ${f.source},
+      ${d?.textStatus ?? null}, ${d?.text ?? null}, ${d?.pages ?? null}, ${d?.textError?.slice(0, 500) ?? null})
     returning ${columns(tx)}`;
   return row!;
 }
@@ -63,10 +77,19 @@ export async function getFiles(db: Db, userId: string, fileIds: string[]) {
   return db<FileRow[]>`select ${columns(db)} from files where user_id = ${userId} and id = any(${fileIds}::uuid[])`;
 }
 
+/** The stored text of the user's documents among these files (id → text); others' files and images are left out. */
+export async function getDocumentTexts(db: Db, userId: string, fileIds: string[]) {
+  if (!fileIds.length) return new Map<string, string>();
+  const rows = await db<{ id: string; text: string }[]>`
+    select id, text from files
+    where user_id = ${userId} and id = any(${fileIds}::uuid[]) and text is not null`;
+  return new Map(rows.map((r) => [r.id, r.text]));
+}
+
 export async function copyFile(tx: Tx, fromUserId: string, fileId: string, toUserId: string, threadId: string) {
   const [row] = await tx<FileRow[]>`
-    insert into files (user_id, thread_id, sha256, mime, size, name, source)
-    select ${toUserId}, ${threadId}, sha256, mime, size, name, 'fork' from files
+    insert into files (user_id, thread_id, sha256, mime, size, name, source, text_status, text, pages, text_error)
+    select ${toUserId}, ${threadId}, sha256, mime, size, name, 'fork', text_status, text, pages, text_error from files
     where id = ${fileId} and user_id = ${fromUserId}
     returning ${columns(tx)}`;
   return row ?? null;

@@ -5,7 +5,7 @@
  * a validator-only cache (`no-cache` + ETag) so a revoked share or deleted file is
  * never served from a browser cache without asking us first.
  */
-import { contentDisposition, isImageMime } from './sniff';
+import { contentDisposition, isDocumentMime, isImageMime } from './sniff';
 
 export const FILE_CSP = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox";
 
@@ -15,12 +15,16 @@ export function fileResponse(
   opts: { download?: boolean; cacheControl: string },
 ): Response {
   // The database check allows only these, but never let anything else out under our origin.
-  const type = isImageMime(file.mime) ? file.mime : 'application/octet-stream';
+  // Documents always go out as downloads, text as text/plain (never HTML, whatever its name).
+  const document = isDocumentMime(file.mime);
+  const type = !document
+    ? isImageMime(file.mime) ? file.mime : 'application/octet-stream'
+    : file.mime.startsWith('text/') ? 'text/plain; charset=utf-8' : file.mime;
   const etag = `"${file.sha256}"`;
   const headers: Record<string, string> = {
     'content-type': type,
     'x-content-type-options': 'nosniff',
-    'content-disposition': contentDisposition(opts.download ? 'attachment' : 'inline', file.name || 'image'),
+    'content-disposition': contentDisposition(opts.download || !isImageMime(file.mime) ? 'attachment' : 'inline', file.name || 'file'),
     'cache-control': opts.cacheControl,
     etag,
     'content-security-policy': FILE_CSP,

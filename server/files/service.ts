@@ -11,8 +11,8 @@ import { notFound } from '../errors';
 import { blobStore, sha256Hex } from './blob-store';
 import { ownsThread } from '../conversations/queries';
 import * as q from './queries';
-import type { FileRow, FileSource } from './queries';
-import type { ImageMime } from './sniff';
+import type { DocumentFields, FileRow, FileSource } from './queries';
+import type { StoredMime } from './sniff';
 import type { Attachment } from '../threads/model';
 
 export type FileDeps = { sql: Sql; config: Pick<Config, 'dataDir' | 'files'> };
@@ -22,21 +22,29 @@ export type { Attachment };
 
 export const fileUrl = (id: string) => `/api/files/${id}`;
 
-export const toAttachment = (f: Pick<FileRow, 'id' | 'mime' | 'name' | 'size'>, url = fileUrl(f.id)): Attachment => ({
+export const toAttachment = (
+  f: Pick<FileRow, 'id' | 'mime' | 'name' | 'size'> & Partial<Pick<FileRow, 'textStatus' | 'pages' | 'textError'>>,
+  url = fileUrl(f.id),
+): Attachment => ({
   id: f.id,
   mime: f.mime,
   name: f.name,
   size: f.size,
   url,
+  ...(f.textStatus ? { textStatus: f.textStatus } : {}),
+  ...(f.pages != null ? { pages: f.pages } : {}),
+  ...(f.textError ? { textError: f.textError } : {}),
 });
 
 export interface NewFile {
   userId: string;
   bytes: Uint8Array;
-  mime: ImageMime;
+  mime: StoredMime;
   name: string;
   threadId?: string | null;
   source: FileSource;
+  /** Documents: their text as read at upload. */
+  document?: DocumentFields | null;
 }
 
 /**
@@ -68,6 +76,7 @@ export async function saveFile<T = undefined>(
         size: input.bytes.length,
         name: input.name,
         source: input.source,
+        document: input.document ?? null,
       });
       const extra = within ? await within(tx, file) : (undefined as T);
       return { file, extra };
@@ -100,7 +109,7 @@ export async function readFileForUser(
   deps: FileDeps,
   userId: string,
   fileId: string,
-): Promise<{ mime: ImageMime; bytes: Uint8Array; name: string; size: number; sha256: string } | null> {
+): Promise<{ mime: StoredMime; bytes: Uint8Array; name: string; size: number; sha256: string } | null> {
   const file = await q.getFile(deps.sql, userId, fileId);
   if (!file) return null;
   return readRow(deps, file);
@@ -148,6 +157,7 @@ export function fileReader(deps: FileDeps) {
       return file ? { mime: file.mime, bytes: file.bytes } : null;
     },
     describe: (userId: string, fileId: string) => describeFile(deps, userId, fileId),
+    texts: (userId: string, fileIds: string[]) => q.getDocumentTexts(deps.sql, userId, fileIds),
   };
 }
 

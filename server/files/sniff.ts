@@ -17,6 +17,28 @@ const EXTENSIONS: Record<ImageMime, string> = {
 
 export const isImageMime = (value: string): value is ImageMime => (IMAGE_MIMES as readonly string[]).includes(value);
 
+/**
+ * Documents (PDF, DOCX, text): stored for their text, served only as downloads
+ * (Content-Disposition: attachment), never rendered on our origin. Source code,
+ * JSON, HTML… are all stored as text/plain: what matters is their text.
+ */
+export const DOCX_MIME = 'application/vnd.openxmlformats-officedocument.wordprocessingml.document';
+export const DOCUMENT_MIMES = ['application/pdf', DOCX_MIME, 'text/plain', 'text/markdown', 'text/csv'] as const;
+export type DocumentMime = (typeof DOCUMENT_MIMES)[number];
+export type StoredMime = ImageMime | DocumentMime;
+
+export const isDocumentMime = (value: string): value is DocumentMime => (DOCUMENT_MIMES as readonly string[]).includes(value);
+export const isStoredMime = (value: string): value is StoredMime => isImageMime(value) || isDocumentMime(value);
+
+/** The stored type of a document of this kind (text by its name: Markdown, CSV, else plain). */
+export function documentMime(kind: 'pdf' | 'docx' | 'text', name: string): DocumentMime {
+  if (kind === 'pdf') return 'application/pdf';
+  if (kind === 'docx') return DOCX_MIME;
+  if (/\.(md|markdown)$/i.test(name)) return 'text/markdown';
+  if (/\.csv$/i.test(name)) return 'text/csv';
+  return 'text/plain';
+}
+
 const startsWith = (bytes: Uint8Array, signature: number[], offset = 0) =>
   bytes.length >= offset + signature.length && signature.every((b, i) => bytes[offset + i] === b);
 
@@ -46,15 +68,31 @@ export function declaredType(type: string | null | undefined): string | null {
  * matches the real type (a PNG is never offered as `report.html`).
  */
 export function safeFileName(name: string | null | undefined, mime: ImageMime): string {
-  const base = (name ?? '')
+  const stem = cleanName(name).replace(/\.[^.]*$/, '').replace(/^\.+/, '').slice(0, 110).trim() || 'image';
+  return `${stem}.${EXTENSIONS[mime]}`;
+}
+
+/**
+ * A document's name, cleaned like an image's; PDF and DOCX get their own extension,
+ * a text file keeps its own (`main.rs`, `notes.md`: the extension says what the text
+ * is) since it is only ever served as a text/plain download.
+ */
+export function safeDocumentName(name: string | null | undefined, mime: DocumentMime): string {
+  const base = cleanName(name).replace(/^\.+/, '').slice(0, 120).trim();
+  const stem = base.replace(/\.[^.]*$/, '').slice(0, 110).trim() || 'document';
+  if (mime === 'application/pdf') return `${stem}.pdf`;
+  if (mime === DOCX_MIME) return `${stem}.docx`;
+  return /\.[a-z0-9]{1,10}$/i.test(base) ? base : `${stem}.txt`;
+}
+
+function cleanName(name: string | null | undefined) {
+  return (name ?? '')
     .split(/[\\/]/)
     .pop()!
     .normalize('NFC')
     .replace(/[\u0000-\u001f\u007f-\u009f"*:<>?|;]/g, '')
     .replace(/\s+/g, ' ')
     .trim();
-  const stem = base.replace(/\.[^.]*$/, '').replace(/^\.+/, '').slice(0, 110).trim() || 'image';
-  return `${stem}.${EXTENSIONS[mime]}`;
 }
 
 /** Content-Disposition with an ASCII fallback and the UTF-8 name (RFC 6266 / 5987). */

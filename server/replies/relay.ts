@@ -15,6 +15,10 @@
  * publishes `{m, end: 1}`; the follower then reads the row. A follower also reads the row
  * every LEASE_CHECK_MS as a safety net, so nothing it waits for can be missed for long.
  *
+ * Tool approvals across instances: `tool_approval {m, c, a}` reaches the instance generating
+ * `m`, which answers call `c` (a = approve); that instance acknowledges with
+ * `tool_approved {m, c, ok}` so the asking instance can tell whether the call still waited.
+ *
  * Stopping across instances: `cancel`, `stop_thread`, `stop_user` events reach the
  * instance generating the reply; `session_ended` and `user_disabled` (published by
  * triggers on the sessions and users tables, whoever wrote them) end the open streams.
@@ -58,6 +62,8 @@ export class Relay {
   #relayed = new Map<string, { published: number }>();
   /** Followers here of replies elsewhere. */
   #followers = new Map<string, Set<Follower>>();
+  /** Approvals relayed from here, waiting for the generating instance's word: `m/c` → resolvers. */
+  #approvals = new Map<string, Set<(ok: boolean) => void>>();
   /** Cancels waiting for a reply elsewhere to end. */
   #waiting = new Map<string, Set<() => void>>();
 
@@ -107,6 +113,30 @@ export class Relay {
     }
   }
 
+  /**
+   * Relays the user's answer to a tool call waiting in another instance's reply; resolves
+   * true once that instance took it, false when nobody did within `timeoutMs` (the call no
+   * longer waits, or the instance is gone).
+   */
+  async answerApproval(messageId: string, callId: string, approve: boolean, timeoutMs = 3000): Promise<boolean> {
+    if (!this.#bus.shared) return false;
+    const key = `${messageId}/${callId}`;
+    const taken = Promise.withResolvers<boolean>();
+    let set = this.#approvals.get(key);
+    if (!set) this.#approvals.set(key, (set = new Set()));
+    const done = (ok: boolean) => taken.resolve(ok);
+    set.add(done);
+    const timer = setTimeout(() => taken.resolve(false), timeoutMs);
+    this.#bus.publish(EVENTS, { kind: 'tool_approval', m: messageId, c: callId, a: approve });
+    try {
+      return await taken.promise;
+    } finally {
+      clearTimeout(timer);
+      set.delete(done);
+      if (!set.size) this.#approvals.delete(key);
+    }
+  }
+
   /** A reply ended here without its generation (its lease ran out): followers everywhere read the row. */
   announceEnded(messageId: string) {
     this.#bus.publish(REPLIES, { m: messageId, end: 1 });
@@ -128,6 +158,16 @@ export class Relay {
         g.cancel();
         return;
       }
+      case 'tool_approval': {
+        const g = this.#generations.get(String(p.m));
+        if (!g) return; // not ours (or already ended): the asking instance times out and answers 404
+        const ok = g.answerApproval(String(p.c), p.a === true);
+        this.#bus.publish(EVENTS, { kind: 'tool_approved', m: p.m, c: p.c, ok });
+        return;
+      }
+      case 'tool_approved':
+        for (const done of this.#approvals.get(`${String(p.m)}/${String(p.c)}`) ?? []) done(p.ok === true);
+        return;
       case 'stop_thread':
         if (p.from !== this.#bus.instanceId) this.#generations.cancelThread(String(p.userId), String(p.threadId));
         return;

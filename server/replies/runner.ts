@@ -6,7 +6,7 @@
  * and their events go out before the stream ends.
  */
 import { setupAdvice } from '../auth/service';
-import { appendReplyTexts, finishReply } from '../conversations/writes';
+import { appendReplyTexts, finishReply, storeStreamingToolCalls } from '../conversations/writes';
 import type { Sql } from '../db';
 import { log } from '../log';
 import { isDatabaseDown } from '../errors';
@@ -217,7 +217,11 @@ async function run(deps: RunnerDeps, job: ReplyJob) {
         'Ask the person who runs this Parley to set one up, or save your own key in Settings.',
       );
     } else {
-      const loop = loopDeps(deps);
+      const loop: LoopDeps = {
+        ...loopDeps(deps),
+        // After the row exists (the provider request starts while it is being written).
+        storeToolCalls: async (calls) => (await job.stored) && storeStreamingToolCalls(deps.sql, g.userId, g.messageId, calls),
+      };
       const options = job.options ?? {};
       // The model's information and its tools, looked up while the conversation is read (or earlier: job.prepared).
       const prepared = job.prepared ?? prepare(loop, g.userId, g.message.model, options);

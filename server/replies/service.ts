@@ -28,7 +28,7 @@ import { badRequest, conflict, notFound } from '../errors';
 import type { Attachment, Message } from '../threads/model';
 import { requireThread } from '../threads/service';
 import { feedOf, sourceFor, type Source } from './attach';
-import { buildContext } from './context';
+import { budgetForModel, buildContext, planDocuments } from './context';
 import { Generation, type Generations } from './generations';
 import type { Relay } from './relay';
 import { loopDeps, startReply } from './runner';
@@ -93,20 +93,30 @@ export async function postMessage(deps: ReplyDeps, userId: string, threadId: str
     attachments.push(found);
   }
   assertModelChoice(permissions, body.model, thread.model);
-  // The conversation is read while the model is resolved: one round trip less before the provider request.
-  const context = buildContext(deps, userId, thread, parentId, { content, attachments });
-  context.catch(() => {}); // the runner handles its failure; this only keeps an early throw below from leaving it unhandled
   // The quota is checked (and this reply's share set aside) before the provider is asked to answer,
   // while the user's keys and models are read (once: Providers.view, handed to the runner's steps too).
   const holding = reserve(deps.sql, userId, estimateTokens(content) + REPLY_HOLD);
   holding.catch(() => {}); // awaited below; a failure before then releases what it took
+  const choice = (async () => {
+    const view = await deps.providers.view?.(userId);
+    return { view, model: await replyModel(deps, userId, permissions, body.model ?? thread.model, view) };
+  })();
+  choice.catch(() => {}); // awaited below
+  const budget = () => choice.then(({ view, model }) => budgetForModel(deps, userId, model, view));
   let model: string | null;
   let options: LoopOptions;
   let prepared: Promise<Prepared> | undefined;
+  let context: ReturnType<typeof buildContext>;
+  let noted: Attachment[];
   try {
-    const view = await deps.providers.view?.(userId);
-    model = await replyModel(deps, userId, permissions, body.model ?? thread.model, view);
-    options = { webSearch: body.webSearch, reasoningEffort: body.reasoningEffort, view };
+    // A document trimmed to the model's context says so on the message (stored, so it stays after a reload).
+    noted = attachments.some((a) => a.textStatus === 'ready') ? await noteTrims(deps, userId, content, attachments, await budget()) : attachments;
+    // The conversation is read while the model is resolved: one round trip less before the provider request.
+    context = buildContext(deps, userId, thread, parentId, { content, attachments: noted }, budget);
+    context.catch(() => {}); // the runner handles its failure; this only keeps an early throw below from leaving it unhandled
+    const chosen = await choice;
+    model = chosen.model;
+    options = { webSearch: body.webSearch, reasoningEffort: body.reasoningEffort, view: chosen.view };
     // The model's information and tools are looked up while the quota and the conversation are read.
     prepared = model ? prepare(loopDeps(deps), userId, model, options) : undefined;
   } catch (error) {
@@ -140,7 +150,7 @@ export async function postMessage(deps: ReplyDeps, userId: string, threadId: str
     assistantId: draft.id,
     parentId,
     content,
-    attachments,
+    attachments: noted,
     model,
     provisionalTitle: provisional,
   });
@@ -173,6 +183,16 @@ export async function postMessage(deps: ReplyDeps, userId: string, threadId: str
   generation.stored(created.assistant);
   deps.generations.add(generation);
   return exchangeFeed(deps, userId, created.user, { kind: 'live', generation });
+}
+
+/** The attachments with a `note` on each document whose text had to be trimmed for this model. */
+async function noteTrims(deps: ReplyDeps, userId: string, content: string, attachments: Attachment[], budget: number) {
+  const texts = (await deps.files.texts?.(userId, attachments.map((a) => a.id))) ?? new Map<string, string>();
+  const plan = planDocuments([{ role: 'user', content, attachments }], texts, budget);
+  return attachments.map((a) => {
+    const note = plan.get(a.id)?.note;
+    return note ? { ...a, note } : a;
+  });
 }
 
 /** The model a reply uses: the provider's choice, kept within the account's allow-list. */
@@ -220,7 +240,7 @@ export async function regenerate(deps: ReplyDeps, userId: string, messageId: str
   deps.generations.add(generation);
   startReply(deps, {
     generation,
-    context: buildContext(deps, userId, thread, parent.id, null),
+    context: buildContext(deps, userId, thread, parent.id, null, () => budgetForModel(deps, userId, resolved)),
     stored: Promise.resolve(true),
     completion: deps.afterReply,
     hold,

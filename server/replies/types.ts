@@ -30,6 +30,8 @@ export interface FileReader {
   read(userId: string, fileId: string): Promise<{ mime: string; bytes: Uint8Array } | null>;
   /** What a message stores about an attached file, or null when absent or not theirs. */
   describe(userId: string, fileId: string): Promise<Attachment | null>;
+  /** The stored text of the user's documents among these files (id → text). */
+  texts?(userId: string, fileIds: string[]): Promise<Map<string, string>>;
 }
 
 /** What a completion step learns about a reply that completed. */

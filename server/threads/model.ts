@@ -80,6 +80,14 @@ export const Attachment = t.Object({
   size: t.Integer(),
   /** Where its bytes are read: /api/files/:id, or /api/shares/:code/files/:id in a share. */
   url: t.String(),
+  /** Documents only: whether their text was read (ready), could not be (failed), or there was none (none). */
+  textStatus: t.Optional(t.Union([t.Literal('ready'), t.Literal('failed'), t.Literal('none')])),
+  /** Documents only: their page count where they have pages (PDF). */
+  pages: t.Optional(t.Integer()),
+  /** Why a document has no text (failed or none), as a sentence. */
+  textError: t.Optional(t.String()),
+  /** Set on a sent message when the document's text was trimmed to fit the model's context. */
+  note: t.Optional(t.String()),
 }, { title: 'Attachment' });
 export type Attachment = typeof Attachment.static;
 

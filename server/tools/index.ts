@@ -8,6 +8,7 @@ import type { AppDeps } from '../deps';
 import { notFound } from '../errors';
 import { NoContent, withErrors } from '../http/model';
 import type { Generations } from '../replies/generations';
+import type { Relay } from '../replies/relay';
 import { ToolApprovalAnswer, ToolApprovalBody, ToolApprovalParams } from '../replies/model';
 import { IdParams } from '../threads/model';
 import type { McpServers } from './mcp';
@@ -16,7 +17,7 @@ import { CreateMcpServerBody, McpServerAnswer, McpServerList, UpdateMcpServerBod
 export { createMcpServers, type McpServers } from './mcp';
 export { createToolBox } from './toolbox';
 
-export function toolsRoutes(deps: AppDeps & { mcp: McpServers; generations: Generations }) {
+export function toolsRoutes(deps: AppDeps & { mcp: McpServers; generations: Generations; relay: Relay }) {
   const mcp = deps.mcp;
   return new Elysia({ name: 'tools', prefix: '/api' })
     .use(deps.auth)
@@ -56,7 +57,16 @@ export function toolsRoutes(deps: AppDeps & { mcp: McpServers; generations: Gene
         const message = await getMessage(deps.sql, user.id, params.id);
         if (!message) throw notFound('Message');
         const live = deps.generations.get(params.id);
-        if (!live || !live.answerApproval(params.callId, body.approve)) throw notFound('Tool call waiting for approval');
+        if (live) {
+          if (!live.answerApproval(params.callId, body.approve)) throw notFound('Tool call waiting for approval');
+          return { approved: body.approve };
+        }
+        // The reply runs in another instance: its row says whether this call waits (stored
+        // before the user could see it); the answer goes there over the bus.
+        const waiting = message.status === 'streaming' && message.toolCalls.some((c) => c.id === params.callId && c.status === 'approval');
+        if (!waiting || !(await deps.relay.answerApproval(params.id, params.callId, body.approve))) {
+          throw notFound('Tool call waiting for approval');
+        }
         return { approved: body.approve };
       },
       { auth: true, params: ToolApprovalParams, body: ToolApprovalBody, response: withErrors({ 200: ToolApprovalAnswer }) },

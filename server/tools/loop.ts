@@ -44,6 +44,12 @@ export interface LoopDeps {
   providers: Providers;
   tools?: ToolBox;
   limits: { maxRounds: number; timeoutMs: number; approvalTimeoutMs: number };
+  /**
+   * Stores the reply's tool calls while it streams, before a call waits for approval and
+   * once it is answered, so any instance can tell that a call is waiting (the approval
+   * POST may reach another instance, which relays it: server/replies/relay.ts).
+   */
+  storeToolCalls?: (calls: ToolCall[]) => Promise<unknown>;
 }
 
 /** The runner's watchdog: re-armed on every event, paused while a tool runs or waits for the user. */
@@ -105,6 +111,11 @@ export async function runModel(
     },
   });
 
+  const store = (calls: ToolCall[]) =>
+    (deps.storeToolCalls?.(calls) ?? Promise.resolve()).catch((error) =>
+      log.warn('tool calls not stored', { messageId: g.messageId, error: String(error) }),
+    );
+
   /** Runs one call and shows it; returns what the model reads. */
   async function execute(tool: Tool | undefined, call: ToolCallRequest, input: Record<string, unknown>): Promise<string> {
     const shown: ToolCall = { id: call.id, name: call.name, input, status: 'running' };
@@ -115,15 +126,22 @@ export async function runModel(
     watch.pause();
     try {
       if (tool.requireApproval) {
-        g.toolCall({ ...shown, status: 'approval' });
-        const approved = await g.awaitApproval(call.id, deps.limits.approvalTimeoutMs);
-        if (!approved) {
+        const waiting: ToolCall = { ...shown, status: 'approval' };
+        // Stored before the user can see it, so an answer reaching another instance finds it waiting.
+        await store([...g.toolCalls.filter((c) => c.id !== call.id), waiting]);
+        const approved = g.awaitApproval(call.id, deps.limits.approvalTimeoutMs);
+        g.toolCall(waiting);
+        if (!(await approved)) {
           const output = g.signal.aborted ? 'The reply stopped' : 'The user did not allow this call';
           g.toolCall({ ...shown, status: 'denied', output });
+          void store(g.toolCalls);
           return `The user did not allow this call to ${call.name}; do not try it again.`;
         }
+        g.toolCall(shown);
+        void store(g.toolCalls);
+      } else {
+        g.toolCall(shown);
       }
-      g.toolCall(shown);
       const started = performance.now();
       const signal = AbortSignal.any([g.signal, AbortSignal.timeout(deps.limits.timeoutMs)]);
       try {

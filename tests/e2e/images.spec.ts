@@ -193,10 +193,11 @@ test('wrong types and oversize files are refused before upload; 413/415 are expl
   });
   const alert = page.locator('.composer [role="alert"]');
 
-  await attachThroughPicker(page, [{ name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('just text') }]);
-  await expect(alert).toContainText('“notes.txt” is not a photo or picture. Attach PNG, JPEG, WebP or GIF images.');
+  // (Text files are documents now: documents.spec.ts.)
+  await attachThroughPicker(page, [{ name: 'clip.mp4', mimeType: 'video/mp4', buffer: Buffer.from('not really a video') }]);
+  await expect(alert).toContainText('“clip.mp4” cannot be attached. Attach images (PNG, JPEG, WebP, GIF) or documents');
   await attachThroughPicker(page, [{ name: 'logo.svg', mimeType: 'image/svg+xml', buffer: Buffer.from('<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"/>') }]);
-  await expect(alert).toContainText('“logo.svg” is not a photo or picture');
+  await expect(alert).toContainText('“logo.svg” cannot be attached');
   // (Playwright hands over buffers up to 50 MB only: this one goes as a file.)
   const huge = test.info().outputPath('huge.jpg');
   writeFileSync(huge, Buffer.alloc(51 * 1024 * 1024, 1));
@@ -211,8 +212,8 @@ test('wrong types and oversize files are refused before upload; 413/415 are expl
 
   // The server's refusals, as it words them, become plain sentences.
   for (const [status, code, expected] of [
-    [413, 'too_large', '“small.png” is too large for the server (the limit is 10 MB).'],
-    [415, 'unsupported_media_type', '“small.png” is not an image the server accepts: use PNG, JPEG, WebP or GIF.'],
+    [413, 'too_large', '“small.png” is too large for the server (10 MB for images, 20 MB for documents).'],
+    [415, 'unsupported_media_type', '“small.png” is not a file the server accepts: refused'],
   ] as const) {
     await page.route('**/api/files', (route) =>
       route.fulfill({ status, contentType: 'application/json', body: JSON.stringify({ error: { code, message: 'refused' } }) }),

@@ -259,7 +259,7 @@ describe('refused uploads', () => {
   test('too large → 413 while reading a chunked body with no Content-Length, long before it ends', async () => {
     const { client, user } = await signUp(server.url);
     const cookie = cookieHeader(client);
-    // 40 MB offered in 64 KB chunks; the server must stop us just past the 10 MB cap.
+    // 40 MB offered in 64 KB chunks; the server must stop us just past the 20 MB cap (documents').
     const res = await rawRequest(server.url, {
       path: '/api/files',
       headers: { cookie, 'content-type': 'multipart/form-data; boundary=xyz' },
@@ -268,7 +268,7 @@ describe('refused uploads', () => {
       timeoutMs: 20_000,
     });
     expect(res.status).toBe(413);
-    expect(res.sentBeforeResponse).toBeLessThan(20 * 1024 * 1024);
+    expect(res.sentBeforeResponse).toBeLessThan(30 * 1024 * 1024);
     expect(await countFiles(user.id)).toBe(0);
   });
 });

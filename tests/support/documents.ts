@@ -13,7 +13,11 @@ function crc32(bytes: Uint8Array): number {
   return ~crc >>> 0;
 }
 
-export function makePdf(pages: number, linesPerPage = 40): Uint8Array {
+/**
+ * A real PDF of `pages` pages of text (`linesPerPage` 0: pages without any text, like a
+ * scan without its text layer); `lineOf` writes each line (default: a numbered pangram).
+ */
+export function makePdf(pages: number, linesPerPage = 40, lineOf?: (page: number, line: number) => string): Uint8Array {
   const objects: string[] = [];
   const add = (body: string) => objects.push(body) ; // object number = index + 1
   add('<< /Type /Catalog /Pages 2 0 R >>');
@@ -21,11 +25,46 @@ export function makePdf(pages: number, linesPerPage = 40): Uint8Array {
   add('<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>');
   const kids: number[] = [];
   for (let p = 1; p <= pages; p++) {
-    const lines = Array.from({ length: linesPerPage }, (_, i) => `(Page ${p} line ${i + 1}: the quick brown fox jumps over the lazy dog.) Tj T*`);
+    const say = (i: number) => (lineOf ? lineOf(p, i + 1) : `Page ${p} line ${i + 1}: the quick brown fox jumps over the lazy dog.`).replace(/[()\\]/g, '');
+    const lines = Array.from({ length: linesPerPage }, (_, i) => `(${say(i)}) Tj T*`);
     const stream = `BT /F1 10 Tf 12 TL 50 780 Td ${lines.join(' ')} ET`;
     add(`<< /Length ${stream.length} >>\nstream\n${stream}\nendstream`);
     const contents = objects.length;
     add(`<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 3 0 R >> >> /Contents ${contents} 0 R >>`);
+    kids.push(objects.length);
+  }
+  objects[1] = `<< /Type /Pages /Kids [${kids.map((k) => `${k} 0 R`).join(' ')}] /Count ${pages} >>`;
+  let out = '%PDF-1.4\n';
+  const offsets: number[] = [];
+  objects.forEach((body, i) => {
+    offsets.push(out.length);
+    out += `${i + 1} 0 obj\n${body}\nendobj\n`;
+  });
+  const xref = out.length;
+  out += `xref\n0 ${objects.length + 1}\n0000000000 65535 f \n`;
+  for (const o of offsets) out += `${String(o).padStart(10, '0')} 00000 n \n`;
+  out += `trailer\n<< /Size ${objects.length + 1} /Root 1 0 R >>\nstartxref\n${xref}\n%%EOF\n`;
+  return new TextEncoder().encode(out);
+}
+
+/**
+ * A scan as a scanner writes it: each page one image (an RGB XObject, no text at all).
+ * The pixels are printable ASCII bytes so the file can be built as a string.
+ */
+export function makeScannedPdf(pages: number, width = 16, height = 12): Uint8Array {
+  const objects: string[] = [];
+  const add = (body: string) => objects.push(body);
+  add('<< /Type /Catalog /Pages 2 0 R >>');
+  add('');
+  const kids: number[] = [];
+  for (let p = 1; p <= pages; p++) {
+    const pixels = Array.from({ length: width * height * 3 }, (_, i) => String.fromCharCode(0x30 + ((i * 7 + p * 13) % 64))).join('');
+    add(`<< /Type /XObject /Subtype /Image /Width ${width} /Height ${height} /ColorSpace /DeviceRGB /BitsPerComponent 8 /Length ${pixels.length} >>\nstream\n${pixels}\nendstream`);
+    const image = objects.length;
+    const draw = `q 612 0 0 792 0 0 cm /Im${p} Do Q`;
+    add(`<< /Length ${draw.length} >>\nstream\n${draw}\nendstream`);
+    const contents = objects.length;
+    add(`<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /XObject << /Im${p} ${image} 0 R >> >> /Contents ${contents} 0 R >>`);
     kids.push(objects.length);
   }
   objects[1] = `<< /Type /Pages /Kids [${kids.map((k) => `${k} 0 R`).join(' ')}] /Count ${pages} >>`;

@@ -12,6 +12,7 @@
 import { createChatModule } from './chat';
 import { createAudioModule } from './audio';
 import { createImagesModule } from './images';
+import { createOcrModule } from './ocr';
 
 export interface Recorded {
   method: string;
@@ -35,7 +36,8 @@ export async function startFakeProvider(port = 0) {
   const chat = createChatModule();
   const audio = createAudioModule();
   const images = createImagesModule();
-  const modules: FakeModule<unknown>[] = [chat, audio, images];
+  const ocr = createOcrModule();
+  const modules: FakeModule<unknown>[] = [chat, audio, images, ocr];
 
   const server = Bun.serve({
     port,
@@ -77,6 +79,7 @@ export async function startFakeProvider(port = 0) {
     chat: chat.control,
     audio: audio.control,
     images: images.control,
+    ocr: ocr.control,
     /** Requests whose path ends with `suffix`. */
     received: (suffix: string) => requests.filter((r) => r.path.endsWith(suffix)),
     reset() {

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'bun:test';
-import { MAX_SOURCE_BYTES, refuseEarly } from './limits';
+import { isDocument, MAX_DOCUMENT_BYTES, MAX_SOURCE_BYTES, refuseEarly } from './limits';
 import { fitWithin, MAX_SIDE, plan } from './resize';
 
 describe('fitWithin', () => {
@@ -31,10 +31,17 @@ describe('plan', () => {
 });
 
 describe('refuseEarly', () => {
-  test('anything but an image is refused before decoding, SVG included', () => {
-    expect(refuseEarly({ type: 'text/plain', size: 10, name: 'notes.txt' })).toContain('not a photo');
-    expect(refuseEarly({ type: 'image/svg+xml', size: 10, name: 'logo.svg' })).toContain('not a photo');
-    expect(refuseEarly({ type: 'application/pdf', size: 10, name: 'scan.pdf' })).toContain('not a photo');
+  test('anything but an image or a document is refused before decoding, SVG included', () => {
+    expect(refuseEarly({ type: 'image/svg+xml', size: 10, name: 'logo.svg' })).toContain('cannot be attached');
+    expect(refuseEarly({ type: 'video/mp4', size: 10, name: 'clip.mp4' })).toContain('cannot be attached');
+    expect(refuseEarly({ type: 'application/zip', size: 10, name: 'all.zip' })).toContain('cannot be attached');
+  });
+  test('documents pass up to the server limit (20 MB)', () => {
+    expect(refuseEarly({ type: 'text/plain', size: 10, name: 'notes.txt' })).toBeNull();
+    expect(refuseEarly({ type: 'application/pdf', size: 10, name: 'scan.pdf' })).toBeNull();
+    expect(refuseEarly({ type: '', size: 10, name: 'main.rs' })).toBeNull();
+    expect(refuseEarly({ type: 'application/pdf', size: MAX_DOCUMENT_BYTES + 1, name: 'big.pdf' })).toContain('up to 20 MB');
+    expect(isDocument({ type: 'image/png', name: 'photo.png' })).toBe(false);
   });
   test('an image beyond what the device will decode is refused with its size', () => {
     expect(refuseEarly({ type: 'image/jpeg', size: MAX_SOURCE_BYTES + 1, name: 'huge.jpg' })).toContain('too large');

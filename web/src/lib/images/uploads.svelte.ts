@@ -5,7 +5,7 @@
  */
 import { api, ApiError } from '$lib/api';
 import type { Attachment } from '$server/threads/model';
-import { refuseEarly } from './limits';
+import { isDocument, refuseEarly } from './limits';
 
 /** The server's limit per message (POST /api/threads/:id/messages). */
 export const MAX_ATTACHMENTS = 8;
@@ -20,6 +20,8 @@ export interface PendingUpload {
   progress: number;
   error: string | null;
   attachment: Attachment | null;
+  /** A document (PDF, DOCX, text…): sent as it is, shown as a chip rather than a preview. */
+  document?: { size: number };
 }
 
 export class Uploads {
@@ -51,11 +53,17 @@ export class Uploads {
         continue;
       }
       if (this.items.length >= MAX_ATTACHMENTS) {
-        refusals.push(`At most ${MAX_ATTACHMENTS} images per message.`);
+        refusals.push(`At most ${MAX_ATTACHMENTS} files per message.`);
         break;
       }
-      resize ??= import('./resize');
       const key = crypto.randomUUID();
+      if (isDocument(file)) {
+        const name = file.name || 'document';
+        this.items.push({ key, name, preview: null, status: 'uploading', progress: 0, error: null, attachment: null, document: { size: file.size } });
+        void this.#upload(key, file, name, new AbortController(), threadId).catch(() => {});
+        continue;
+      }
+      resize ??= import('./resize');
       this.items.push({ key, name: file.name || 'image', preview: null, status: 'preparing', progress: 0, error: null, attachment: null });
       void this.#process(key, file, resize, threadId).catch(() => {});
     }
@@ -103,13 +111,24 @@ export class Uploads {
     try {
       const { prepareImage } = await resize;
       const prepared = await prepareImage(file);
-      let item = this.#item(key);
+      const item = this.#item(key);
       if (!item || abort.signal.aborted) return;
       item.preview = URL.createObjectURL(prepared.blob);
       item.name = prepared.name;
       item.status = 'uploading';
-      const { file: stored } = await api.files.upload(prepared.blob, {
-        name: prepared.name,
+      await this.#upload(key, prepared.blob, prepared.name, abort, threadId);
+    } catch (error) {
+      this.#failed(key, error);
+    } finally {
+      this.#aborts.delete(key);
+    }
+  }
+
+  async #upload(key: string, blob: Blob, name: string, abort: AbortController, threadId?: string) {
+    this.#aborts.set(key, abort);
+    try {
+      const { file: stored } = await api.files.upload(blob, {
+        name,
         threadId,
         signal: abort.signal,
         onProgress: (p) => {
@@ -117,27 +136,32 @@ export class Uploads {
           if (current) current.progress = p;
         },
       });
-      item = this.#item(key);
+      const item = this.#item(key);
       if (!item) return;
       item.status = 'done';
       item.progress = 1;
-      item.attachment = { id: stored.id, url: stored.url, mime: stored.mime, name: stored.name, size: stored.size };
+      const { id, url, mime, size, textStatus, pages, textError } = stored;
+      item.attachment = { id, url, mime, name: stored.name, size, textStatus, pages, textError };
     } catch (error) {
-      if ((error as Error)?.name === 'AbortError') return;
-      const item = this.#item(key);
-      if (!item) return;
-      item.status = 'error';
-      item.error = uploadError(error, item.name);
+      this.#failed(key, error);
     } finally {
       this.#aborts.delete(key);
     }
+  }
+
+  #failed(key: string, error: unknown) {
+    if ((error as Error)?.name === 'AbortError') return;
+    const item = this.#item(key);
+    if (!item) return;
+    item.status = 'error';
+    item.error = uploadError(error, item.name);
   }
 }
 
 export function uploadError(error: unknown, name: string): string {
   if (error instanceof ApiError) {
-    if (error.status === 413) return `“${name}” is too large for the server (the limit is 10 MB).`;
-    if (error.status === 415) return `“${name}” is not an image the server accepts: use PNG, JPEG, WebP or GIF.`;
+    if (error.status === 413) return `“${name}” is too large for the server (10 MB for images, 20 MB for documents).`;
+    if (error.status === 415) return `“${name}” is not a file the server accepts: ${error.message}`;
     if (error.status === 429) return 'Too many uploads for now. Try again in a few minutes.';
     if (error.status === 0) return `“${name}” was not uploaded: you are offline.`;
     return `“${name}” was not uploaded: ${error.message}`;
