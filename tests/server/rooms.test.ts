@@ -283,6 +283,34 @@ describe('events', () => {
     expect(await Promise.race([ended(mine), Bun.sleep(3000).then(() => false)])).toBe(true);
   }, 15_000);
 
+  test('signing out ends that session’s room streams at once; disabling an account ends all of its streams', async () => {
+    const owner = await signUp(server.url, 'owner');
+    const member = await signUp(server.url, 'member');
+    const room = await newRoom(owner.client);
+    await owner.client.json('POST', `/api/rooms/${room.id}/members`, { email: member.email });
+    const ended = async (events: Events) => {
+      for (;;) if ((await events.next()) === null) return true;
+    };
+    const within = (events: Events) => Promise.race([ended(events), Bun.sleep(3000).then(() => false)]);
+    // Registered in the app's stream registry, like reply streams.
+    const before = server.app.streams.size;
+    const mine = await openEvents(owner.client, room.id);
+    expect(server.app.streams.size).toBe(before + 1);
+    const out = await owner.client.request('POST', '/api/auth/logout');
+    await out.body?.cancel();
+    expect(await within(mine)).toBe(true);
+    await eventually(() => server.app.streams.size === before, { message: 'the stream left the registry' });
+
+    // An admin disables the member: every stream of theirs ends (other instances hear the
+    // users table's trigger; tests/cluster covers that path for the registry).
+    const admin = await signUp(server.url, 'admin');
+    await server.db.sql`update users set role = 'admin' where id = ${admin.user.id}`;
+    const theirs = await openEvents(member.client, room.id);
+    const res = await admin.client.json('PATCH', `/api/admin/users/${member.user.id}`, { disabled: true });
+    expect(res.status).toBe(200);
+    expect(await within(theirs)).toBe(true);
+  }, 15_000);
+
   test('since= replays exactly what came after it, each once, in seq order, with the seq as the SSE id; Last-Event-ID works too', async () => {
     const owner = await signUp(server.url, 'owner');
     const room = await newRoom(owner.client);
