@@ -1,6 +1,13 @@
-/** The rooms the user can see, for the sidebar and the rooms screen. */
+/**
+ * The rooms the user can see, for the sidebar and the rooms screen. Each list fetched is
+ * kept on this device (offline.ts, loaded lazily), with the recent messages of the rooms
+ * the user is in; without a network the kept list is shown.
+ */
 import { errorText } from '$lib/errors';
+import { offline } from '$lib/offline/offline.svelte';
 import { roomsApi, type Room } from './api';
+
+const kept = () => import('./offline');
 
 class Rooms {
   #list = $state.raw<Room[]>([]);
@@ -24,13 +31,42 @@ class Rooms {
   async load() {
     this.#status = this.#list.length ? this.#status : 'loading';
     try {
-      this.#list = (await roomsApi.list()).rooms;
+      const list = (this.#list = (await roomsApi.list()).rooms);
       this.#status = 'ready';
       this.#error = null;
+      void this.#keep(list);
     } catch (error) {
+      // No network (or no server): the rooms as last seen here.
+      const saved = await this.#saved();
+      if (saved?.length && !this.#list.length) {
+        this.#list = saved;
+        this.#status = 'ready';
+        return;
+      }
+      if (this.#list.length) return;
       this.#status = 'error';
       this.#error = errorText(error);
     }
+  }
+
+  async #keep(list: Room[]) {
+    const mirror = offline.mirror();
+    if (!mirror) return;
+    try {
+      const { saveRoomList, refreshRooms } = await kept();
+      await saveRoomList(mirror, list);
+      await refreshRooms(mirror, list);
+    } catch {
+      /* this device keeps no copy (no IndexedDB, storage full): rooms still work online */
+    }
+  }
+
+  async #saved() {
+    const mirror = offline.mirror();
+    if (!mirror) return null;
+    return kept()
+      .then((m) => m.savedRooms(mirror))
+      .catch(() => null);
   }
 
   /** Updates (or adds) one room as the server described it. */
