@@ -221,6 +221,8 @@ async function notifyMentioned(deps: RoomsDeps, viewers: RoomViewers, room: { id
   const push = deps.push;
   if (!push) return;
   const handles = mentionedHandles(message.content);
+  handles.delete('ai');
+  handles.delete('assistant');
   if (!handles.size) return;
   const text = message.content.replace(/\s+/g, ' ').trim();
   const body = text.length > BODY_CHARS ? `${text.slice(0, BODY_CHARS).replace(/\s+\S*$/, '')}…` : text;
