@@ -88,6 +88,9 @@ test('a room read and written offline: the kept copy shows, the message waits, i
   await expect(waiting).toContainText('Waiting to send');
   await expect(me.page.getByRole('status').filter({ hasText: '1 message waiting to send' })).toBeVisible();
   await me.page.screenshot({ path: join(shots, 'room-offline-phone.png') });
+  await me.page.emulateMedia({ colorScheme: 'dark' });
+  await me.page.screenshot({ path: join(shots, 'room-offline-phone-dark.png') });
+  await me.page.emulateMedia({ colorScheme: 'light' });
   // The rooms list, from the device too (on a phone, in the drawer).
   await me.page.getByRole('button', { name: 'Open threads' }).click();
   await expect(me.page.getByRole('navigation', { name: 'Rooms' }).getByRole('link', { name: /Train talk/ })).toBeVisible();
