@@ -203,9 +203,8 @@ export async function postMessage(
   }
   for (const m of inserted) await deps.bus.publish({ k: 'm', room: roomId, seq: m.seq, id: m.id });
   if (inserted.some((m) => m.status === 'queued')) void pump(assistantDeps(deps), roomId);
-  if (viewers) {
-    void notifyMentioned(deps, viewers, room, message).catch((error) => log.warn('room mention notifications failed', { error: String(error) }));
-  }
+  // Who to notify is decided now (who has the room open as it is posted); the sending is not awaited.
+  if (viewers) await notifyMentioned(deps, viewers, room, message).catch((error) => log.warn('room mention notifications failed', { error: String(error) }));
   return { message, created: true };
 }
 
@@ -213,7 +212,7 @@ const BODY_CHARS = 140;
 
 /**
  * A member mentioned by `@name` (server/common/rooms.ts) gets a notification on their
- * devices, unless they have the room open: a stream of the room on this instance whose
+ * devices, unless they have the room open as the message is posted: a stream of the room on this instance whose
  * window has not reported itself hidden, or (none here) the room's presence says a stream
  * of theirs is open on another instance.
  */
@@ -231,13 +230,14 @@ async function notifyMentioned(deps: RoomsDeps, viewers: RoomViewers, room: { id
     const here = viewers.sessions(room.id, member.userId);
     if (here.some((session) => !push.visibility.isHidden(session))) continue;
     if (!here.length && member.online) continue;
+    // Not awaited: the POST does not wait on the push services.
     void push.notify(member.userId, {
       title: `${message.authorName} in # ${room.name}`,
       body,
       roomId: room.id,
       messageId: message.id,
       url: `${deps.config.http.publicUrl}/rooms/${room.id}`,
-    });
+    }).catch((error) => log.warn('a room mention notification failed', { error: String(error) }));
   }
 }
 

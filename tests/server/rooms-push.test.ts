@@ -5,11 +5,15 @@
  * service (tests/support/push-service) decrypts what Parley sends.
  */
 import { afterAll, beforeAll, describe, expect, test, setDefaultTimeout } from 'bun:test';
-import { signUp, type Client } from '../support/client';
+import { signUp } from '../support/client';
 import { eventually } from '../support/eventually';
 import { startPushService, type PushService } from '../support/push-service';
-import { startServer, type TestServer } from '../support/server';
+import { embedded, startServer, type TestServer } from '../support/server';
 import { handlesOf, mentionedHandles, mentions } from '../../server/common/rooms';
+import { loadConfig } from '../../server/config';
+import { openDatabase } from '../../server/db';
+import { createApp } from '../../server/app';
+import { Client } from '../support/client';
 
 // Deliveries run after the POST has answered: on a loaded machine that takes seconds.
 setDefaultTimeout(30_000);
@@ -115,5 +119,50 @@ describe('a mention in a room', () => {
     const closed = await say(ada.client, room.id, '@bob are you there? (closed)');
     await eventually(() => ids(bob.sub).length > 1, { message: 'bob notified with the room closed', timeout: 10_000 });
     expect(ids(bob.sub)).toEqual([hidden, closed]);
+  });
+});
+
+describe.skipIf(embedded)('with the room open on another instance', () => {
+  test('a mention posted through A is not pushed while the member has the room open through B; closed there, it is', async () => {
+    // B: a second app on the same database and DATA_DIR (the same VAPID keys), as index.ts makes one.
+    const config = loadConfig({
+      DATA_DIR: server.config.dataDir,
+      DATABASE_URL: server.config.db.url!,
+      PORT: '0',
+      HOST: '127.0.0.1',
+      AUTH_IP_LIMIT: '100000',
+      PUSH_ALLOWED_HOSTS: push.host,
+    });
+    const db = await openDatabase(config.db);
+    const b = createApp({ config, sql: db.sql });
+    b.listen({ port: 0, hostname: '127.0.0.1' });
+    try {
+      const ada = await person('ada');
+      const bob = await person('bob');
+      const room = await roomOf(ada.client, [bob]);
+      const viaB = new Client(`http://127.0.0.1:${b.server!.port}`);
+      viaB.cookies = bob.client.cookies;
+      const abort = new AbortController();
+      const stream = await viaB.request('GET', `/api/rooms/${room.id}/events`, undefined, { signal: abort.signal });
+      expect(stream.status).toBe(200);
+      // B marks bob present in the room (the table every instance reads).
+      const present = async (yes: boolean) =>
+        eventually(async () => {
+          const [row] = await server.db.sql<{ on: boolean }[]>`
+            select coalesce(online_until > now(), false) as on from room_members where room_id = ${room.id} and user_id = ${bob.user.id}`;
+          return row?.on === yes;
+        }, { message: `bob ${yes ? 'present' : 'gone'} in the room`, timeout: 10_000 });
+      await present(true);
+      await say(ada.client, room.id, '@bob (open on B)');
+      abort.abort();
+      await stream.body?.cancel().catch(() => {});
+      await present(false);
+      const closed = await say(ada.client, room.id, '@bob (closed)');
+      await eventually(() => ids(bob.sub).length > 0, { message: 'bob notified', timeout: 10_000 });
+      expect(ids(bob.sub)).toEqual([closed]);
+    } finally {
+      await b.stop(true);
+      await db.close();
+    }
   });
 });
