@@ -8,6 +8,7 @@ import { offline } from '$lib/offline/offline.svelte';
 import { roomsApi, type Room } from './api';
 
 const kept = () => import('./offline');
+const REFRESH_DELAY_MS = 1500;
 
 class Rooms {
   #list = $state.raw<Room[]>([]);
@@ -55,6 +56,8 @@ class Rooms {
     try {
       const { saveRoomList, refreshRooms } = await kept();
       await saveRoomList(mirror, list);
+      // The rooms' messages once the screen has what it needs (as the threads' first sync waits).
+      await new Promise((resolve) => setTimeout(resolve, REFRESH_DELAY_MS));
       await refreshRooms(mirror, list);
     } catch {
       /* this device keeps no copy (no IndexedDB, storage full): rooms still work online */
