@@ -14,6 +14,7 @@ import { ApiError } from '$lib/api';
 import { errorText } from '$lib/errors';
 import { offline } from '$lib/offline/offline.svelte';
 import type { OutboxEntry } from '$lib/offline/db';
+import type { Mirror } from '$lib/offline/mirror';
 import { connectivity } from '$lib/state/connectivity.svelte';
 import { roomsApi, type Member, type Room, type RoomEvent, type RoomMessage } from './api';
 import { forgetRoom, order, saveRoom, savedRoom } from './offline';
@@ -42,6 +43,11 @@ export class RoomView {
   #typingTimer: ReturnType<typeof setInterval> | undefined;
   /** Showing the copy kept on this device (the server could not be reached when it opened). */
   #kept = $state(false);
+  /**
+   * The account's mirror as the room opened: a write after sign-out finds it closed and does
+   * nothing (asking for the mirror then could re-create a wiped database).
+   */
+  #mirror: Mirror | null = null;
   #saveTimer: ReturnType<typeof setTimeout> | undefined;
   /** Ends the wait before the next reconnect (the network came back). */
   #wake: () => void = () => {};
@@ -90,6 +96,7 @@ export class RoomView {
 
   /** Loads the room, its latest messages and members, then follows it live until `close`. */
   async open() {
+    this.#mirror = offline.mirror();
     try {
       // The room first: its seq is where the live events start, so whatever changes while the
       // messages load is replayed (and replaces what the page showed): no gap.
@@ -109,7 +116,7 @@ export class RoomView {
         return;
       }
       // No network, or no server: what this device kept of the room, if anything.
-      const mirror = offline.mirror();
+      const mirror = this.#mirror;
       const copy = mirror ? await savedRoom(mirror, this.id).catch(() => null) : null;
       if (this.#stop.signal.aborted) return;
       if (!copy) {
@@ -201,15 +208,15 @@ export class RoomView {
 
   async #write() {
     this.#saveTimer = undefined;
-    const mirror = offline.mirror();
+    const mirror = this.#mirror;
     const room = this.#room;
-    if (!mirror || !room) return;
+    if (!mirror || mirror.closed || !room) return;
     await saveRoom(mirror, { room, seq: this.#seq, members: this.#members, messages: this.#messages }).catch(() => {});
   }
 
   #forget() {
-    const mirror = offline.mirror();
-    if (mirror) void forgetRoom(mirror, this.id).catch(() => {});
+    const mirror = this.#mirror;
+    if (mirror && !mirror.closed) void forgetRoom(mirror, this.id).catch(() => {});
   }
 
   /** One event of the stream (public for tests of the state logic). */

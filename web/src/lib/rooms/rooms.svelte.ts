@@ -5,6 +5,7 @@
  */
 import { errorText } from '$lib/errors';
 import { offline } from '$lib/offline/offline.svelte';
+import type { Mirror } from '$lib/offline/mirror';
 import { roomsApi, type Room } from './api';
 
 const kept = () => import('./offline');
@@ -31,14 +32,16 @@ class Rooms {
 
   async load() {
     this.#status = this.#list.length ? this.#status : 'loading';
+    // The account's mirror as the fetch starts: closed by a sign-out meanwhile, it is left alone.
+    const mirror = offline.mirror();
     try {
       const list = (this.#list = (await roomsApi.list()).rooms);
       this.#status = 'ready';
       this.#error = null;
-      void this.#keep(list);
+      if (mirror) void this.#keep(mirror, list);
     } catch (error) {
       // No network (or no server): the rooms as last seen here.
-      const saved = await this.#saved();
+      const saved = mirror ? await this.#saved(mirror) : null;
       if (saved?.length && !this.#list.length) {
         this.#list = saved;
         this.#status = 'ready';
@@ -50,9 +53,8 @@ class Rooms {
     }
   }
 
-  async #keep(list: Room[]) {
-    const mirror = offline.mirror();
-    if (!mirror) return;
+  async #keep(mirror: Mirror, list: Room[]) {
+    if (mirror.closed) return;
     try {
       const { saveRoomList, refreshRooms } = await kept();
       await saveRoomList(mirror, list);
@@ -64,9 +66,7 @@ class Rooms {
     }
   }
 
-  async #saved() {
-    const mirror = offline.mirror();
-    if (!mirror) return null;
+  async #saved(mirror: Mirror) {
     return kept()
       .then((m) => m.savedRooms(mirror))
       .catch(() => null);
