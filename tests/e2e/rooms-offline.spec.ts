@@ -114,6 +114,13 @@ test('a room read and written offline: the kept copy shows, the message waits, i
   const stored = (await (await friend.page.request.get(`/api/rooms/${room.id}/messages?limit=200`)).json()) as { messages: { content: string }[] };
   expect(stored.messages.filter((m) => m.content === 'Tunnel ahead, written offline')).toHaveLength(1);
   await expect(friend.page.getByRole('list', { name: 'Messages' }).getByText('Tunnel ahead, written offline')).toHaveCount(1);
+
+  // Signing out leaves nothing of the room on the device (the open room's last save included).
+  await me.page.goto('/settings');
+  await me.page.getByRole('button', { name: 'Sign out', exact: true }).click();
+  await me.page.getByRole('dialog', { name: 'Sign out?' }).getByRole('button', { name: 'Sign out', exact: true }).click();
+  await expect(me.page).toHaveURL(/\/login/);
+  expect(await me.page.evaluate(async () => (await indexedDB.databases()).map((d) => d.name))).toEqual([]);
   await me.context.close();
   await friend.context.close();
 });
