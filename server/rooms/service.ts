@@ -212,9 +212,10 @@ const BODY_CHARS = 140;
 
 /**
  * A member mentioned by `@name` (server/common/rooms.ts) gets a notification on their
- * devices, unless they have the room open as the message is posted: a stream of the room on this instance whose
- * window has not reported itself hidden, or (none here) the room's presence says a stream
- * of theirs is open on another instance.
+ * devices, unless they have the room open as the message is posted: a stream of the room
+ * on this instance whose window has not reported itself hidden, or (none here) the room's
+ * presence says a stream of theirs is open on another instance (whose windows' visibility
+ * this instance does not know: counted as watching).
  */
 async function notifyMentioned(deps: RoomsDeps, viewers: RoomViewers, room: { id: string; name: string }, message: RoomMessage) {
   const push = deps.push;
