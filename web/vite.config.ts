@@ -32,6 +32,8 @@ const LAZY = [
   // Rooms: the screens, their forms and the live room state (the sidebar's list stays in).
   /src\/lib\/components\/rooms\//,
   /src\/lib\/rooms\/room\.svelte/,
+  // Rooms kept on this device (offline reading), saved after a list fetch.
+  /src\/lib\/rooms\/offline/,
   // The admin console (its pages, its client, the chart library) and the rarely used
   // account pieces: Settings › Allowance and the Flag dialog.
   /src\/routes\/admin\//,

@@ -15,3 +15,28 @@ export const HELP_TEXT = [
   '- `@ai …`, `@assistant …`, `ai: …` or `hey ai …`: ask the assistant. It answers everyone here, with the room’s model and instructions and the recent messages.',
   '- `!help`: show this list.',
 ].join('\n');
+
+/** The handles a message mentions, lower-cased, without the `@` (`@ai`/`@assistant` included). */
+export function mentionedHandles(text: string): Set<string> {
+  const found = new Set<string>();
+  for (const m of text.matchAll(/(?:^|[^\p{L}\p{N}_.@-])@([\p{L}\p{N}_.-]+)/gu)) {
+    found.add(m[1]!.replace(/[.-]+$/, '').toLowerCase());
+  }
+  return found;
+}
+
+/**
+ * The handles that mention a person: the first word of their name ("@ada" for "Ada
+ * Lovelace") and the whole name without spaces ("@adalovelace"); `name` is the one
+ * rooms show (a member without a name goes by their email's local part). Lower-cased.
+ */
+export function handlesOf(name: string): string[] {
+  const words = name.trim().toLowerCase().split(/\s+/).filter(Boolean);
+  if (!words.length) return [];
+  return [...new Set([words[0]!, words.join('')])];
+}
+
+/** Whether a message mentions this person (`@ai` and `@assistant` name the assistant, nobody else). */
+export function mentions(text: string, name: string, handles = mentionedHandles(text)): boolean {
+  return handlesOf(name).some((h) => h !== 'ai' && h !== 'assistant' && handles.has(h));
+}

@@ -24,7 +24,10 @@ export const VisibilityBody = t.Object({ hidden: t.Boolean() });
 export interface PushPayload {
   title: string;
   body: string;
-  threadId: string;
+  /** The chat of a finished reply… */
+  threadId?: string;
+  /** …or the room of a message that mentions the account. */
+  roomId?: string;
   messageId: string;
   url: string;
 }

@@ -15,9 +15,12 @@ interface Entry {
 export class Streams {
   #open = new Set<Entry>();
 
-  /** The feed, registered for its owner while it runs. */
-  open(owner: { userId: string; sessionId: string | null }, feed: Feed): Feed {
-    return (send, close, viewer) => {
+  /** The feed (a reply's, or any other event stream's: rooms'), registered for its owner while it runs. */
+  open<F extends (send: never, close: () => void, viewer?: string) => (() => void) | void = Feed>(
+    owner: { userId: string; sessionId: string | null },
+    feed: F,
+  ): F {
+    return ((send: never, close: () => void, viewer?: string) => {
       const entry: Entry = { ...owner, close };
       this.#open.add(entry);
       const cleanup = feed(send, close, viewer);
@@ -25,7 +28,7 @@ export class Streams {
         this.#open.delete(entry);
         cleanup?.();
       };
-    };
+    }) as F;
   }
 
   /** Ends the streams of one session (signed out, revoked). */

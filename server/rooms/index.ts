@@ -6,7 +6,6 @@
 import { Elysia } from 'elysia';
 import type { AppDeps } from '../deps';
 import { withErrors, NoContent } from '../http/model';
-import { sessionActive } from '../auth/queries';
 import { eventStreamResponse } from '../openapi';
 import type { RoomBus } from './bus';
 import { RoomHubs } from './hub';
@@ -33,10 +32,14 @@ import {
 export type { RoomBus } from './bus';
 export { createRoomBus } from './bus';
 
-export function roomsRoutes(input: Pick<AppDeps, 'sql' | 'config' | 'providers' | 'auth'> & { rooms: RoomBus }) {
+export function roomsRoutes(
+  input: Pick<AppDeps, 'sql' | 'config' | 'providers' | 'auth'> & { rooms: RoomBus } & Pick<rooms.RoomsDeps, 'push' | 'streams'>,
+) {
   const deps = { ...input, bus: input.rooms };
   // This instance's one reader per room, shared by all its streams of that room.
   const hubs = new RoomHubs(deps.sql, deps.bus);
+  // Who has each room open here (presence; a mention of them is not pushed).
+  const viewers = new rooms.RoomViewers();
   return new Elysia({ name: 'rooms', prefix: '/api/rooms' })
     .use(deps.auth)
     .get('/', async ({ user }) => ({ rooms: await rooms.listRooms(deps, user) }), {
@@ -107,7 +110,7 @@ export function roomsRoutes(input: Pick<AppDeps, 'sql' | 'config' | 'providers' 
     .post(
       '/:id/messages',
       async ({ user, params, body, set }) => {
-        const { message, created } = await rooms.postMessage(deps, user, params.id, body);
+        const { message, created } = await rooms.postMessage(deps, user, params.id, body, viewers);
         set.status = created ? 201 : 200;
         return { message };
       },
@@ -136,7 +139,7 @@ export function roomsRoutes(input: Pick<AppDeps, 'sql' | 'config' | 'providers' 
         const lastId = Number(request.headers.get('last-event-id'));
         const since = query.since ?? (Number.isSafeInteger(lastId) && lastId >= 0 && request.headers.has('last-event-id') ? lastId : null);
         server?.timeout(request, 0);
-        return rooms.events(deps, hubs, user, params.id, since, request.signal, () => sessionActive(deps.sql, sessionId));
+        return rooms.events(deps, hubs, user, params.id, since, request.signal, viewers, sessionId);
       },
       {
         requirePermission: 'rooms',

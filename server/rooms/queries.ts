@@ -75,6 +75,15 @@ export async function members(db: Db, roomId: string) {
     order by m.role desc, u.name, m.user_id`;
 }
 
+/** The members as mentions name them (no name: the email's local part), and whether a stream of theirs is open. */
+export async function mentionTargets(db: Db, roomId: string) {
+  return db<{ userId: string; name: string; online: boolean }[]>`
+    select m.user_id, coalesce(nullif(u.name, ''), split_part(u.email, '@', 1)) as name,
+           coalesce(m.online_until > now(), false) as online
+    from room_members m join users u on u.id = m.user_id
+    where m.room_id = ${roomId} and not u.disabled`;
+}
+
 export async function isMember(db: Db, roomId: string, userId: string) {
   const [row] = await db`select 1 from room_members where room_id = ${roomId} and user_id = ${userId}`;
   return Boolean(row);

@@ -23,11 +23,20 @@ import {
   type RoomMessage,
   type UpdateRoomBody,
 } from './model';
-import { HELP_TEXT, isHelp, mentionsAssistant } from '../common/rooms';
+import { HELP_TEXT, isHelp, mentionedHandles, mentions, mentionsAssistant } from '../common/rooms';
 import { pump, type AssistantDeps } from './assistant';
 import { release, reserve } from '../quota/service';
+import type { Push } from '../push/service';
+import type { Streams } from '../replies/streams';
+import { log } from '../log';
 
-export type RoomsDeps = Pick<AppDeps, 'sql' | 'config' | 'providers'> & { bus: RoomBus };
+export type RoomsDeps = Pick<AppDeps, 'sql' | 'config' | 'providers'> & {
+  bus: RoomBus;
+  /** Web Push: a mentioned member who does not have the room open is notified. */
+  push?: Pick<Push, 'notify' | 'visibility'>;
+  /** The app's stream registry: sign-out, a revoked session or a disabled account end room streams at once. */
+  streams?: Streams;
+};
 export type RoomUser = Viewer & { name: string; email: string };
 
 const isAdmin = (user: RoomUser) => user.role === 'admin';
@@ -125,7 +134,13 @@ export async function pageMessages(deps: RoomsDeps, user: RoomUser, roomId: stri
  * Posts a message (idempotent on the client's id: a retry answers the stored one with
  * `created: false`). A mention queues the assistant's answer; `!help` is answered at once.
  */
-export async function postMessage(deps: RoomsDeps, user: RoomUser, roomId: string, body: { id: string; content: string }) {
+export async function postMessage(
+  deps: RoomsDeps,
+  user: RoomUser,
+  roomId: string,
+  body: { id: string; content: string },
+  viewers?: RoomViewers,
+) {
   const room = await visibleRoom(deps, user, roomId);
   if (!room.joined && room.visibility !== 'public') throw notFound('Room');
   const content = body.content.trim();
@@ -188,7 +203,65 @@ export async function postMessage(deps: RoomsDeps, user: RoomUser, roomId: strin
   }
   for (const m of inserted) await deps.bus.publish({ k: 'm', room: roomId, seq: m.seq, id: m.id });
   if (inserted.some((m) => m.status === 'queued')) void pump(assistantDeps(deps), roomId);
+  // Who to notify is decided now (who has the room open as it is posted); the sending is not awaited.
+  if (viewers) await notifyMentioned(deps, viewers, room, message).catch((error) => log.warn('room mention notifications failed', { error: String(error) }));
   return { message, created: true };
+}
+
+const BODY_CHARS = 140;
+
+/**
+ * A member mentioned by `@name` (server/common/rooms.ts) gets a notification on their
+ * devices, unless they have the room open as the message is posted: a stream of the room
+ * on this instance whose window has not reported itself hidden, or (none here) the room's
+ * presence says a stream of theirs is open on another instance (whose windows' visibility
+ * this instance does not know: counted as watching).
+ */
+async function notifyMentioned(deps: RoomsDeps, viewers: RoomViewers, room: { id: string; name: string }, message: RoomMessage) {
+  const push = deps.push;
+  if (!push) return;
+  const handles = mentionedHandles(message.content);
+  handles.delete('ai');
+  handles.delete('assistant');
+  if (!handles.size) return;
+  const text = message.content.replace(/\s+/g, ' ').trim();
+  const body = text.length > BODY_CHARS ? `${text.slice(0, BODY_CHARS).replace(/\s+\S*$/, '')}…` : text;
+  for (const member of await q.mentionTargets(deps.sql, room.id)) {
+    if (member.userId === message.authorId || !mentions(message.content, member.name, handles)) continue;
+    const here = viewers.sessions(room.id, member.userId);
+    if (here.some((session) => !push.visibility.isHidden(session))) continue;
+    if (!here.length && member.online) continue;
+    // Not awaited: the POST does not wait on the push services.
+    void push.notify(member.userId, {
+      title: `${message.authorName} in # ${room.name}`,
+      body,
+      roomId: room.id,
+      messageId: message.id,
+      url: `${deps.config.http.publicUrl}/rooms/${room.id}`,
+    }).catch((error) => log.warn('a room mention notification failed', { error: String(error) }));
+  }
+}
+
+/** The sessions with a stream of each room open in this instance (presence and "has the room open"). */
+export class RoomViewers {
+  #open = new Map<string, string[]>();
+  add(roomId: string, userId: string, sessionId: string) {
+    const key = `${roomId}:${userId}`;
+    this.#open.set(key, [...(this.#open.get(key) ?? []), sessionId]);
+  }
+  /** Forgets one stream; true when it was this user's last one in the room here. */
+  remove(roomId: string, userId: string, sessionId: string) {
+    const key = `${roomId}:${userId}`;
+    const left = [...(this.#open.get(key) ?? [])];
+    const i = left.indexOf(sessionId);
+    if (i >= 0) left.splice(i, 1);
+    if (left.length) this.#open.set(key, left);
+    else this.#open.delete(key);
+    return !left.length;
+  }
+  sessions(roomId: string, userId: string): readonly string[] {
+    return this.#open.get(`${roomId}:${userId}`) ?? [];
+  }
 }
 
 export async function removeMessage(deps: RoomsDeps, user: RoomUser, roomId: string, messageId: string) {
@@ -214,9 +287,6 @@ const assistantDeps = (deps: RoomsDeps): AssistantDeps => deps;
 const ONLINE_SECONDS = 45;
 const REFRESH_MS = 15_000;
 
-/** Streams open per room and user in this instance: presence goes offline with the last one. */
-const openStreams = new Map<string, number>();
-
 /**
  * GET /api/rooms/:id/events: with `since` (or Last-Event-ID), every message changed
  * after it first, then live events (from this instance's hub for the room); each
@@ -230,14 +300,15 @@ export async function events(
   roomId: string,
   since: number | null,
   signal: AbortSignal,
-  stillSignedIn: () => Promise<boolean>,
+  viewers: RoomViewers,
+  sessionId: string,
 ) {
   const room = await visibleRoom(deps, user, roomId);
   const start = since ?? room.seq;
   const name = user.name || user.email.split('@')[0]!;
-  const key = `${roomId}:${user.id}`;
 
-  return eventStream<RoomEvent>(signal, (send, close) => {
+  type Start = Parameters<typeof eventStream<RoomEvent>>[1];
+  const feed: Start = (send, close) => {
     let last = start;
     let live = false;
     let ended = false;
@@ -262,7 +333,7 @@ export async function events(
       await q.setOnline(deps.sql, roomId, user.id, seconds).catch(() => {});
       await deps.bus.publish({ k: 'p', room: roomId, userId: user.id, name, online: seconds > 0 }).catch(() => {});
     };
-    openStreams.set(key, (openStreams.get(key) ?? 0) + 1);
+    viewers.add(roomId, user.id, sessionId);
     // Live events are held while the replay is read (after the hub listens, so nothing
     // falls between), then flow.
     void hubs
@@ -283,25 +354,16 @@ export async function events(
         await online(ONLINE_SECONDS);
       })
       .catch(() => close());
-    // Presence stays fresh while the stream is open, and a session that ended (sign-out,
-    // disabled account) ends the stream at the next check.
-    const refresh = setInterval(() => {
-      void stillSignedIn().then(
-        (ok) => (ok ? q.setOnline(deps.sql, roomId, user.id, ONLINE_SECONDS).catch(() => {}) : close()),
-        () => {},
-      );
-    }, REFRESH_MS);
+    // Presence stays fresh while the stream is open. A session that ends (sign-out, revoked,
+    // account disabled) ends the stream at once through the app's stream registry.
+    const refresh = setInterval(() => void q.setOnline(deps.sql, roomId, user.id, ONLINE_SECONDS).catch(() => {}), REFRESH_MS);
 
     return () => {
       ended = true;
       clearInterval(refresh);
       leave?.();
-      const left = (openStreams.get(key) ?? 1) - 1;
-      if (left > 0) openStreams.set(key, left);
-      else {
-        openStreams.delete(key);
-        void online(0);
-      }
+      if (viewers.remove(roomId, user.id, sessionId)) void online(0);
     };
-  });
+  };
+  return eventStream<RoomEvent>(signal, deps.streams ? deps.streams.open({ userId: user.id, sessionId }, feed) : feed);
 }

@@ -13,7 +13,11 @@ import { eventually } from '../support/eventually';
 
 const root = join(import.meta.dirname, '..', '..');
 
-export async function ownServer() {
+/**
+ * `env` is added last: e.g. the stack's DATABASE_URL, DATA_DIR and provider (GET /__stack on
+ * E2E_PORT + 2) make it a second instance of the stack's app, on the same database.
+ */
+export async function ownServer(options: { env?: Record<string, string> } = {}) {
   const port = await freePort();
   const dataDir = mkdtempSync(join(tmpdir(), 'parley-own-'));
   const provider = `http://127.0.0.1:${Number(process.env.E2E_PORT ?? 4321) + 2}`;
@@ -35,6 +39,7 @@ export async function ownServer() {
         OPENAI_API_KEY: 'test',
         DEFAULT_MODEL: 'openai:gpt-4o-mini',
         LOG_LEVEL: 'warn',
+        ...options.env,
       },
       stdio: 'inherit',
     });

@@ -201,7 +201,11 @@ const directives = Bun.serve({
   async fetch(req) {
     const url = new URL(req.url);
     if (url.pathname === '/__ready') return new Response(ready ? 'ready' : 'starting', { status: ready ? 200 : 503 });
-    if (url.pathname === '/__stack') return Response.json({ searxng: searxng.url, mcp: mcp.url, speech: speech.url });
+    // `database`, `dataDir`, `provider`: for a spec that starts a second instance of the app on
+    // the same database (rooms-instances.spec.ts, through own-server.ts).
+    if (url.pathname === '/__stack') {
+      return Response.json({ searxng: searxng.url, mcp: mcp.url, speech: speech.url, database: cluster.url, dataDir, provider: providerUrl });
+    }
     const forward = () => {
       const target = new URL(url.pathname + url.search, fake.url);
       return fetch(target, { method: req.method, headers: req.headers, body: bodyBytes });

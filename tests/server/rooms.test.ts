@@ -283,6 +283,34 @@ describe('events', () => {
     expect(await Promise.race([ended(mine), Bun.sleep(3000).then(() => false)])).toBe(true);
   }, 15_000);
 
+  test('signing out ends that session’s room streams at once; disabling an account ends all of its streams', async () => {
+    const owner = await signUp(server.url, 'owner');
+    const member = await signUp(server.url, 'member');
+    const room = await newRoom(owner.client);
+    await owner.client.json('POST', `/api/rooms/${room.id}/members`, { email: member.email });
+    const ended = async (events: Events) => {
+      for (;;) if ((await events.next()) === null) return true;
+    };
+    const within = (events: Events) => Promise.race([ended(events), Bun.sleep(3000).then(() => false)]);
+    // Registered in the app's stream registry, like reply streams.
+    const before = server.app.streams.size;
+    const mine = await openEvents(owner.client, room.id);
+    expect(server.app.streams.size).toBe(before + 1);
+    const out = await owner.client.request('POST', '/api/auth/logout');
+    await out.body?.cancel();
+    expect(await within(mine)).toBe(true);
+    await eventually(() => server.app.streams.size === before, { message: 'the stream left the registry' });
+
+    // An admin disables the member: every stream of theirs ends (other instances hear the
+    // users table's trigger; tests/cluster covers that path for the registry).
+    const admin = await signUp(server.url, 'admin');
+    await server.db.sql`update users set role = 'admin' where id = ${admin.user.id}`;
+    const theirs = await openEvents(member.client, room.id);
+    const res = await admin.client.json('PATCH', `/api/admin/users/${member.user.id}`, { disabled: true });
+    expect(res.status).toBe(200);
+    expect(await within(theirs)).toBe(true);
+  }, 15_000);
+
   test('since= replays exactly what came after it, each once, in seq order, with the seq as the SSE id; Last-Event-ID works too', async () => {
     const owner = await signUp(server.url, 'owner');
     const room = await newRoom(owner.client);
@@ -462,8 +490,8 @@ describe('flags on room messages', () => {
 });
 
 describe.skipIf(embedded)('two instances on one PostgreSQL', () => {
-  test('a message posted through A and the assistant’s streamed reply reach a member watching through B, in order, once', async () => {
-    // Two instances as server/index.ts makes them: each its own pool and LISTEN connection.
+  /** Two instances as server/index.ts makes them: each its own pool and LISTEN connection. */
+  async function twoInstances() {
     const instances = [];
     for (let i = 0; i < 2; i++) {
       // (Many accounts register from 127.0.0.1 in this file: the per-IP limit is raised, as startServer does.)
@@ -474,6 +502,51 @@ describe.skipIf(embedded)('two instances on one PostgreSQL', () => {
       app.listen({ port: 0, hostname: '127.0.0.1' });
       instances.push({ app, db, url: `http://127.0.0.1:${app.server!.port}` });
     }
+    return instances;
+  }
+
+  test('removed, or signed out, through A: the member’s stream open through B ends at once', async () => {
+    const instances = await twoInstances();
+    try {
+      const [a, b] = instances as [(typeof instances)[0], (typeof instances)[0]];
+      const owner = await signUp(a.url, 'owner');
+      const removed = await signUp(a.url, 'removed');
+      const leaving = await signUp(a.url, 'leaving');
+      const room = await newRoom(owner.client);
+      for (const m of [removed, leaving]) await owner.client.json('POST', `/api/rooms/${room.id}/members`, { email: m.email });
+      const throughB = async (client: Client) => {
+        const viaB = new Client(b.url);
+        viaB.cookies = client.cookies;
+        return openEvents(viaB, room.id);
+      };
+      const ended = async (events: Events) => {
+        for (;;) if ((await events.next()) === null) return true;
+      };
+      const within = (events: Events) => Promise.race([ended(events), Bun.sleep(3000).then(() => false)]);
+      const removedView = await throughB(removed.client);
+      const leavingView = await throughB(leaving.client);
+      const ownerView = await throughB(owner.client);
+      expect(b.app.streams.size).toBe(3);
+
+      expect((await owner.client.request('DELETE', `/api/rooms/${room.id}/members/${removed.user.id}`)).status).toBe(204);
+      expect(await within(removedView)).toBe(true);
+      // Signing out through A: the session's trigger tells B, whose registry ends the stream.
+      const out = await leaving.client.request('POST', '/api/auth/logout');
+      await out.body?.cancel();
+      expect(await within(leavingView)).toBe(true);
+      await eventually(() => b.app.streams.size === 1, { message: 'only the owner’s stream left on B' });
+      ownerView.close();
+    } finally {
+      for (const i of instances) {
+        await i.app.stop(true);
+        await i.app.bus.close();
+        await i.db.close();
+      }
+    }
+  }, 30_000);
+
+  test('a message posted through A and the assistant’s streamed reply reach a member watching through B, in order, once', async () => {
+    const instances = await twoInstances();
     try {
       const [a, b] = instances as [(typeof instances)[0], (typeof instances)[0]];
       const owner = await signUp(a.url, 'owner');

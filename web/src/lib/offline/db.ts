@@ -8,9 +8,10 @@ import type { User } from '$server/auth/model';
 import type { PostMessageBody } from '$server/replies/model';
 import type { Attachment, CreateThreadBody, Message, Thread } from '$server/threads/model';
 import type { Folder } from '$server/folders/model';
+import type { Member, Room, RoomMessage } from '$server/rooms/model';
 
 export const DB_PREFIX = 'parley-';
-const VERSION = 2;
+const VERSION = 3;
 
 /** A message written while the network was gone, waiting to be posted (same `id` on every try). */
 /**
@@ -18,7 +19,10 @@ const VERSION = 2;
  * `parentId`: after the thread's latest message when it is sent), plus what the page needs.
  */
 export interface OutboxEntry extends Omit<PostMessageBody, 'model'> {
+  /** The thread; for a room message, `room:<roomId>` (its own chain: sent in order, apart from threads). */
   threadId: string;
+  /** A message for a room (POST /api/rooms/:id/messages, idempotent on `id`), not a thread. */
+  roomId?: string;
   createdAt: string;
   /** Why the server refused it (4xx): kept so the user can read it and remove the message. */
   error?: string;
@@ -47,7 +51,19 @@ export interface FileRecord {
   skipped?: boolean;
 }
 
+/** A room kept for offline reading (lib/rooms/offline.ts): as last listed, and its messages' state. */
+export interface MirroredRoom {
+  id: string;
+  room: Room;
+  /** The room's seq the mirrored messages are current to (a live stream resumes from it); 0: none yet. */
+  seq: number;
+  members: Member[];
+}
+
 export interface MirrorSchema extends DBSchema {
+  rooms: { key: string; value: MirroredRoom };
+  /** The newest messages of each mirrored room (lib/rooms/offline.ts keeps the last 200). */
+  roomMessages: { key: string; value: RoomMessage; indexes: { roomId: string } };
   threads: { key: string; value: Thread };
   folders: { key: string; value: Folder };
   messages: { key: string; value: Message; indexes: { threadId: string } };
@@ -76,6 +92,8 @@ export async function openMirrorDB(userId: string, onClose?: () => void): Promis
         if (!has('files')) db.createObjectStore('files', { keyPath: 'id' }).createIndex('threadId', 'threadId');
         if (!has('meta')) db.createObjectStore('meta');
         if (!has('folders')) db.createObjectStore('folders', { keyPath: 'id' });
+        if (!has('rooms')) db.createObjectStore('rooms', { keyPath: 'id' });
+        if (!has('roomMessages')) db.createObjectStore('roomMessages', { keyPath: 'id' }).createIndex('roomId', 'roomId');
       },
       blocking(_current, _next, event) {
         (event.target as IDBDatabase).close();

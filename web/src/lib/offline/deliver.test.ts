@@ -92,4 +92,22 @@ describe('deliverEntry', () => {
     serve(() => Promise.reject(new TypeError('Failed to fetch')));
     expect(await deliverEntry(fresh, async () => {})).toBe('offline');
   });
+
+  test('a room message: posted to the room with its id; 201 or 200 (already there) is sent; 404 refused; no network later', async () => {
+    const room = { ...entry, threadId: 'room:r1', roomId: 'r1' };
+    const json = (status: number) => () =>
+      new Response(JSON.stringify({ message: { id: 'm1', roomId: 'r1' } }), { status, headers: { 'content-type': 'application/json' } });
+    const asked = serve(json(201), json(200));
+    let stored = 0;
+    expect(await deliverEntry(room, async () => void stored++)).toBe('sent');
+    expect(await deliverEntry(room, async () => void stored++)).toBe('sent');
+    expect(stored).toBe(2);
+    expect(asked.map((a) => `${a.method} ${a.url}`)).toEqual(['POST /api/rooms/r1/messages', 'POST /api/rooms/r1/messages']);
+    expect(JSON.parse(asked[0]!.body!)).toEqual({ id: 'm1', content: 'Hello' });
+    serve(() => new Response('{"error":{"code":"not_found","message":"Room not found"}}', { status: 404 }));
+    expect(await deliverEntry(room, async () => void stored++)).toEqual({ error: 'Room not found' });
+    serve(() => Promise.reject(new TypeError('Failed to fetch')));
+    expect(await deliverEntry(room, async () => void stored++)).toBe('offline');
+    expect(stored).toBe(2);
+  });
 });

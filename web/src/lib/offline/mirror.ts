@@ -178,12 +178,14 @@ export class Mirror {
     await Promise.all([tx.objectStore('threads').delete(id), deleteByThread(tx, 'messages', id), deleteByThread(tx, 'files', id), tx.done]);
   }
 
-  /** "Remove offline copy": threads, messages, images and the cursor go; the outbox stays (it is unsent writing). */
+  /** "Remove offline copy": threads, messages, images, rooms and the cursor go; the outbox stays (it is unsent writing). */
   async clearCopy() {
     const db = await this.db();
     if (!db) return;
-    const tx = db.transaction(['threads', 'messages', 'files', 'meta', 'folders'], 'readwrite');
+    const tx = db.transaction(['threads', 'messages', 'files', 'meta', 'folders', 'rooms', 'roomMessages'], 'readwrite');
     await Promise.all([
+      tx.objectStore('rooms').clear(),
+      tx.objectStore('roomMessages').clear(),
       tx.objectStore('folders').clear(),
       tx.objectStore('threads').clear(),
       tx.objectStore('messages').clear(),

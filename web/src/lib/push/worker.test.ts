@@ -26,3 +26,15 @@ describe('readNotice (what a push may make the worker show and open)', () => {
     expect(readNotice({ title: '', threadId }, origin)?.title).toBe('New reply');
   });
 });
+
+describe('readNotice for a mention in a room', () => {
+  const roomId = '0b8c5d2e-3f4a-4b5c-9d6e-7f8a9b0c1d2e';
+  test('the room’s page is opened, and one notification is kept per room', () => {
+    const notice = readNotice({ title: 'Ada in # Kitchen', body: '@bob look', roomId, url: `${origin}/rooms/${roomId}` }, origin);
+    expect(notice).toEqual({ title: 'Ada in # Kitchen', body: '@bob look', threadId: `room:${roomId}`, url: `/rooms/${roomId}` });
+    // A tap reads the notification's own data back (threadId `room:<id>`, its url).
+    expect(readNotice({ threadId: notice!.threadId, url: notice!.url }, origin)?.url).toBe(`/rooms/${roomId}`);
+    expect(readNotice({ roomId, url: 'https://evil.example/x' }, origin)?.url).toBe(`/rooms/${roomId}`);
+    expect(readNotice({ roomId: '../admin' }, origin)).toBeNull();
+  });
+});

@@ -7,6 +7,7 @@
 export interface ReplyNotice {
   title: string;
   body: string;
+  /** The chat's id, or for a mention in a room, `room:<id>` (one notification per chat or room). */
   threadId: string;
   url: string;
 }
@@ -15,9 +16,13 @@ export interface ReplyNotice {
 export function readNotice(data: unknown, origin: string): ReplyNotice | null {
   if (!data || typeof data !== 'object') return null;
   const d = data as Record<string, unknown>;
-  if (typeof d.threadId !== 'string' || !/^[0-9a-f-]{36}$/i.test(d.threadId)) return null;
+  const uuid = (v: unknown): v is string => typeof v === 'string' && /^[0-9a-f-]{36}$/i.test(v);
+  // A mention in a room names the room instead of a chat.
+  const room = typeof d.threadId === 'string' && d.threadId.startsWith('room:') ? d.threadId.slice(5) : d.roomId;
+  if (!uuid(d.threadId) && !uuid(room)) return null;
+  const key = uuid(d.threadId) ? d.threadId : `room:${room}`;
   // Only a page of this app is ever opened from a notification.
-  let url = `/t/${d.threadId}`;
+  let url = uuid(d.threadId) ? `/t/${d.threadId}` : `/rooms/${room}`;
   if (typeof d.url === 'string') {
     try {
       const parsed = new URL(d.url, origin);
@@ -29,7 +34,7 @@ export function readNotice(data: unknown, origin: string): ReplyNotice | null {
   return {
     title: typeof d.title === 'string' && d.title ? d.title : 'New reply',
     body: typeof d.body === 'string' ? d.body : '',
-    threadId: d.threadId,
+    threadId: key,
     url,
   };
 }

@@ -16,10 +16,10 @@ export const roomsApi = {
   addMember: (id: string, email: string) => json<{ member: Member }>('POST', `/api/rooms/${enc(id)}/members`, { email }),
   removeMember: (id: string, userId: string) => json<void>('DELETE', `/api/rooms/${enc(id)}/members/${enc(userId)}`),
   join: (id: string) => json<{ member: Member }>('POST', `/api/rooms/${enc(id)}/join`),
-  messages: (id: string, before?: string | null) =>
+  messages: (id: string, before?: string | null, limit = 100) =>
     json<{ messages: RoomMessage[]; nextCursor: string | null }>(
       'GET',
-      `/api/rooms/${enc(id)}/messages?limit=100${before ? `&before=${enc(before)}` : ''}`,
+      `/api/rooms/${enc(id)}/messages?limit=${limit}${before ? `&before=${enc(before)}` : ''}`,
     ),
   post: (id: string, messageId: string, content: string) =>
     json<{ message: RoomMessage }>('POST', `/api/rooms/${enc(id)}/messages`, { id: messageId, content }),
