@@ -7,6 +7,7 @@
  * source (their import key) are skipped.
  */
 import { mkdirSync, rmSync } from 'node:fs';
+import { enforce } from '../infra/rate-limit';
 import { join, basename } from 'node:path';
 import { Unzip, UnzipInflate } from 'fflate';
 import type { AppDeps } from '../deps';
@@ -129,6 +130,7 @@ export async function importUpload(deps: Deps, userId: string, request: Request)
   const declared = Number(request.headers.get('content-length') ?? 0);
   const tooBig = () => tooLarge('The file is larger than 100 MB');
   if (declared > IMPORT_MAX_BYTES + 65536) throw tooBig();
+  await enforce(deps.sql, [{ key: `import:user:${userId}`, max: deps.config.library.importsPerHour, windowSeconds: 3600 }]);
   const dir = join(deps.config.dataDir, 'tmp', `import-${crypto.randomUUID()}`);
   mkdirSync(dir, { recursive: true });
   try {
