@@ -318,41 +318,17 @@ for (const backend of BACKENDS) {
         }
         console.error(`  in-process "${q}": ${ts.map((x) => x.toFixed(1)).join(' ')}`);
       }
-      const full = await db.sql.unsafe(
-        `explain (analyze, buffers) with q as (select to_tsquery('simple', $2) as q),
-    candidates as (
-      select m.id, m.thread_id, m.created_at, m.search
-      from messages m, q
-      where m.user_id = $1 and m.search @@ q.q
-      order by m.seq desc limit 1000
-    ),
-    hits as (
-      (select c.id as message_id, c.thread_id, c.created_at, ts_rank(c.search, q.q) as rank
-       from candidates c, q
-       order by rank desc, c.created_at desc limit 20)
-      union all
-      (select null::uuid, t.id, t.updated_at, ts_rank(t.search, q.q) * 2
-       from threads t, q
-       where t.user_id = $1 and t.search @@ q.q
-       order by 4 desc, t.updated_at desc limit 20)
-    ),
-    top as (select * from hits order by rank desc, created_at desc limit 20)
-    select top.thread_id, top.message_id, t.title, top.created_at,
-      ts_headline('simple', left(coalesce(m.content, t.title), 50000), q.q, 'MaxWords=28, MinWords=10, MaxFragments=2') as headline
-    from top
-    join threads t on t.id = top.thread_id and t.user_id = $1
-    left join messages m on m.id = top.message_id and m.user_id = $1
-    cross join q`,
-        [main.user.id, `'the':*`],
-      );
-      console.error(full.map((r) => Object.values(r)[0]).join('\n'));
-      for (const [, q] of slowest.slice(0, 2)) {
-        const plan = await db.sql.unsafe(
-          `explain (analyze, buffers) with q as (select to_tsquery('simple', $2) as q)
-           select m.id from messages m, q where m.user_id = $1 and m.search @@ q.q order by m.seq desc limit 1000`,
-          [main.user.id, `'${q}':*`],
-        );
-        console.error(plan.map((r) => Object.values(r)[0]).join('\n'));
+      const { toTsQuery, ownerKey } = await import('../server/search/service');
+      for (const [, q] of slowest.slice(0, 3)) {
+        const tsq = toTsQuery(q ?? "")!;
+        const keyed = tsq.replace(/'([^']+)'/g, `'${ownerKey(main.user.id)}$1'`);
+        for (const [name, text] of [
+          ['recent', `explain (analyze, buffers) select r.id from (select id, search from messages where user_id = $1 order by seq desc limit 3000) r where r.search @@ to_tsquery('simple', $2) limit 200`],
+          ['indexed', `explain (analyze, buffers) select s.id from (select id, seq from messages where parley_search_keys(user_id, search) @@ to_tsquery('simple', $3) and user_id = $1 and search @@ to_tsquery('simple', $2) limit 2000) s order by s.seq desc limit 200`],
+        ] as const) {
+          const plan = await db.sql.unsafe(text, [main.user.id, tsq, keyed]);
+          console.error(`-- ${name} "${q}"\n${plan.map((r) => Object.values(r)[0]).join('\n')}`);
+        }
       }
     }
     console.error(`  slowest: ${slowest.map(([t, q]) => `"${q}" ${t.toFixed(0)} ms`).join(', ')}`);

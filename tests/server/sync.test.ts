@@ -70,10 +70,10 @@ describe('sync paging', () => {
     for (let i = 0; i < 5; i++) threads.push(await newThread(client, { title: `Same seq ${i}` }));
     // Writers never do this (every row gets a seq of its own); data loaded by hand or in bulk might.
     const sql = server.db.sql;
-    const [{ seq }] = await sql<{ seq: string }[]>`select max(seq)::text as seq from threads where user_id = ${user.id}`;
-    await sql`update threads set seq = ${seq} where user_id = ${user.id}`;
+    const [top] = await sql<{ seq: string }[]>`select max(seq)::text as seq from threads where user_id = ${user.id}`;
+    await sql`update threads set seq = ${top!.seq}::bigint where user_id = ${user.id}`;
     const [first] = await sql<{ id: string }[]>`select id from threads where user_id = ${user.id} limit 1`;
-    await sql`update threads set seq = ${BigInt(seq) - 1n} where id = ${first!.id}`;
+    await sql`update threads set seq = ${top!.seq}::bigint - 1 where id = ${first!.id}`;
 
     const seen = new Set<string>();
     let cursor = '0';
