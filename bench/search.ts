@@ -267,7 +267,7 @@ for (const backend of BACKENDS) {
   const kept = KEEP && backend === 'postgres' ? await keptCluster() : null;
   const database = backend === 'postgres' && !kept ? await freshDatabase() : null;
   const url = kept?.url ?? database?.url;
-  const config = loadConfig({ DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', AUTH_IP_LIMIT: '100000', ...(url ? { DATABASE_URL: url } : {}) });
+  const config = loadConfig({ DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', AUTH_IP_LIMIT: '100000', SEARCH_LIMIT: '1000000', IMPORT_LIMIT: '1000', ...(url ? { DATABASE_URL: url } : {}) });
   const db = await openDatabase(config.db);
   await migrate(db.sql);
   const app = createApp({ config, sql: db.sql });
@@ -323,14 +323,19 @@ for (const backend of BACKENDS) {
         const tsq = toTsQuery(q ?? "")!;
         const keyed = tsq.replace(/'([^']+)'/g, `'${ownerKey(main.user.id)}$1'`);
         for (const [name, text] of [
-          ['recent', `explain (analyze, buffers) select r.id from (select id, search from messages where user_id = $1 order by seq desc limit 3000) r where r.search @@ to_tsquery('simple', $2) limit 200`],
-          ['indexed', `explain (analyze, buffers) select s.id from (select id, seq from messages where parley_search_keys(user_id, search) @@ to_tsquery('simple', $3) and user_id = $1 and search @@ to_tsquery('simple', $2) limit 2000) s order by s.seq desc limit 200`],
+          ['recent', `explain (analyze, buffers) select r.id from (select id, search from messages where user_id = $1 order by seq desc limit 1000) r where r.search @@ to_tsquery('simple', $2) limit 200`],
+          ['indexed', `explain (analyze, buffers) select s.id from (select id, seq from messages where parley_search_keys(user_id, search) @@ to_tsquery('simple', $3) and user_id::text = $1 and search @@ to_tsquery('simple', $2) limit 300) s order by s.seq desc limit 200`],
         ] as const) {
-          const plan = await db.sql.unsafe(text, [main.user.id, tsq, keyed]);
+          const plan = await db.sql.begin(async (tx) => {
+            await tx`select set_config('jit', 'off', true), set_config('max_parallel_workers_per_gather', '0', true), set_config('enable_seqscan', 'off', true)`;
+            if (name === 'indexed') await tx`select set_config('enable_indexscan', 'off', true)`;
+            return tx.unsafe(text, name === 'indexed' ? [main.user.id, tsq, keyed] : [main.user.id, tsq]);
+          });
           console.error(`-- ${name} "${q}"\n${plan.map((r) => Object.values(r)[0]).join('\n')}`);
         }
       }
     }
+    if (process.env.COMPARE === '1' && backend === 'postgres') results.compare = await compare(db.sql, main.user.id, queries);
     console.error(`  slowest: ${slowest.map(([t, q]) => `"${q}" ${t.toFixed(0)} ms`).join(', ')}`);
     const check = await (await main.client.get(`/api/search?q=${planted}`)).json();
     const mb = (b: string) => (Number(b) / 1024 / 1024).toFixed(1);
@@ -374,6 +379,77 @@ for (const backend of BACKENDS) {
     kept?.stop();
     if (!KEEP) rmSync(dataDir, { recursive: true, force: true });
   }
+}
+
+/**
+ * COMPARE=1: the search before this issue's changes (its query as it was, on the
+ * (user_id, search) GIN index of sql/0011, built for the comparison and dropped after)
+ * against the current one, in this process, query by query, alternately, on the same data.
+ */
+async function compare(sql: Sql, userId: string, queries: string[]) {
+  const { search, toTsQuery } = await import('../server/search/service');
+  const legacyTsQuery = (input: string) => {
+    const words = (input.toLowerCase().match(/[\p{L}\p{N}_]+/gu) ?? []).slice(0, 8);
+    return words.map((w, i) => (i === words.length - 1 ? `'${w}':*` : `'${w}'`)).join(' & ');
+  };
+  const legacy = (q: string) =>
+    sql.begin(async (tx) => {
+      const tsq = legacyTsQuery(q);
+      await tx`set local plan_cache_mode = force_custom_plan`;
+      return tx`
+        with q as (select to_tsquery('simple', ${tsq}) as q),
+        candidates as (
+          select m.id, m.thread_id, m.created_at, m.search from messages m
+          where m.user_id = ${userId} and m.search @@ to_tsquery('simple', ${tsq})
+          order by m.seq desc limit 1000
+        ),
+        hits as (
+          (select c.id as message_id, c.thread_id, c.created_at, ts_rank(c.search, q.q) as rank
+           from candidates c, q order by rank desc, c.created_at desc limit 20)
+          union all
+          (select null::uuid, t.id, t.updated_at, ts_rank(t.search, q.q) * 2 from threads t, q
+           where t.user_id = ${userId} and t.search @@ to_tsquery('simple', ${tsq}) order by 4 desc, t.updated_at desc limit 20)
+        ),
+        top as (select * from hits order by rank desc, created_at desc limit 20)
+        select top.thread_id, top.message_id, t.title, top.created_at,
+          ts_headline('simple', translate(left(coalesce(m.content, t.title), 50000), ${'\u0001\u0002'}, '  '), q.q,
+            'StartSel=' || chr(1) || ', StopSel=' || chr(2) || ', MaxWords=28, MinWords=10, MaxFragments=2, FragmentDelimiter=" … "') as headline
+        from top join threads t on t.id = top.thread_id and t.user_id = ${userId}
+        left join messages m on m.id = top.message_id and m.user_id = ${userId} cross join q
+        order by top.rank desc, top.created_at desc`;
+    });
+  console.error('  compare: building the old (user_id, search) GIN index…');
+  const t0 = performance.now();
+  await sql`create index if not exists bench_old_search_idx on messages using gin (user_id, search)`;
+  await sql`analyze messages`;
+  console.error(`  compare: built (${Math.round((performance.now() - t0) / 1000)} s)`);
+  const before: number[] = [];
+  const after: number[] = [];
+  try {
+    for (const q of queries.slice(0, 20)) await legacy(q); // warm-up of the old index
+    for (const q of queries) {
+      if (!toTsQuery(q)) continue;
+      let t = performance.now();
+      await legacy(q);
+      before.push(performance.now() - t);
+      t = performance.now();
+      await search(sql, userId, q, 20);
+      after.push(performance.now() - t);
+    }
+  } finally {
+    await sql`drop index if exists bench_old_search_idx`;
+  }
+  const r = {
+    queries: before.length,
+    beforeP50: percentile(before, 50),
+    beforeP95: percentile(before, 95),
+    afterP50: percentile(after, 50),
+    afterP95: percentile(after, 95),
+  };
+  rows.push(
+    `\nSame data, same run, in-process, alternating (${r.queries} queries): before p50 ${r.beforeP50.toFixed(1)} / p95 ${r.beforeP95.toFixed(1)} ms; after p50 ${r.afterP50.toFixed(1)} / p95 ${r.afterP95.toFixed(1)} ms (p95 ${(r.beforeP95 / r.afterP95).toFixed(1)}× faster).`,
+  );
+  return r;
 }
 
 async function offlineBench(base: string, sql: Sql) {

@@ -2,9 +2,11 @@
  * POST /api/import. The upload is streamed to a temporary file (never held whole), then
  * read once more as a stream: a zip is unpacked entry by entry (the conversations JSON to
  * a file, images to files), and the JSON array is parsed one conversation at a time.
- * Everything is written in ONE transaction, so a malformed conversation anywhere imports
- * nothing at all; the error names what was wrong. Threads already imported from the same
- * source (their import key) are skipped.
+ * The file is read twice: first every conversation is checked (converted, nothing written),
+ * so a malformed conversation anywhere imports nothing at all and the error names what was
+ * wrong; then the threads are written a batch per transaction. Threads already imported
+ * from the same source (their import key) are skipped, so should the writing stop half-way
+ * (the database gone), importing the file again brings in the rest.
  */
 import { mkdirSync, rmSync } from 'node:fs';
 import { enforce } from '../infra/rate-limit';
@@ -29,6 +31,8 @@ const IMAGE_FILE = /\.(png|jpe?g|webp|gif)$/i;
 const MAX_IMAGE_BYTES = 20 * 1024 * 1024;
 /** What a zip may unpack to (a zip bomb must not fill the disk): the conversations and the images together. */
 const MAX_UNPACKED_BYTES = 1024 * 1024 * 1024;
+/** Threads written per transaction. */
+const BATCH = 20;
 
 interface Unpacked {
   json: string;
@@ -141,27 +145,41 @@ export async function importUpload(deps: Deps, userId: string, request: Request)
     const { json, images } = isZip ? await unzip(upload, dir) : { json: upload, images: new Map<string, string>() };
     const start = new TextDecoder().decode(await Bun.file(json).slice(0, 256).arrayBuffer()).replace(/^[\s\ufeff]+/, '');
     const topLevelObject = start.startsWith('{');
-    return await deps.sql.begin(async (tx) => {
-      const answer: ImportAnswer = { imported: { threads: 0, messages: 0 }, skipped: 0 };
-      let n = 0;
+    const conversations = async function* () {
       for await (const item of jsonArrayItems(Bun.file(json).stream() as unknown as AsyncIterable<Uint8Array>)) {
         // A Parley thread export is one object holding its threads.
-        const items = topLevelObject && isParleyDocument(item) ? item.threads : [item];
-        for (const each of items) {
-          n++;
-          const thread = convert(each, n);
-          const made = await insertImportedThread(tx, userId, thread, (threadId) =>
-            storeImages(deps, tx, userId, threadId, thread, images),
-          );
+        yield* topLevelObject && isParleyDocument(item) ? item.threads : [item];
+      }
+    };
+    // Pass 1: every conversation read and converted, nothing written. A malformed one
+    // anywhere in the file fails here, so nothing of the file is imported.
+    let total = 0;
+    for await (const each of conversations()) convert(each, ++total);
+    // Pass 2: written BATCH threads a transaction, so a 100 MB import never holds the
+    // user's writes (or, on the embedded database, everyone's queries) for its whole length.
+    const answer: ImportAnswer = { imported: { threads: 0, messages: 0 }, skipped: 0 };
+    let batch: ImportedThread[] = [];
+    const flush = async () => {
+      const threads = batch;
+      batch = [];
+      await deps.sql.begin(async (tx) => {
+        for (const thread of threads) {
+          const made = await insertImportedThread(tx, userId, thread, (threadId) => storeImages(deps, tx, userId, threadId, thread, images));
           if (made === 'skipped') answer.skipped++;
           else {
             answer.imported.threads++;
             answer.imported.messages += made.messages;
           }
         }
-      }
-      return answer;
-    });
+      });
+    };
+    let n = 0;
+    for await (const each of conversations()) {
+      batch.push(convert(each, ++n));
+      if (batch.length >= BATCH) await flush();
+    }
+    await flush();
+    return answer;
   } catch (error) {
     if (error instanceof ImportError) throw badRequest({ file: error.message }, `The file could not be imported: ${error.message}. Nothing was imported.`);
     throw error;

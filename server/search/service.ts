@@ -13,7 +13,8 @@
  *      most RECENT rows, which lie together on disk.
  *   2. Indexed, when (1) found fewer than a page: the owner-keyed GIN index (sql/0014),
  *      whose entries hold only this user's rows, so a rare word costs its own few rows;
- *      at most SCAN matching rows are read, the newest of them ranked.
+ *      at most SCAN matching rows are read (in the table's order, which is roughly oldest
+ *      first: a word with more matches than that, but rare lately, ranks some of them).
  * - Ranking: ts_rank, a title match counting double; ties newest first.
  * - Snippets: ts_headline with control characters as the selection marks, computed for
  *   the page only; the text is then HTML-escaped and the marks become <mark>, so a
@@ -23,8 +24,8 @@ import type { Sql } from '../db';
 import type { SearchResult } from './model';
 
 const CANDIDATES = 200;
-const RECENT = 3000;
-const SCAN = 2000;
+const RECENT = 1000;
+const SCAN = 300;
 /** A last word shorter than this is matched whole, not as a prefix. */
 const PREFIX_MIN = 3;
 const START = '\u0001';
@@ -65,8 +66,9 @@ export async function search(sql: Sql, userId: string, input: string, limit: num
   const keyed = tsQueryOf(list, ownerKey(userId));
   type Hit = { threadId: string; messageId: string | null; title: string; headline: string; createdAt: string; rank: number };
   const hits = await sql.begin(async (tx) => {
-    // Plans made for the actual words (a prepared statement's generic plan knows nothing of them).
-    await tx`set local plan_cache_mode = force_custom_plan`;
+    // Plans of a few milliseconds: never worth compiling (JIT) or starting workers for, and
+    // never a scan of the whole table (a bad guess of how common a word is must not make one).
+    await tx`select set_config('jit', 'off', true), set_config('max_parallel_workers_per_gather', '0', true), set_config('enable_seqscan', 'off', true)`;
     const recent = await tx<Candidate[]>`
       select r.id, r.thread_id, r.created_at, ts_rank(r.search, to_tsquery('simple', ${tsq})) as rank
       from (select id, thread_id, created_at, search from messages where user_id = ${userId} order by seq desc limit ${RECENT}) r
@@ -74,15 +76,16 @@ export async function search(sql: Sql, userId: string, input: string, limit: num
       limit ${CANDIDATES}`;
     let candidates: Candidate[] = [...recent];
     if (recent.length < limit) {
-      // Only the owner-keyed GIN index may answer here (an index walk over every message
-      // of the user's, looking for a rare word, is what this path exists to avoid).
-      await tx`set local enable_indexscan = off`;
+      // Only the owner-keyed GIN index may answer here: not a walk over every message of
+      // the user's looking for a rare word (what this path exists to avoid), nor a bitmap of all the user's rows ANDed in (user_id::text is not
+      // indexed; the owner key already narrows to the user, this only makes it exact).
+      await tx`select set_config('enable_indexscan', 'off', true)`;
       const seen = new Set(recent.map((c) => c.id));
       const indexed = await tx<Candidate[]>`
         select s.id, s.thread_id, s.created_at, ts_rank(s.search, to_tsquery('simple', ${tsq})) as rank
         from (select id, thread_id, created_at, search, seq from messages
               where parley_search_keys(user_id, search) @@ to_tsquery('simple', ${keyed})
-                and user_id = ${userId} and search @@ to_tsquery('simple', ${tsq})
+                and user_id::text = ${userId} and search @@ to_tsquery('simple', ${tsq})
               limit ${SCAN}) s
         order by s.seq desc limit ${CANDIDATES}`;
       candidates = [...recent, ...indexed.filter((c) => !seen.has(c.id))];
