@@ -16,3 +16,13 @@ create index messages_search_keys_idx on messages using gin (parley_search_keys(
 drop index messages_search_idx;
 -- The index's expression gets statistics of its own (how common each owner's words are).
 analyze messages;
+
+-- An import under way, for its progress bar: one row per user while the import runs (any
+-- instance answers GET /api/import/progress, whichever one is doing the work).
+create table import_progress (
+  user_id uuid primary key references users (id) on delete cascade,
+  phase text not null check (phase in ('checking', 'importing')),
+  done integer not null default 0,
+  total integer not null default 0,
+  updated_at timestamptz not null default now()
+);

@@ -21,7 +21,7 @@ import * as files from '../files/queries';
 import { safeFileName, sniffImage } from '../files/sniff';
 import { toAttachment } from '../files/service';
 import { convert, type ImportedThread } from './formats';
-import { IMPORT_MAX_BYTES, type ImportAnswer } from './model';
+import { IMPORT_MAX_BYTES, type ImportAnswer, type ImportProgress } from './model';
 import { ImportError, jsonArrayItems, saveUploadedFile } from './streams';
 
 type Deps = Pick<AppDeps, 'sql' | 'config'>;
@@ -154,7 +154,19 @@ export async function importUpload(deps: Deps, userId: string, request: Request)
     // Pass 1: every conversation read and converted, nothing written. A malformed one
     // anywhere in the file fails here, so nothing of the file is imported.
     let total = 0;
-    for await (const each of conversations()) convert(each, ++total);
+    let reported = 0;
+    /** Progress for GET /api/import/progress, written twice a second at most. */
+    const report = async (phase: ImportProgress['phase'], done: number, of: number, now = false) => {
+      if (!now && Date.now() - reported < 500) return;
+      reported = Date.now();
+      await setProgress(deps.sql, userId, phase, done, of);
+    };
+    await report('checking', 0, 0, true);
+    for await (const each of conversations()) {
+      convert(each, ++total);
+      await report('checking', total, 0);
+    }
+    await report('importing', 0, total, true);
     // Pass 2: written BATCH threads a transaction, so a 100 MB import never holds the
     // user's writes (or, on the embedded database, everyone's queries) for its whole length.
     const answer: ImportAnswer = { imported: { threads: 0, messages: 0 }, skipped: 0 };
@@ -176,7 +188,10 @@ export async function importUpload(deps: Deps, userId: string, request: Request)
     let n = 0;
     for await (const each of conversations()) {
       batch.push(convert(each, ++n));
-      if (batch.length >= BATCH) await flush();
+      if (batch.length >= BATCH) {
+        await flush();
+        await report('importing', n, total);
+      }
     }
     await flush();
     return answer;
@@ -185,7 +200,22 @@ export async function importUpload(deps: Deps, userId: string, request: Request)
     throw error;
   } finally {
     rmSync(dir, { recursive: true, force: true });
+    await deps.sql`delete from import_progress where user_id = ${userId}`.catch(() => {});
   }
+}
+
+async function setProgress(sql: Deps['sql'], userId: string, phase: ImportProgress['phase'], done: number, total: number) {
+  await sql`
+    insert into import_progress (user_id, phase, done, total) values (${userId}, ${phase}, ${done}, ${total})
+    on conflict (user_id) do update set phase = excluded.phase, done = excluded.done, total = excluded.total, updated_at = now()`;
+}
+
+/** The user's import under way, if any (a row left by a process that died is stale after a minute without news). */
+export async function importProgress(sql: Deps['sql'], userId: string): Promise<ImportProgress | null> {
+  const [row] = await sql<ImportProgress[]>`
+    select phase, done, total from import_progress
+    where user_id = ${userId} and updated_at > now() - interval '1 minute'`;
+  return row ? { phase: row.phase, done: row.done, total: row.total } : null;
 }
 
 function isParleyDocument(item: unknown): item is { threads: unknown[] } {
