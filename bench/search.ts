@@ -480,6 +480,9 @@ async function offlineBench(base: string, sql: Sql) {
     for (let run = 0; run < OFFLINE_RUNS; run++) {
       const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, baseURL: base });
       const page = await context.newPage();
+      const consoleLines: string[] = [];
+      page.on('console', (m) => consoleLines.push(m.text()));
+      page.on('pageerror', (e) => consoleLines.push(`pageerror: ${e.message}`));
       const login = await page.request.post('/api/auth/login', { data: { email: account.email, password: account.password } });
       if (!login.ok()) throw new Error(`login ${login.status()}`);
       await page.goto('/');
@@ -529,6 +532,7 @@ async function offlineBench(base: string, sql: Sql) {
           .waitFor({ timeout: 120_000 })
           .catch(async (error) => {
             await page.screenshot({ path: join(root, 'bench', '.out', 'search-offline-failed.png') });
+            console.error(`page console:\n${consoleLines.join('\n')}`);
             throw error;
           });
         // Less the 200 ms debounce, which is the app waiting on purpose for the typing to pause.
