@@ -511,6 +511,9 @@ async function offlineBench(base: string, sql: Sql) {
         OFFLINE_MESSAGES,
         { timeout: 300_000, polling: 1000 },
       );
+      // And the sync that loading the page started has finished (going offline in the middle
+      // of it leaves the index to be built from a mirror still being written).
+      await page.waitForLoadState('networkidle');
       // Long tasks from here on: building the index must not hold the page.
       await page.evaluate(() => {
         const w = window as unknown as { __longTasks: number[] };
