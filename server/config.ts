@@ -59,6 +59,8 @@ const EnvSchema = T.Object({
   AUTH_IP_LIMIT: T.Optional(T.String({ pattern: '^[1-9][0-9]*$', description: 'a positive integer' })),
   AUTH_ACCOUNT_LIMIT: T.Optional(T.String({ pattern: '^[1-9][0-9]*$', description: 'a positive integer' })),
   ROOM_MESSAGE_LIMIT: T.Optional(T.String({ pattern: '^[1-9][0-9]*$', description: 'a positive integer' })),
+  SEARCH_LIMIT: T.Optional(T.String({ pattern: '^[1-9][0-9]*$', description: 'a positive integer' })),
+  IMPORT_LIMIT: T.Optional(T.String({ pattern: '^[1-9][0-9]*$', description: 'a positive integer' })),
   PROVIDER_TIMEOUT_MS: T.Optional(T.String({ pattern: '^[0-9]+$', description: 'milliseconds' })),
   VOICE_TIMEOUT_MS: T.Optional(T.String({ pattern: '^[1-9][0-9]*$', description: 'milliseconds (above 0)' })),
   BLOB_STORE: T.Optional(
@@ -294,6 +296,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     // How long a speech provider (or the local espeak-ng) may take before the client gets a 504.
     voice: Object.freeze({ stt, tts, timeoutMs: Number(e.VOICE_TIMEOUT_MS ?? '30000') }),
     images: Object.freeze({ provider: image }),
+    // Per user: searches per minute (as-you-type, debounced, makes a few a second at most)
+    // and imports per hour (each up to 100 MB of parsing and writing).
+    library: Object.freeze({ searchPerMinute: Number(e.SEARCH_LIMIT ?? '120'), importsPerHour: Number(e.IMPORT_LIMIT ?? '10') }),
     // Web Push: VAPID keys from the environment (both or neither) or generated into DATA_DIR
     // by server/push/vapid.ts; push endpoints on these hosts may be private or plain http.
     push: Object.freeze({

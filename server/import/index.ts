@@ -1,13 +1,17 @@
 import { Elysia } from 'elysia';
 import type { AppDeps } from '../deps';
 import { withErrors } from '../http/model';
-import { ImportAnswer, ImportUpload } from './model';
-import { importUpload } from './service';
+import { ImportAnswer, ImportProgressAnswer, ImportUpload } from './model';
+import { importProgress, importUpload } from './service';
 import { multipartBody } from '../openapi';
 
 export function importRoutes(deps: AppDeps) {
   return new Elysia({ name: 'import' })
     .use(deps.auth)
+    .get('/api/import/progress', async ({ user }) => ({ progress: await importProgress(deps.sql, user.id) }), {
+      auth: true,
+      response: withErrors({ 200: ImportProgressAnswer }),
+    })
     .post(
       '/api/import',
       async ({ user, request, set }) => {

@@ -12,3 +12,13 @@ export type ImportAnswer = typeof ImportAnswer.static;
 
 /** Documents the body; the route reads it itself, streamed to disk (parse: 'none'). */
 export const ImportUpload = t.Object({ file: t.File({ description: 'conversations.json, its zip, a Claude export or a Parley export' }) });
+
+/** An import under way: `checking` counts the conversations read so far (nothing written yet); `importing` counts threads written of `total`. */
+export const ImportProgress = t.Object({
+  phase: t.Union([t.Literal('checking'), t.Literal('importing')]),
+  done: t.Integer(),
+  total: t.Integer(),
+});
+export type ImportProgress = typeof ImportProgress.static;
+export const ImportProgressAnswer = t.Object({ progress: t.Union([ImportProgress, t.Null()]) });
+export type ImportProgressAnswer = typeof ImportProgressAnswer.static;

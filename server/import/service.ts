@@ -2,11 +2,14 @@
  * POST /api/import. The upload is streamed to a temporary file (never held whole), then
  * read once more as a stream: a zip is unpacked entry by entry (the conversations JSON to
  * a file, images to files), and the JSON array is parsed one conversation at a time.
- * Everything is written in ONE transaction, so a malformed conversation anywhere imports
- * nothing at all; the error names what was wrong. Threads already imported from the same
- * source (their import key) are skipped.
+ * The file is read twice: first every conversation is checked (converted, nothing written),
+ * so a malformed conversation anywhere imports nothing at all and the error names what was
+ * wrong; then the threads are written a batch per transaction. Threads already imported
+ * from the same source (their import key) are skipped, so should the writing stop half-way
+ * (the database gone), importing the file again brings in the rest.
  */
 import { mkdirSync, rmSync } from 'node:fs';
+import { enforce } from '../infra/rate-limit';
 import { join, basename } from 'node:path';
 import { Unzip, UnzipInflate } from 'fflate';
 import type { AppDeps } from '../deps';
@@ -18,7 +21,7 @@ import * as files from '../files/queries';
 import { safeFileName, sniffImage } from '../files/sniff';
 import { toAttachment } from '../files/service';
 import { convert, type ImportedThread } from './formats';
-import { IMPORT_MAX_BYTES, type ImportAnswer } from './model';
+import { IMPORT_MAX_BYTES, type ImportAnswer, type ImportProgress } from './model';
 import { ImportError, jsonArrayItems, saveUploadedFile } from './streams';
 
 type Deps = Pick<AppDeps, 'sql' | 'config'>;
@@ -28,6 +31,14 @@ const IMAGE_FILE = /\.(png|jpe?g|webp|gif)$/i;
 const MAX_IMAGE_BYTES = 20 * 1024 * 1024;
 /** What a zip may unpack to (a zip bomb must not fill the disk): the conversations and the images together. */
 const MAX_UNPACKED_BYTES = 1024 * 1024 * 1024;
+/** Threads written per transaction. */
+const BATCH = 20;
+/**
+ * A nudge to the garbage collector every batch: parsing 100 MB makes that much short-lived
+ * garbage, which the engine would otherwise let pile up (the process's memory then grows
+ * with the file's size although nothing of it is kept).
+ */
+const collect = () => Bun.gc(false);
 
 interface Unpacked {
   json: string;
@@ -50,7 +61,7 @@ async function unzip(zipPath: string, dir: string): Promise<Unpacked> {
     const target = join(dir, isJson ? 'conversations.json' : `img-${images.size}`);
     if (isJson) json = target;
     else images.set(name, target);
-    const sink = Bun.file(target).writer();
+    const sink = Bun.file(target).writer({ highWaterMark: 1024 * 1024 }); // flushed a megabyte at a time, not held
     let size = 0;
     entry.ondata = (error, data, final) => {
       if (error) {
@@ -129,6 +140,7 @@ export async function importUpload(deps: Deps, userId: string, request: Request)
   const declared = Number(request.headers.get('content-length') ?? 0);
   const tooBig = () => tooLarge('The file is larger than 100 MB');
   if (declared > IMPORT_MAX_BYTES + 65536) throw tooBig();
+  await enforce(deps.sql, [{ key: `import:user:${userId}`, max: deps.config.library.importsPerHour, windowSeconds: 3600 }]);
   const dir = join(deps.config.dataDir, 'tmp', `import-${crypto.randomUUID()}`);
   mkdirSync(dir, { recursive: true });
   try {
@@ -139,33 +151,79 @@ export async function importUpload(deps: Deps, userId: string, request: Request)
     const { json, images } = isZip ? await unzip(upload, dir) : { json: upload, images: new Map<string, string>() };
     const start = new TextDecoder().decode(await Bun.file(json).slice(0, 256).arrayBuffer()).replace(/^[\s\ufeff]+/, '');
     const topLevelObject = start.startsWith('{');
-    return await deps.sql.begin(async (tx) => {
-      const answer: ImportAnswer = { imported: { threads: 0, messages: 0 }, skipped: 0 };
-      let n = 0;
+    const conversations = async function* () {
       for await (const item of jsonArrayItems(Bun.file(json).stream() as unknown as AsyncIterable<Uint8Array>)) {
         // A Parley thread export is one object holding its threads.
-        const items = topLevelObject && isParleyDocument(item) ? item.threads : [item];
-        for (const each of items) {
-          n++;
-          const thread = convert(each, n);
-          const made = await insertImportedThread(tx, userId, thread, (threadId) =>
-            storeImages(deps, tx, userId, threadId, thread, images),
-          );
+        yield* topLevelObject && isParleyDocument(item) ? item.threads : [item];
+      }
+    };
+    // Pass 1: every conversation read and converted, nothing written. A malformed one
+    // anywhere in the file fails here, so nothing of the file is imported.
+    let total = 0;
+    let reported = 0;
+    /** Progress for GET /api/import/progress, written twice a second at most. */
+    const report = async (phase: ImportProgress['phase'], done: number, of: number, now = false) => {
+      if (!now && Date.now() - reported < 500) return;
+      reported = Date.now();
+      await setProgress(deps.sql, userId, phase, done, of);
+    };
+    await report('checking', 0, 0, true);
+    for await (const each of conversations()) {
+      convert(each, ++total);
+      await report('checking', total, 0);
+      if (total % BATCH === 0) collect();
+    }
+    await report('importing', 0, total, true);
+    // Pass 2: written BATCH threads a transaction, so a 100 MB import never holds the
+    // user's writes (or, on the embedded database, everyone's queries) for its whole length.
+    const answer: ImportAnswer = { imported: { threads: 0, messages: 0 }, skipped: 0 };
+    let batch: ImportedThread[] = [];
+    const flush = async () => {
+      const threads = batch;
+      batch = [];
+      await deps.sql.begin(async (tx) => {
+        for (const thread of threads) {
+          const made = await insertImportedThread(tx, userId, thread, (threadId) => storeImages(deps, tx, userId, threadId, thread, images));
           if (made === 'skipped') answer.skipped++;
           else {
             answer.imported.threads++;
             answer.imported.messages += made.messages;
           }
         }
+      });
+    };
+    let n = 0;
+    for await (const each of conversations()) {
+      batch.push(convert(each, ++n));
+      if (batch.length >= BATCH) {
+        await flush();
+        collect();
+        await report('importing', n, total);
       }
-      return answer;
-    });
+    }
+    await flush();
+    return answer;
   } catch (error) {
     if (error instanceof ImportError) throw badRequest({ file: error.message }, `The file could not be imported: ${error.message}. Nothing was imported.`);
     throw error;
   } finally {
     rmSync(dir, { recursive: true, force: true });
+    await deps.sql`delete from import_progress where user_id = ${userId}`.catch(() => {});
   }
+}
+
+async function setProgress(sql: Deps['sql'], userId: string, phase: ImportProgress['phase'], done: number, total: number) {
+  await sql`
+    insert into import_progress (user_id, phase, done, total) values (${userId}, ${phase}, ${done}, ${total})
+    on conflict (user_id) do update set phase = excluded.phase, done = excluded.done, total = excluded.total, updated_at = now()`;
+}
+
+/** The user's import under way, if any (a row left by a process that died is stale after a minute without news). */
+export async function importProgress(sql: Deps['sql'], userId: string): Promise<ImportProgress | null> {
+  const [row] = await sql<ImportProgress[]>`
+    select phase, done, total from import_progress
+    where user_id = ${userId} and updated_at > now() - interval '1 minute'`;
+  return row ? { phase: row.phase, done: row.done, total: row.total } : null;
 }
 
 function isParleyDocument(item: unknown): item is { threads: unknown[] } {

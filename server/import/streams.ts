@@ -35,7 +35,8 @@ export async function saveUploadedFile(
   if (!boundary || !body) throw new ImportError('the upload is not multipart/form-data with a boundary');
   const opening = Buffer.from(`--${boundary}`);
   const delimiter = Buffer.from(`\r\n--${boundary}`);
-  const sink = Bun.file(path).writer();
+  // Flushed to the file a megabyte at a time (a FileSink otherwise keeps what it is given until it ends).
+  const sink = Bun.file(path).writer({ highWaterMark: 1024 * 1024 });
   let state: 'preamble' | 'headers' | 'data' | 'done' = 'preamble';
   let buffer: Uint8Array = new Uint8Array(0);
   let current: { name: string; filename: string | null } | null = null;

@@ -7,6 +7,9 @@
  *
  * Paging: each table returns at most `limit` rows; when one is cut, the page
  * ends at the smallest cut point, only rows up to it are returned, and `more` is true.
+ * Writers give every row a seq of its own, but should rows ever share one (a bulk
+ * write, data loaded by hand), a page never ends inside them: the next page starts
+ * after the cursor, so the rest of the rows at the cut seq are read into this page.
  */
 import type { Sql } from '../db';
 import type { Message, Thread } from '../threads/model';
@@ -42,12 +45,31 @@ export async function changesSince(sql: Sql, userId: string, since: string, limi
     const more = cuts.length > 0;
     const cursor = more ? cuts.reduce((a, b) => (a < b ? a : b)) : BigInt(user?.syncSeq ?? since);
     const upTo = <T extends { seq: string }>(rows: T[]) => rows.filter((r) => BigInt(r.seq) <= cursor);
+    const at = cursor.toString();
+    /** The rows of a cut table, with every row at the cut seq when the cut fell inside them. */
+    const whole = async <T extends { seq: string }>(rows: T[], key: (r: T) => string, atCut: () => Promise<T[]>) => {
+      if (rows.length <= limit || BigInt(rows[limit]!.seq) !== cursor) return upTo(rows);
+      const seen = new Set(rows.map(key));
+      return [...upTo(rows), ...(await atCut()).filter((r) => !seen.has(key(r)))];
+    };
+    const [allThreads, allMessages, allTombstones, allFolders, allFolderTombstones] = await Promise.all([
+      whole(threads, (t) => t.id, () => tx<(Thread & { seq: string })[]>`
+        select ${threadColumns(tx)}, seq from threads where user_id = ${userId} and seq = ${at}`),
+      whole(messages, (m) => m.id, () => tx<(Message & { seq: string })[]>`
+        select ${messageColumns(tx)}, seq from messages where user_id = ${userId} and seq = ${at}`),
+      whole(tombstones, (t) => t.threadId, () => tx<{ threadId: string; seq: string }[]>`
+        select thread_id, seq from deleted_threads where user_id = ${userId} and seq = ${at}`),
+      whole(folders, (f) => f.id, () => tx<(Folder & { seq: string })[]>`
+        select id, name, model, system_prompt, created_at, updated_at, seq from folders where user_id = ${userId} and seq = ${at}`),
+      whole(folderTombstones, (f) => f.folderId, () => tx<{ folderId: string; seq: string }[]>`
+        select folder_id, seq from deleted_folders where user_id = ${userId} and seq = ${at}`),
+    ]);
     return {
-      threads: upTo(threads).map(({ seq: _, ...t }) => t),
-      messages: upTo(messages).map(({ seq: _, ...m }) => m),
-      deletedThreadIds: upTo(tombstones).map((t) => t.threadId),
-      folders: upTo(folders).map(({ seq: _, ...f }) => f),
-      deletedFolderIds: upTo(folderTombstones).map((f) => f.folderId),
+      threads: allThreads.map(({ seq: _, ...t }) => t),
+      messages: allMessages.map(({ seq: _, ...m }) => m),
+      deletedThreadIds: allTombstones.map((t) => t.threadId),
+      folders: allFolders.map(({ seq: _, ...f }) => f),
+      deletedFolderIds: allFolderTombstones.map((f) => f.folderId),
       cursor: cursor.toString(),
       more,
     };

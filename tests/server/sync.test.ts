@@ -62,3 +62,28 @@ describe('sync on the wire', () => {
     expect((await client.json('GET', '/api/sync?limit=0')).status).toBe(400);
   });
 });
+
+describe('sync paging', () => {
+  test('rows sharing one seq are never split across pages (a page ending at seq N holds every row at N)', async () => {
+    const { client, user } = await signUp(server.url, 'sync');
+    const threads = [];
+    for (let i = 0; i < 5; i++) threads.push(await newThread(client, { title: `Same seq ${i}` }));
+    // Writers never do this (every row gets a seq of its own); data loaded by hand or in bulk might.
+    const sql = server.db.sql;
+    const [top] = await sql<{ seq: string }[]>`select max(seq)::text as seq from threads where user_id = ${user.id}`;
+    await sql`update threads set seq = ${top!.seq}::bigint where user_id = ${user.id}`;
+    const [first] = await sql<{ id: string }[]>`select id from threads where user_id = ${user.id} limit 1`;
+    await sql`update threads set seq = ${top!.seq}::bigint - 1 where id = ${first!.id}`;
+
+    const seen = new Set<string>();
+    let cursor = '0';
+    for (let page = 0; page < 10; page++) {
+      const { status, body } = await client.json('GET', `/api/sync?since=${cursor}&limit=2`);
+      expect(status).toBe(200);
+      for (const t of body.threads) seen.add(t.id);
+      cursor = body.cursor;
+      if (!body.more) break;
+    }
+    expect([...seen].sort()).toEqual(threads.map((t) => t.id).sort());
+  });
+});

@@ -33,7 +33,7 @@ import type { CreateThreadBody, MessagePage, Message, ThreadAnswer, ThreadPage, 
 import type { Transcription, VoiceInfo } from '$server/voice/model';
 import type { CreateFolderBody, Folder, UpdateFolderBody } from '$server/folders/model';
 import type { SearchAnswer } from '$server/search/model';
-import type { ImportAnswer } from '$server/import/model';
+import type { ImportAnswer, ImportProgressAnswer } from '$server/import/model';
 
 export class ApiError extends Error {
   constructor(
@@ -435,6 +435,8 @@ export const api = {
       form.append('file', file, opts.name ?? (file instanceof File ? file.name : 'export'));
       return upload<ImportAnswer>('/api/import', form, opts.onProgress, opts.signal);
     },
+    /** The account's import under way (checking the file, then writing threads), or null. */
+    importProgress: () => json<ImportProgressAnswer>('GET', '/api/import/progress'),
   },
   voice: {
     info: () => json<VoiceInfo>('GET', '/api/voice'),
