@@ -7,7 +7,7 @@
  * part that cannot be fetched says so instead of showing nothing.
  */
 import { expect, test, type Page } from '@playwright/test';
-import { assistant, signUpByApi, startChat, waitForReply } from './helpers';
+import { assistant, shoot, signUpByApi, startChat, waitForReply } from './helpers';
 
 test.use({ viewport: { width: 390, height: 844 } });
 
@@ -61,8 +61,18 @@ test('a thread opens with only the first-load JS; what could not load says so', 
   await page.getByRole('button', { name: 'Share' }).click();
   const dialog = page.getByRole('dialog', { name: 'Share thread' });
   await expect(dialog.getByRole('alert')).toContainText("Couldn't load this");
+  await shoot(page, 'first-screen-load-failed-phone');
   await dialog.getByRole('button', { name: 'Close' }).last().click();
   await expect(dialog).toHaveCount(0);
+  await shoot(page, 'first-screen-without-renderer-phone');
+  // Desktop, dark: the sidebar (fetched at once on a wide screen) says it could not load.
+  await page.emulateMedia({ colorScheme: 'dark' });
+  await page.setViewportSize({ width: 1280, height: 800 });
+  await page.goto(`/t/${id}`);
+  await expect(page.locator('#threads-drawer').getByRole('alert')).toContainText("Couldn't load your threads");
+  await page.getByRole('button', { name: 'Share' }).click();
+  await expect(dialog.getByRole('alert')).toContainText("Couldn't load this");
+  await shoot(page, 'first-screen-load-failed-desktop-dark');
 });
 
 test('the renderer arrives after the first paint and renders in place; a plain reply keeps its node', async ({ page }) => {

@@ -81,6 +81,24 @@ export function quickHtml(block: Block): string {
   return cached('q' + block.text, () => simpleHtml(block.text) ?? plainHtml(block.text));
 }
 
+/** What render.ts gives once it has loaded (it registers itself: see `provideRenderer`). */
+export interface FullRenderer {
+  renderBlock(block: Block): string;
+  loadMath(): Promise<void>;
+  mathLoaded(): boolean;
+}
+let full: FullRenderer | null = null;
+/** The renderer, once render.ts has been imported (by Markdown.svelte, or by a lazy screen with it). */
+export const fullRenderer = () => full;
+/**
+ * Called by render.ts as it loads. A screen that is a lazy chunk anyway (rooms, a shared
+ * conversation, the admin's flags) imports render.ts statically, so the renderer comes with
+ * it and its Markdown is never shown as text first.
+ */
+export function provideRenderer(renderer: FullRenderer) {
+  full = renderer;
+}
+
 /** Whether a text may hold maths worth loading KaTeX for: `$$`, `\[`, `\(`, or `$x$` (the same rules as math.ts's inline `$`). */
 export function hasMath(source: string): boolean {
   return /\$\$|\\\[|\\\(|\$(?![\s$])(?:\\.|[^\\$\n])+?(?<!\s)\$(?!\d)/.test(source);

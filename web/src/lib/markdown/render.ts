@@ -16,7 +16,7 @@
 import { Marked, type MarkedExtension, type Tokens } from 'marked';
 import DOMPurify from 'dompurify';
 import { markdownBlocks, type Block } from './bound';
-import { cached, escapeHtml, hasMath, pendingHtml, plainHtml, simpleHtml } from './plain';
+import { cached, escapeHtml, hasMath, pendingHtml, plainHtml, provideRenderer, simpleHtml } from './plain';
 
 const options: MarkedExtension = {
   gfm: true,
@@ -112,10 +112,10 @@ const SANITIZE = {
 
 export function renderBlock(block: Block): string {
   if (!block.markdown) return pendingHtml(block);
-  const simple = cached('s' + block.text, () => simpleHtml(block.text) ?? '');
-  if (simple) return simple;
   const renderer = withMath && hasMath(block.text) ? withMath : plain;
   return cached((renderer === plain ? 'p' : 'm') + block.text, () => {
+    const simple = simpleHtml(block.text);
+    if (simple !== null) return simple;
     installHooks();
     try {
       return DOMPurify.sanitize(renderer.parse(block.text) as string, SANITIZE) as string;
@@ -129,3 +129,5 @@ export function renderBlock(block: Block): string {
 export function renderMarkdown(source: string): string {
   return markdownBlocks(source).map(renderBlock).join('');
 }
+
+provideRenderer({ renderBlock, loadMath, mathLoaded });
