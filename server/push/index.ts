@@ -39,8 +39,8 @@ export function pushRoutes(deps: AppDeps & { push: Push }) {
     )
     .post(
       '/visibility',
-      ({ sessionId, body, set }) => {
-        push.visibility.report(sessionId, body.hidden);
+      async ({ sessionId, body, set }) => {
+        await push.reportVisibility(sessionId, body.hidden);
         set.status = 204;
         return undefined;
       },

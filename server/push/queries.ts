@@ -1,4 +1,4 @@
-/** The SQL of push subscriptions (this module is their only writer). */
+/** The SQL of push subscriptions and visibility reports (this module is their only writer). */
 import type { Sql } from '../db';
 
 export interface SubscriptionRow {
@@ -52,4 +52,23 @@ export async function threadTitle(sql: Sql, userId: string, threadId: string) {
   const [row] = await sql<{ title: string | null }[]>`
     select title from threads where id = ${threadId} and user_id = ${userId}`;
   return row ? (row.title ?? '') : null;
+}
+
+/** A session's windows are hidden (stamped now) or visible again (no row). */
+export async function reportVisibility(sql: Sql, sessionId: string, hidden: boolean) {
+  if (hidden) {
+    await sql`
+      insert into push_visibility (session_id, hidden_at) values (${sessionId}, now())
+      on conflict (session_id) do update set hidden_at = now()`;
+  } else {
+    await sql`delete from push_visibility where session_id = ${sessionId}`;
+  }
+}
+
+/** Which of these sessions reported their windows hidden within the last `ttlMs`. */
+export async function hiddenSessions(sql: Sql, sessionIds: string[], ttlMs: number): Promise<string[]> {
+  const rows = await sql<{ id: string }[]>`
+    select session_id as id from push_visibility
+    where session_id = any(${sessionIds}::uuid[]) and hidden_at > now() - ${ttlMs}::int * interval '1 millisecond'`;
+  return rows.map((r) => r.id);
 }

@@ -3,8 +3,10 @@
  * account's subscribed devices.
  *
  * - "Watching": a client attached to the reply's stream whose session has not reported its
- *   windows hidden (POST /api/push/visibility). Visibility is kept in this process, per
- *   session; a session that never reported counts as visible.
+ *   windows hidden (POST /api/push/visibility). Reports are stored per session in the
+ *   database (push_visibility), so with several instances a report that reached one counts
+ *   on the instance running the reply; a session that never reported counts as visible, and
+ *   a hidden report older than VISIBILITY_TTL_MS is forgotten (a phone may die hidden).
  * - Sending: web-push builds each request (VAPID JWT, RFC 8291 aes128gcm payload) with
  *   generateRequestDetails, and we send it with fetch (web-push's own sender is https-only,
  *   and we want our own endpoint rule and timeout). 404/410 from the push service: the
@@ -34,25 +36,6 @@ const VISIBILITY_TTL_MS = 24 * 3600 * 1000;
 
 export type PushDeps = { sql: Sql; config: Config };
 
-/** Per-session visibility reports, in this process. */
-export class Visibility {
-  #hidden = new Map<string, number>();
-
-  report(sessionId: string, hidden: boolean) {
-    if (hidden) this.#hidden.set(sessionId, Date.now());
-    else this.#hidden.delete(sessionId);
-    if (this.#hidden.size > 10_000) {
-      const old = Date.now() - VISIBILITY_TTL_MS;
-      for (const [id, at] of this.#hidden) if (at < old) this.#hidden.delete(id);
-    }
-  }
-
-  isHidden(sessionId: string) {
-    const at = this.#hidden.get(sessionId);
-    return at !== undefined && Date.now() - at < VISIBILITY_TTL_MS;
-  }
-}
-
 /** Throws 400 unless the server may post to this endpoint. */
 export async function checkEndpoint(config: Pick<Config, 'push'>, endpoint: string) {
   let url: URL;
@@ -77,7 +60,6 @@ export async function checkEndpoint(config: Pick<Config, 'push'>, endpoint: stri
 export function createPush(deps: PushDeps) {
   let keys: VapidKeys | null = null;
   const vapid = () => (keys ??= loadVapidKeys(deps.config));
-  const visibility = new Visibility();
   // VAPID's `sub`: a contact for the push service. The public URL when it is https, else a mailto.
   const publicUrl = new URL(deps.config.http.publicUrl);
   const subject =
@@ -135,7 +117,10 @@ export function createPush(deps: PushDeps) {
 
   /** The completion step: a reply that ended with no visible client attached is pushed. */
   const replyFinished: CompletionStep = async ({ userId, threadId, message, viewers }) => {
-    if (viewers.some((v) => !visibility.isHidden(v))) return null;
+    if (viewers.length) {
+      const hidden = new Set(await q.hiddenSessions(deps.sql, viewers, VISIBILITY_TTL_MS));
+      if (viewers.some((v) => !hidden.has(v))) return null;
+    }
     const title = await q.threadTitle(deps.sql, userId, threadId);
     if (title === null) return null; // the thread is gone
     const text = message.content.replace(/\s+/g, ' ').trim();
@@ -155,7 +140,8 @@ export function createPush(deps: PushDeps) {
     publicKey: () => vapid().publicKey,
     subscribe,
     unsubscribe: (userId: string, endpoint: string) => q.deleteSubscription(deps.sql, userId, endpoint),
-    visibility,
+    /** This session's windows can (false) or cannot (true) be seen, as one of them reports. */
+    reportVisibility: (sessionId: string, hidden: boolean) => q.reportVisibility(deps.sql, sessionId, hidden),
     notify,
     replyFinished,
   };
