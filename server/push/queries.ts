@@ -66,7 +66,7 @@ export async function reportVisibility(sql: Sql, sessionId: string, hidden: bool
 }
 
 /** Which of these sessions reported their windows hidden within the last `ttlMs`. */
-export async function hiddenSessions(sql: Sql, sessionIds: string[], ttlMs: number): Promise<string[]> {
+export async function hiddenSessions(sql: Sql, sessionIds: readonly string[], ttlMs: number): Promise<string[]> {
   const rows = await sql<{ id: string }[]>`
     select session_id as id from push_visibility
     where session_id = any(${sessionIds}::uuid[]) and hidden_at > now() - ${ttlMs}::int * interval '1 millisecond'`;

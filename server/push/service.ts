@@ -115,12 +115,16 @@ export function createPush(deps: PushDeps) {
     return results.filter((r) => r.status === 'fulfilled' && r.value).length;
   }
 
+  /** Whether any of these sessions has a window that can be seen (none reported hidden lately), on any instance. */
+  async function watching(sessionIds: readonly string[]) {
+    if (!sessionIds.length) return false;
+    const hidden = new Set(await q.hiddenSessions(deps.sql, sessionIds, VISIBILITY_TTL_MS));
+    return sessionIds.some((s) => !hidden.has(s));
+  }
+
   /** The completion step: a reply that ended with no visible client attached is pushed. */
   const replyFinished: CompletionStep = async ({ userId, threadId, message, viewers }) => {
-    if (viewers.length) {
-      const hidden = new Set(await q.hiddenSessions(deps.sql, viewers, VISIBILITY_TTL_MS));
-      if (viewers.some((v) => !hidden.has(v))) return null;
-    }
+    if (await watching(viewers)) return null;
     const title = await q.threadTitle(deps.sql, userId, threadId);
     if (title === null) return null; // the thread is gone
     const text = message.content.replace(/\s+/g, ' ').trim();
@@ -142,6 +146,7 @@ export function createPush(deps: PushDeps) {
     unsubscribe: (userId: string, endpoint: string) => q.deleteSubscription(deps.sql, userId, endpoint),
     /** This session's windows can (false) or cannot (true) be seen, as one of them reports. */
     reportVisibility: (sessionId: string, hidden: boolean) => q.reportVisibility(deps.sql, sessionId, hidden),
+    watching,
     notify,
     replyFinished,
   };

@@ -33,7 +33,7 @@ import { log } from '../log';
 export type RoomsDeps = Pick<AppDeps, 'sql' | 'config' | 'providers'> & {
   bus: RoomBus;
   /** Web Push: a mentioned member who does not have the room open is notified. */
-  push?: Pick<Push, 'notify' | 'visibility'>;
+  push?: Pick<Push, 'notify' | 'watching'>;
   /** The app's stream registry: sign-out, a revoked session or a disabled account end room streams at once. */
   streams?: Streams;
 };
@@ -229,7 +229,7 @@ async function notifyMentioned(deps: RoomsDeps, viewers: RoomViewers, room: { id
   for (const member of await q.mentionTargets(deps.sql, room.id)) {
     if (member.userId === message.authorId || !mentions(message.content, member.name, handles)) continue;
     const here = viewers.sessions(room.id, member.userId);
-    if (here.some((session) => !push.visibility.isHidden(session))) continue;
+    if (await push.watching(here)) continue;
     if (!here.length && member.online) continue;
     // Not awaited: the POST does not wait on the push services.
     void push.notify(member.userId, {
