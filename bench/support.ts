@@ -51,7 +51,8 @@ export async function startBenchStack(
   const dataDir = mkdtempSync(join(tmpdir(), 'parley-bench-'));
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
-  const server = Bun.spawn(['bun', join(serverRoot, 'server/index.ts')], {
+  // SERVER_PROF=1: the server writes a CPU profile (Markdown) into bench/.out (or SERVER_PROF_DIR) when it stops.
+  const server = Bun.spawn(['bun', ...(process.env.SERVER_PROF ? ['--cpu-prof-md', `--cpu-prof-dir=${process.env.SERVER_PROF_DIR ?? join(root, 'bench/.out')}`] : []), join(serverRoot, 'server/index.ts')], {
     cwd: serverRoot,
     env: {
       ...process.env,

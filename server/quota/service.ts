@@ -132,6 +132,12 @@ export interface Use {
 export async function settle(sql: Sql, hold: Hold, use: Use) {
   const tokensIn = Math.max(0, Math.round(use.tokensIn));
   const tokensOut = Math.max(0, Math.round(use.tokensOut));
+  // The common case in one round trip (sql/0014_quota_reserve.sql: the same lock and the same writes).
+  const [fast] = await sql<{ outcome: 'slow' | 'settled' }[]>`
+    select parley_quota_settle(${hold.userId}, ${hold.id}, ${tokensIn}, ${tokensOut}, ${use.source},
+                               ${use.messageId ?? null}, ${use.model ?? null}) as outcome`;
+  if (fast?.outcome === 'settled') return;
+  // No quota row yet, or its period grant is due: create or refill it first, under the same lock.
   await sql.begin(async (tx) => {
     const row = await lockQuota(tx, hold.userId);
     if (hold.id) await tx`delete from quota_holds where id = ${hold.id}`;
