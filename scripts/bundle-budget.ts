@@ -10,9 +10,8 @@
  * `bench/web.ts` measures the same budget in a browser, with the network; this is the
  * quick static check that runs in CI. Usage: `bun scripts/bundle-budget.ts [buildDir]`.
  */
-import { readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { firstLoadFiles } from '../server/web';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
 
 export const JS_BUDGET_BYTES = 90 * 1024;
 
@@ -22,17 +21,34 @@ export interface FirstLoad {
   gzip: number;
 }
 
-/** The JS of a first load, from the built index.html, following static imports only (server/web.ts firstLoadFiles). */
+/** The JS of a first load, from the built index.html, following static imports only. */
 export function firstLoad(buildDir: string): FirstLoad {
   const html = readFileSync(join(buildDir, 'index.html'), 'utf8');
-  const { scripts } = firstLoadFiles(buildDir, html);
-  if (!scripts.length) throw new Error(`no script found in ${join(buildDir, 'index.html')}`);
-  const files = scripts
-    .map((url) => {
-      const code = readFileSync(join(buildDir, url.replace(/^\//, '')));
-      return { path: url.replace(/^\//, ''), bytes: code.length, gzip: Bun.gzipSync(code).length };
-    })
-    .sort((a, b) => b.gzip - a.gzip);
+  const entries = new Set<string>();
+  // <link href="/x.js" rel="modulepreload">, <script src="/x.js">, and import("/x.js") in an inline script.
+  for (const tag of html.match(/<link\b[^>]*>/g) ?? []) {
+    if (/rel=["']?modulepreload/.test(tag)) entries.add(tag.match(/href=["']([^"']+)["']/)![1]!);
+  }
+  for (const m of html.matchAll(/<script\b[^>]*\bsrc=["']([^"']+)["']/g)) entries.add(m[1]!);
+  for (const m of html.matchAll(/\bimport\(\s*["']([^"']+\.js)["']\s*\)/g)) entries.add(m[1]!);
+  if (!entries.size) throw new Error(`no script found in ${join(buildDir, 'index.html')}`);
+
+  const scanner = new Bun.Transpiler({ loader: 'js' });
+  const seen = new Map<string, { bytes: number; gzip: number }>();
+  const visit = (file: string) => {
+    if (seen.has(file)) return;
+    if (!existsSync(file)) throw new Error(`index.html or a chunk refers to a missing file: ${relative(buildDir, file)}`);
+    const code = readFileSync(file);
+    seen.set(file, { bytes: code.length, gzip: Bun.gzipSync(code).length });
+    for (const imp of scanner.scanImports(code.toString('utf8'))) {
+      if (imp.kind === 'dynamic-import') continue; // loaded on use, not on first load
+      if (!/^\.{0,2}\//.test(imp.path)) continue; // a bare specifier cannot be in a built file
+      visit(resolve(dirname(file), imp.path));
+    }
+  };
+  for (const url of entries) visit(join(buildDir, url.replace(/^\//, '')));
+
+  const files = [...seen].map(([path, size]) => ({ path: relative(buildDir, path), ...size })).sort((a, b) => b.gzip - a.gzip);
   return { files, bytes: files.reduce((n, f) => n + f.bytes, 0), gzip: files.reduce((n, f) => n + f.gzip, 0) };
 }
 

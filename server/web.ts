@@ -12,7 +12,7 @@
 import { Elysia } from 'elysia';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { brotliCompress, constants as zlib } from 'node:zlib';
-import { join, normalize, posix, resolve, sep } from 'node:path';
+import { join, normalize, resolve, sep } from 'node:path';
 import type { Config } from './config';
 import { CSP } from './http/security';
 
@@ -30,55 +30,6 @@ function inlineScriptHashes(html: string): string[] {
   return hashes;
 }
 
-/**
- * What a first load fetches before the app can run: the scripts index.html starts (its
- * modulepreload links, script tags and the entry its inline script imports) with everything
- * they import statically, and its style sheets; as paths under the build. The first-load
- * budget (scripts/bundle-budget.ts) weighs the same list.
- */
-export function firstLoadFiles(root: string, html: string): { scripts: string[]; styles: string[] } {
-  const entries = new Set<string>();
-  const styles: string[] = [];
-  for (const tag of html.match(/<link\b[^>]*>/g) ?? []) {
-    const href = tag.match(/href=["']([^"']+)["']/)?.[1];
-    if (!href) continue;
-    if (/rel=["']?modulepreload/.test(tag)) entries.add(href);
-    else if (/rel=["']?stylesheet/.test(tag)) styles.push(href);
-  }
-  for (const m of html.matchAll(/<script\b[^>]*\bsrc=["']([^"']+)["']/g)) entries.add(m[1]!);
-  for (const m of html.matchAll(/\bimport\(\s*["']([^"']+\.js)["']\s*\)/g)) entries.add(m[1]!);
-
-  const scanner = new Bun.Transpiler({ loader: 'js' });
-  const seen = new Set<string>();
-  const visit = (url: string) => {
-    if (seen.has(url)) return;
-    seen.add(url);
-    const file = join(root, url.replace(/^\//, ''));
-    if (!existsSync(file)) throw new Error(`index.html or a chunk refers to a missing file: ${url}`);
-    for (const imp of scanner.scanImports(readFileSync(file, 'utf8'))) {
-      if (imp.kind === 'dynamic-import') continue; // loaded on use, not on first load
-      if (!/^\.{0,2}\//.test(imp.path)) continue; // a bare specifier cannot be in a built file
-      visit(posix.resolve(posix.dirname(url), imp.path));
-    }
-  };
-  for (const url of entries) visit(url);
-  return { scripts: [...seen], styles };
-}
-
-/**
- * A `Link` header naming the first load's files, so the browser starts fetching them as the
- * shell's headers arrive instead of after parsing it and running its inline script: on a
- * phone network that is one round trip's worth of the first screen. Empty when unknown.
- */
-function preloadHeader(root: string, html: string) {
-  try {
-    const { scripts, styles } = firstLoadFiles(root, html);
-    return [...scripts.map((s) => `<${s}>; rel=modulepreload`), ...styles.map((s) => `<${s}>; rel=preload; as=style`)].join(', ');
-  } catch {
-    return ''; // a build without its chunks still serves its shell
-  }
-}
-
 export function loadShell(root = WEB_BUILD) {
   const file = join(root, 'index.html');
   if (!existsSync(file)) return null;
@@ -86,7 +37,7 @@ export function loadShell(root = WEB_BUILD) {
   const html = readFileSync(file, 'utf8');
   const hashes = inlineScriptHashes(html);
   const csp = CSP.replace("script-src 'self'", `script-src 'self' ${hashes.join(' ')}`.trim());
-  return { html, csp, mtime, gzip: Bun.gzipSync(html) as Uint8Array<ArrayBuffer>, preload: preloadHeader(root, html) };
+  return { html, csp, mtime, gzip: Bun.gzipSync(html) as Uint8Array<ArrayBuffer> };
 }
 
 const COMPRESSIBLE = /\.(js|mjs|css|html|json|svg|webmanifest|txt|map)$/;
@@ -120,11 +71,10 @@ function brotli(path: string, mtime: number): Uint8Array<ArrayBuffer> | null {
 const acceptsGzip = (request: Request) => /\bgzip\b/.test(request.headers.get('accept-encoding') ?? '');
 const acceptsBrotli = (request: Request) => /\bbr\b/.test(request.headers.get('accept-encoding') ?? '');
 
-export function htmlResponse(html: string, csp: string, status = 200, gzip?: Uint8Array<ArrayBuffer>, preload = '') {
+export function htmlResponse(html: string, csp: string, status = 200, gzip?: Uint8Array<ArrayBuffer>) {
   return new Response(gzip ?? html, {
     status,
     headers: {
-      ...(preload ? { link: preload } : {}),
       'content-type': 'text/html; charset=utf-8',
       'cache-control': 'no-cache',
       'content-security-policy': csp,
@@ -162,7 +112,7 @@ export function webRoutes(config: Config, root = WEB_BUILD) {
     const target = normalize(join(root, path));
     const stat = target.startsWith(root + sep) && path !== '/' && existsSync(target) ? statSync(target) : null;
     if (stat?.isFile()) {
-      if (target.endsWith('index.html') && shell) return htmlResponse(shell.html, shell.csp, 200, gzip ? shell.gzip : undefined, shell.preload);
+      if (target.endsWith('index.html') && shell) return htmlResponse(shell.html, shell.csp, 200, gzip ? shell.gzip : undefined);
       const headers: Record<string, string> = {};
       if (path.startsWith('/_app/immutable/')) headers['cache-control'] = 'public, max-age=31536000, immutable';
       else if (NO_CACHE.has(path)) headers['cache-control'] = 'no-cache';
@@ -182,6 +132,6 @@ export function webRoutes(config: Config, root = WEB_BUILD) {
       return new Response(file, { headers });
     }
     if (!shell) return htmlResponse(placeholder, CSP);
-    return htmlResponse(shell.html, shell.csp, 200, gzip ? shell.gzip : undefined, shell.preload);
+    return htmlResponse(shell.html, shell.csp, 200, gzip ? shell.gzip : undefined);
   });
 }
