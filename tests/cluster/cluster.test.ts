@@ -6,7 +6,7 @@
  * Instance 0 is "A", instance 1 is "B"; tests talk to one directly when it matters, else to nginx.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
-import { Client, signUp } from '../support/client';
+import { Client, signUp, via } from '../support/client';
 import { startParleyCluster, type ParleyCluster } from '../support/cluster';
 import { eventually } from '../support/eventually';
 import { SseReader } from '../support/sse';
@@ -25,13 +25,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await c?.stop();
 }, 30_000);
-
-/** The same signed-in browser, talking to another address (one cookie jar). */
-function via(client: Client, base: string) {
-  const other = new Client(base);
-  other.cookies = client.cookies;
-  return other;
-}
 
 function post(client: Client, threadId: string, content: string) {
   return client.post(`/api/threads/${threadId}/messages`, { id: crypto.randomUUID(), content }).then((res) => {

@@ -5,7 +5,7 @@
  * deleting a thread through B stops the reply A is generating for it.
  */
 import { afterAll, describe, expect, test } from 'bun:test';
-import { Client, signUp } from '../support/client';
+import { Client, signUp, via } from '../support/client';
 import { startParleyCluster, type ParleyCluster } from '../support/cluster';
 import { startS3, type TestS3 } from '../support/s3';
 import { makePng } from '../support/fake-provider/images';
@@ -35,12 +35,6 @@ afterAll(async () => {
     await s3?.stop();
   }
 }, 60_000);
-
-function via(client: Client, base: string) {
-  const other = new Client(base);
-  other.cookies = client.cookies;
-  return other;
-}
 
 async function upload(client: Client, bytes: Uint8Array) {
   const form = new FormData();

@@ -7,7 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import webpush from 'web-push';
-import { Client, signUp } from '../support/client';
+import { Client, signUp, via } from '../support/client';
 import { startParleyCluster, type ParleyCluster } from '../support/cluster';
 import { eventually } from '../support/eventually';
 import { startPushService, type PushService } from '../support/push-service';
@@ -35,13 +35,6 @@ afterAll(async () => {
   await c?.stop();
   await push?.stop();
 }, 30_000);
-
-/** The same signed-in browser, talking to another address (one cookie jar). */
-function via(client: Client, base: string) {
-  const other = new Client(base);
-  other.cookies = client.cookies;
-  return other;
-}
 
 /** Posts through A and reads the whole stream there: a window watching the reply to its end. */
 async function watchedOnA(client: Client, threadId: string, content: string) {

@@ -6,7 +6,7 @@
  * through A reaches a stream on B.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
-import { Client, signUp } from '../support/client';
+import { Client, signUp, via } from '../support/client';
 import { startParleyCluster, type ParleyCluster } from '../support/cluster';
 import { eventually } from '../support/eventually';
 
@@ -23,12 +23,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await c?.stop();
 }, 30_000);
-
-function via(client: Client, base: string) {
-  const other = new Client(base);
-  other.cookies = client.cookies;
-  return other;
-}
 
 /** A room event stream: its text as it comes, and whether it ended. */
 async function stream(client: Client, roomId: string) {

@@ -6,7 +6,7 @@
  * relayed the same way behave as on one instance.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
-import { Client, signUp } from '../support/client';
+import { Client, signUp, via } from '../support/client';
 import { startParleyCluster, type ParleyCluster } from '../support/cluster';
 import { startMcpServer, type TestMcpServer } from '../support/mcp-server';
 import { SseReader, type SseEvent } from '../support/sse';
@@ -33,13 +33,6 @@ afterAll(async () => {
   await c?.stop();
   mcp?.stop();
 }, 30_000);
-
-/** The same signed-in browser, talking to another address (one cookie jar). */
-function via(client: Client, base: string) {
-  const other = new Client(base);
-  other.cookies = client.cookies;
-  return other;
-}
 
 /** Posts on A and reads until the tool call waits for approval. */
 async function waitingOnA(callId: string, args: Record<string, number>) {

@@ -5,7 +5,7 @@
  * service (tests/support/push-service) decrypts what Parley sends.
  */
 import { afterAll, beforeAll, describe, expect, test, setDefaultTimeout } from 'bun:test';
-import { signUp } from '../support/client';
+import { Client, signUp, via } from '../support/client';
 import { eventually } from '../support/eventually';
 import { startPushService, type PushService } from '../support/push-service';
 import { embedded, startServer, type TestServer } from '../support/server';
@@ -13,7 +13,6 @@ import { handlesOf, mentionedHandles, mentions } from '../../server/common/rooms
 import { loadConfig } from '../../server/config';
 import { openDatabase } from '../../server/db';
 import { createApp } from '../../server/app';
-import { Client } from '../support/client';
 
 // Deliveries run after the POST has answered: on a loaded machine that takes seconds.
 setDefaultTimeout(30_000);
@@ -140,8 +139,7 @@ describe.skipIf(embedded)('with the room open on another instance', () => {
       const ada = await person('ada');
       const bob = await person('bob');
       const room = await roomOf(ada.client, [bob]);
-      const viaB = new Client(`http://127.0.0.1:${b.server!.port}`);
-      viaB.cookies = bob.client.cookies;
+      const viaB = via(bob.client, `http://127.0.0.1:${b.server!.port}`);
       const abort = new AbortController();
       const stream = await viaB.request('GET', `/api/rooms/${room.id}/events`, undefined, { signal: abort.signal });
       expect(stream.status).toBe(200);

@@ -6,7 +6,7 @@
  * behaving as one (LISTEN/NOTIFY).
  */
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'bun:test';
-import { Client, signUp } from '../support/client';
+import { Client, signUp, via } from '../support/client';
 import { startFakeProvider, type FakeProvider } from '../support/fake-provider';
 import { embedded, startServer, type TestServer } from '../support/server';
 import { eventually } from '../support/eventually';
@@ -515,9 +515,7 @@ describe.skipIf(embedded)('two instances on one PostgreSQL', () => {
       const room = await newRoom(owner.client);
       for (const m of [removed, leaving]) await owner.client.json('POST', `/api/rooms/${room.id}/members`, { email: m.email });
       const throughB = async (client: Client) => {
-        const viaB = new Client(b.url);
-        viaB.cookies = client.cookies;
-        return openEvents(viaB, room.id);
+        return openEvents(via(client, b.url), room.id);
       };
       const ended = async (events: Events) => {
         for (;;) if ((await events.next()) === null) return true;
@@ -553,8 +551,7 @@ describe.skipIf(embedded)('two instances on one PostgreSQL', () => {
       const member = await signUp(a.url, 'member');
       const room = await newRoom(owner.client);
       await owner.client.json('POST', `/api/rooms/${room.id}/members`, { email: member.email });
-      const viaB = new Client(b.url);
-      viaB.cookies = member.client.cookies;
+      const viaB = via(member.client, b.url);
       const view = await openEvents(viaB, room.id);
       fake.chat.script({ chunks: ['one ', 'two ', 'three ', 'four'], chunkDelayMs: 40 });
       await say(owner.client, room.id, '@ai count to four');

@@ -61,3 +61,10 @@ export async function signUp(base: string, name = 'user') {
   if (res.status !== 201) throw new Error(`register failed: ${res.status} ${JSON.stringify(res.body)}`);
   return { client, email, password, user: res.body.user };
 }
+
+/** The same signed-in browser talking to another address (one cookie jar): another instance behind the proxy. */
+export function via(client: Client, base: string) {
+  const other = new Client(base);
+  other.cookies = client.cookies;
+  return other;
+}
