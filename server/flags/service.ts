@@ -74,7 +74,7 @@ export async function flagDetail(sql: Sql, id: string): Promise<FlagDetail | nul
         from room_messages
         where room_id = ${flag.roomId} and status <> 'removed'
           and created_at <= (select created_at from room_messages where id = ${flag.messageId})
-        order by created_at desc, id desc limit 6`
+        order by created_at desc, seq desc limit 6` // a question and its queued answer share one time; seq orders them
     ).reverse();
   } else {
     const [owner] = await sql<{ userId: string }[]>`select user_id from messages where id = ${flag.messageId}`;
