@@ -149,7 +149,11 @@ try {
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
   let server = startServer(port, dataDir, fake.openaiBaseUrl);
-  cleanups.push(() => server.kill());
+  // Stopped, and gone, before its data directory is removed.
+  cleanups.push(async () => {
+    server.kill();
+    await server.exited;
+  });
   await until('the server healthy', () => fetch(`${base}/api/health`).then((r) => r.ok), 60_000);
 
   const driverPort = await freePort();
@@ -170,6 +174,21 @@ try {
     await wd.type('#password', 'a long webkit passphrase 42');
     await wd.click('button[type=submit]');
     await until('the app after sign-up', () => wd.run<boolean>('return !!document.querySelector("#composer")'), 30_000);
+    // The account's mirror is made (an IndexedDB upgrade) as the app starts. WebKit cannot abort
+    // an upgrade that is already committing when the page goes into the back/forward cache, and
+    // the next page's mirror would wait behind it: leave this page only once it is open (a user
+    // leaving the sign-up page within that fraction of a second is the one case not covered).
+    await until('the mirror made', () =>
+      wd.runAsync<boolean>(`
+        const done = arguments[arguments.length - 1];
+        indexedDB.databases().then((dbs) => {
+          const name = dbs.map((d) => d.name || '').find((n) => n.startsWith('parley-'));
+          if (!name) return done(false);
+          const r = indexedDB.open(name);
+          r.onsuccess = () => { const ok = r.result.objectStoreNames.contains('meta'); r.result.close(); done(ok); };
+          r.onerror = () => done(false);
+        }, () => done(false));`),
+    );
   });
 
   await step('the service worker installs and controls the page', async () => {

@@ -3,7 +3,7 @@
  * one account's code never opens another's data, and signing out deletes the whole thing
  * (security item 13). Plain TypeScript without runes: the service worker imports it too.
  */
-import { deleteDB, openDB, type DBSchema, type IDBPDatabase } from 'idb';
+import { deleteDB, openDB, unwrap, type DBSchema, type IDBPDatabase } from 'idb';
 import type { User } from '$server/auth/model';
 import type { PostMessageBody } from '$server/replies/model';
 import type { Attachment, CreateThreadBody, Message, Thread } from '$server/threads/model';
@@ -77,6 +77,46 @@ export type MirrorDB = IDBPDatabase<MirrorSchema>;
 
 export const dbName = (userId: string) => `${DB_PREFIX}${userId}`;
 
+/** Transactions begun on this page's mirror connections (the upgrade included) and not yet over. */
+const unfinished = new Set<IDBTransaction>();
+
+function track(tx: IDBTransaction): IDBTransaction {
+  unfinished.add(tx);
+  const over = () => unfinished.delete(tx);
+  tx.addEventListener('complete', over);
+  tx.addEventListener('abort', over);
+  return tx;
+}
+
+/** Every transaction of this connection (idb's shortcuts included: they call `transaction`) is tracked. */
+function tracked(db: MirrorDB): MirrorDB {
+  const native = unwrap(db) as IDBDatabase;
+  const begin = native.transaction;
+  native.transaction = function (this: IDBDatabase, ...args: Parameters<IDBDatabase['transaction']>) {
+    return track(begin.apply(this, args));
+  } as IDBDatabase['transaction'];
+  return db;
+}
+
+/**
+ * Aborts what this page's mirror connections have not finished. Called when the page goes into
+ * the back/forward cache: WebKit suspends such a page with its transactions (even a database
+ * upgrade) still open, and every other page of the app then waits behind them for good: the
+ * mirror never opens, or its writes never end (a new chat's message never leaves). What was
+ * aborted is written again by the next sync; the outbox entry of a send cut short is kept by
+ * the request that is still on its way, or typed again.
+ */
+export function abortUnfinished(): void {
+  for (const tx of unfinished) {
+    try {
+      tx.abort();
+    } catch {
+      // Already committing or over.
+    }
+  }
+  unfinished.clear();
+}
+
 /**
  * Opens (creating on first use) an account's database. `onClose` hears when it had to let go
  * (another tab or the worker deletes it at sign-out).
@@ -84,7 +124,8 @@ export const dbName = (userId: string) => `${DB_PREFIX}${userId}`;
 export async function openMirrorDB(userId: string, onClose?: () => void): Promise<MirrorDB> {
   const open = () =>
     openDB<MirrorSchema>(dbName(userId), VERSION, {
-      upgrade(db) {
+      upgrade(db, _old, _new, transaction) {
+        track(unwrap(transaction) as IDBTransaction);
         const has = (name: string) => db.objectStoreNames.contains(name as never);
         if (!has('threads')) db.createObjectStore('threads', { keyPath: 'id' });
         if (!has('messages')) db.createObjectStore('messages', { keyPath: 'id' }).createIndex('threadId', 'threadId');
@@ -101,12 +142,12 @@ export async function openMirrorDB(userId: string, onClose?: () => void): Promis
       },
       terminated: () => onClose?.(),
     });
-  const db = await open();
+  const db = tracked(await open());
   if (db.objectStoreNames.contains('meta')) return db;
   // Made empty by someone who only meant to look (at this version, without our stores): start over.
   db.close();
   await deleteDB(dbName(userId));
-  return open();
+  return tracked(await open());
 }
 
 /**

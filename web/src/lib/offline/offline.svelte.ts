@@ -21,7 +21,7 @@ import { SvelteSet } from 'svelte/reactivity';
 import { connectivity } from '$lib/state/connectivity.svelte';
 import { session } from '$lib/state/session.svelte';
 import type { Thread } from '$server/threads/model';
-import type { NewThreadBody, OutboxEntry } from './db';
+import { abortUnfinished, type NewThreadBody, type OutboxEntry } from './db';
 import { fetchImages, forgetImages, setImageMirror } from './files.svelte';
 import { Mirror, type MirrorCounts, type SyncPage } from './mirror';
 import { flushOutbox, outboxFlushed, requestBackgroundSync, type Deliver, type OutboxStore } from './outbox';
@@ -82,6 +82,15 @@ class Offline {
           if (user) this.rememberUser();
         });
       });
+    });
+    // Into the back/forward cache: let go of the database (see abortUnfinished), reopened on return.
+    window.addEventListener('pagehide', (event) => {
+      if (!event.persisted) return;
+      abortUnfinished();
+      void this.#mirror?.close();
+    });
+    window.addEventListener('pageshow', (event) => {
+      if (event.persisted) this.wake();
     });
     window.addEventListener('online', () => this.wake());
     window.addEventListener('focus', () => this.wake());
