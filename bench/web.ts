@@ -11,7 +11,7 @@
  *     the composer ready for input (median of RUNS, default 3);
  *   - that highlighting code is not downloaded for a thread without code, and is once
  *     a code block appears.
- * Budgets: ≤ 120 KB gzipped JS, ≤ 2.0 s to usable (issue 17; 150 KB and 2.5 s before). Exits 1 when one is missed.
+ * Budgets: ≤ 90 KB gzipped JS (scripts/bundle-budget.ts), ≤ 2.0 s to usable (issue 17; 150 KB and 2.5 s before). Exits 1 when one is missed.
  * Writes bench/.out/web.json.
  */
 import { chromium, type Page } from '@playwright/test';

@@ -1,7 +1,8 @@
 /**
  * The JS budget of a first visit, checked on every build (`bun run build` runs it after
  * Vite): the scripts index.html loads (its modulepreload links and the entry it imports),
- * plus everything they import statically, gzipped, must stay within 120 KB (150 KB until issue 17). Dynamic
+ * plus everything they import statically, gzipped, must stay within 90 KB (150 KB until issue 17, then 120 KB;
+ * 79.7 KB once the Markdown renderer, dialogs, sign-in screens and the thread list became lazy). Dynamic
  * imports (the LAZY chunks of web/vite.config.ts: highlighting, voice, settings, …) are
  * not counted: they load on use. A module that slips out of LAZY (say, a renamed file no
  * longer matched by its pattern) lands in the app chunk and fails the build here.
@@ -12,7 +13,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 
-export const JS_BUDGET_BYTES = 120 * 1024;
+export const JS_BUDGET_BYTES = 90 * 1024;
 
 export interface FirstLoad {
   files: { path: string; bytes: number; gzip: number }[];

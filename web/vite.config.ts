@@ -9,8 +9,21 @@ import { defineConfig, type Plugin } from 'vite';
  * (settings, sign-in, sign-up, shared conversations).
  */
 const LAZY = [
+  // The Markdown renderer (marked, DOMPurify): a thread's first paint shows markdown/plain.ts's
+  // HTML, the renderer loads right after (components/Markdown.svelte).
+  /src\/lib\/markdown\/render/,
+  /node_modules\/marked\//,
+  /node_modules\/dompurify\//,
+  // Dialogs opened on use: a thread's settings and share dialogs, a folder's (LoadFailed.svelte
+  // says so when one cannot be fetched).
+  /src\/lib\/components\/(ShareDialog|ThreadSettings|FolderDialog)\.svelte/,
+  // The thread list (sidebar or drawer) and what only it uses: fetched at once on a wide
+  // screen, after the first screen on a phone ((app)/+layout.svelte).
+  /src\/lib\/components\/(Sidebar|ThreadItem|FolderHeader|RoomsNav|InstallHelp)\.svelte/,
   /src\/routes\/\(app\)\/settings\//,
   /src\/routes\/\(auth\)\//,
+  // Sign-in, sign-up, password reset: their route files import these bodies on use.
+  /src\/lib\/components\/auth\//,
   /src\/routes\/\(app\)\/call\//,
   /src\/lib\/state\/call\.svelte/,
   /node_modules\/highlight\.js\//,
@@ -92,7 +105,7 @@ function analyze(): Plugin {
         const top = Object.entries(chunk.modules)
           .map(([id, m]) => [id.replace(/^.*node_modules\//, '').replace(/^.*\/web\//, ''), m.renderedLength] as const)
           .sort((a, b) => b[1] - a[1])
-          .slice(0, 25);
+          .slice(0, Number(process.env.PARLEY_ANALYZE) > 1 ? Number(process.env.PARLEY_ANALYZE) : 25);
         console.log(`\n${chunk.fileName} ${chunk.code.length}\n${top.map(([id, n]) => `  ${String(n).padStart(7)} ${id}`).join('\n')}`);
       }
     },

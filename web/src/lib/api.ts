@@ -117,8 +117,15 @@ async function toError(res: Response): Promise<ApiError> {
  * thread). Each is used once, and only if it succeeded: a 401 goes the normal way, refresh
  * included.
  */
+const prefetchStore = () => (globalThis as { __parleyPrefetch?: Record<string, Promise<Response | null>> }).__parleyPrefetch;
+
+/** Whether index.html's inline script started this GET and nobody has used it yet. */
+export function prefetching(path: string): boolean {
+  return prefetchStore()?.[path] !== undefined;
+}
+
 async function prefetched(path: string): Promise<Response | null> {
-  const store = (globalThis as { __parleyPrefetch?: Record<string, Promise<Response | null>> }).__parleyPrefetch;
+  const store = prefetchStore();
   const pending = store?.[path];
   if (!pending) return null;
   delete store[path];
@@ -279,6 +286,8 @@ async function upload<T>(path: string, form: FormData, onProgress?: (fraction: n
 }
 
 const enc = encodeURIComponent;
+/** A thread's messages, newest page first (index.html prefetches the first page of the thread it opens). */
+export const messagesPath = (id: string, before?: string | null) => `/api/threads/${enc(id)}/messages?limit=200${before ? `&before=${enc(before)}` : ''}`;
 
 export const api = {
   auth: {
@@ -333,7 +342,7 @@ export const api = {
       do {
         const page: MessagePage = await json(
           'GET',
-          `/api/threads/${enc(id)}/messages?limit=200${before ? `&before=${enc(before)}` : ''}`,
+          messagesPath(id, before),
           undefined,
           { signal },
         );

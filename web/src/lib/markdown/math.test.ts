@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'bun:test';
 import { Marked } from 'marked';
 import { mathExtension } from './math';
-import { hasMath } from './render';
+import { hasMath } from './plain';
 
 const render = (src: string) => new Marked({ gfm: true, breaks: true, async: false }, mathExtension).parse(src) as string;
 

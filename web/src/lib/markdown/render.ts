@@ -7,13 +7,16 @@
  * become a link the user may choose to open; `srcset`, `poster` and the media elements
  * themselves (video, audio, source, picture, track) are removed.
  * What marked is given is bounded first (bound.ts), and a block it fails on is plain text.
+ * A block with no Markdown syntax skips marked and DOMPurify (plain.ts's `simpleHtml`, all
+ * text escaped): the same HTML the first paint showed before this module loaded.
+ *
+ * This module is a lazy chunk (LAZY in web/vite.config.ts): Markdown.svelte imports it
+ * once a text needs it, and shows plain.ts's `quickHtml` until then.
  */
 import { Marked, type MarkedExtension, type Tokens } from 'marked';
 import DOMPurify from 'dompurify';
 import { markdownBlocks, type Block } from './bound';
-
-const escapeHtml = (s: string) =>
-  s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+import { cached, escapeHtml, hasMath, pendingHtml, plainHtml, provideRenderer, simpleHtml } from './plain';
 
 const options: MarkedExtension = {
   gfm: true,
@@ -33,11 +36,6 @@ const options: MarkedExtension = {
 const plain = new Marked(options);
 /** The same renderer plus maths, once math.ts has loaded (see `loadMath`). */
 let withMath: Marked | null = null;
-
-/** Whether a text may hold maths worth loading KaTeX for: `$$`, `\[`, `\(`, or `$x$` (the same rules as math.ts's inline `$`). */
-export function hasMath(source: string): boolean {
-  return /\$\$|\\\[|\\\(|\$(?![\s$])(?:\\.|[^\\$\n])+?(?<!\s)\$(?!\d)/.test(source);
-}
 
 /** Loads the maths extension (a lazy chunk) once; later renders with maths use it. */
 export async function loadMath(): Promise<void> {
@@ -112,46 +110,12 @@ const SANITIZE = {
   ADD_ATTR: ['target'],
 };
 
-/**
- * Text shown as typed (the fallback when Markdown is too costly or fails), in pieces of
- * about PLAIN_PIECE characters cut at a line end or a space where there is one: the
- * browser then lays out and shapes only the pieces on screen (content-visibility in
- * app.css), not tens of thousands of characters at each change.
- */
-const PLAIN_PIECE = 1000;
-export function plainHtml(text: string): string {
-  const pieces: string[] = [];
-  let at = 0;
-  while (at < text.length) {
-    let end = Math.min(text.length, at + PLAIN_PIECE);
-    if (end < text.length) {
-      const newline = text.lastIndexOf('\n', end);
-      const space = text.lastIndexOf(' ', end);
-      const cut = newline > at + PLAIN_PIECE / 2 ? newline : space > at + PLAIN_PIECE / 2 ? space : -1;
-      if (cut > 0) end = cut + 1;
-    }
-    pieces.push(`<p class="plain-text">${escapeHtml(text.slice(at, end))}</p>`);
-    at = end;
-  }
-  return pieces.join('') || '<p class="plain-text"></p>';
-}
-
-/** One block's HTML, sanitized; cached by text, since a streamed reply asks for the same blocks again. */
-const cache = new Map<string, string>();
-const CACHE_MAX = 400;
-function cached(key: string, make: () => string): string {
-  const hit = cache.get(key);
-  if (hit !== undefined) return hit;
-  const html = make();
-  if (cache.size >= CACHE_MAX) cache.delete(cache.keys().next().value!);
-  cache.set(key, html);
-  return html;
-}
-
 export function renderBlock(block: Block): string {
   if (!block.markdown) return pendingHtml(block);
   const renderer = withMath && hasMath(block.text) ? withMath : plain;
   return cached((renderer === plain ? 'p' : 'm') + block.text, () => {
+    const simple = simpleHtml(block.text);
+    if (simple !== null) return simple;
     installHooks();
     try {
       return DOMPurify.sanitize(renderer.parse(block.text) as string, SANITIZE) as string;
@@ -161,27 +125,9 @@ export function renderBlock(block: Block): string {
   });
 }
 
-/** A block as plain text (cached too: a long streamed reply asks for the same ones again). */
-export function pendingHtml(block: Block): string {
-  return cached('t' + block.text, () => plainHtml(block.text));
-}
-
-/**
- * Each render step's main-thread time, as a User Timing measure `parley:markdown` (seen in
- * the browser's performance tools, and read by the e2e test of hostile replies). The
- * buffer is cleared now and then so a long session does not keep them all.
- */
-let measures = 0;
-export function noteRenderTime(startedAt: number) {
-  if (typeof performance.measure !== 'function') return;
-  if (++measures > 1000) {
-    performance.clearMeasures('parley:markdown');
-    measures = 1;
-  }
-  performance.measure('parley:markdown', { start: startedAt, end: performance.now() });
-}
-
 /** The whole text at once (bounded per block, as in the app). */
 export function renderMarkdown(source: string): string {
   return markdownBlocks(source).map(renderBlock).join('');
 }
+
+provideRenderer({ renderBlock, loadMath, mathLoaded });

@@ -1,0 +1,100 @@
+/**
+ * The first screen of a thread (issue 17): it needs only the first-load JS (index.html's
+ * scripts and what they import statically). The Markdown renderer, the thread drawer and
+ * the dialogs are lazy chunks that come after it; a reply with no Markdown syntax shows
+ * its final HTML from the start (the same DOM node stays when the renderer arrives), one
+ * with syntax shows its text and is rendered in place once the renderer is here; a lazy
+ * part that cannot be fetched says so instead of showing nothing.
+ */
+import { expect, test, type Page } from '@playwright/test';
+import { assistant, shoot, signUpByApi, startChat, waitForReply } from './helpers';
+
+test.use({ viewport: { width: 390, height: 844 } });
+
+/** A thread with a plain reply, then one with Markdown (the fake provider echoes the message). */
+async function threadWithTwoReplies(page: Page) {
+  await signUpByApi(page);
+  const id = await startChat(page, 'plain words only, nothing else');
+  await waitForReply(page);
+  await page.getByRole('textbox', { name: 'Message' }).fill('now **bold** words');
+  await page.getByRole('button', { name: 'Send' }).click();
+  await expect(assistant(page)).toHaveCount(2);
+  await waitForReply(page);
+  return id;
+}
+
+/** The JS files of a first load, as index.html names them. */
+async function firstLoadScripts(page: Page) {
+  const res = await page.request.get('/');
+  const html = await res.text();
+  const files = new Set<string>();
+  for (const m of html.matchAll(/(?:href|src)="([^"]+\.js)"/g)) files.add(m[1]!);
+  for (const m of html.matchAll(/import\("([^"]+\.js)"\)/g)) files.add(m[1]!);
+  expect(files.size).toBeGreaterThan(0);
+  return files;
+}
+
+test('a thread opens with only the first-load JS; what could not load says so', async ({ page }) => {
+  const id = await threadWithTwoReplies(page);
+  const allowed = await firstLoadScripts(page);
+  // From here on, every script that is not part of the first load fails to arrive.
+  const refused: string[] = [];
+  await page.route('**/_app/**/*.js', (route) => {
+    const path = new URL(route.request().url()).pathname;
+    if (allowed.has(path)) return route.continue();
+    refused.push(path);
+    return route.abort();
+  });
+  await page.goto(`/t/${id}`);
+  const [plain, rich] = [assistant(page).first(), assistant(page).last()];
+  await expect(rich).toHaveAttribute('data-status', 'complete');
+  // The plain reply is final HTML; the other is its text as typed (no renderer to make it bold).
+  expect(await plain.locator('.md > *').evaluateAll((els) => els.map((e) => e.outerHTML))).toEqual(['<p>Echo: plain words only, nothing else</p>']);
+  await expect(rich.locator('.md')).toContainText('Echo: now **bold** words');
+  await expect(rich.locator('strong')).toHaveCount(0);
+  await expect(page.getByRole('textbox', { name: 'Message' })).toBeEnabled();
+  expect(refused.length).toBeGreaterThan(0); // the renderer (and the drawer) were asked for
+  // The drawer and the share dialog say they could not load.
+  await page.getByRole('button', { name: 'Open threads' }).click();
+  await expect(page.locator('#threads-drawer').getByRole('alert')).toContainText("Couldn't load your threads");
+  await page.keyboard.press('Escape');
+  await page.getByRole('button', { name: 'Share' }).click();
+  const dialog = page.getByRole('dialog', { name: 'Share thread' });
+  await expect(dialog.getByRole('alert')).toContainText("Couldn't load this");
+  await shoot(page, 'first-screen-load-failed-phone');
+  await dialog.getByRole('button', { name: 'Close' }).last().click();
+  await expect(dialog).toHaveCount(0);
+  await shoot(page, 'first-screen-without-renderer-phone');
+  // Desktop, dark: the sidebar (fetched at once on a wide screen) says it could not load.
+  await page.emulateMedia({ colorScheme: 'dark' });
+  await page.setViewportSize({ width: 1280, height: 800 });
+  await page.goto(`/t/${id}`);
+  await expect(page.locator('#threads-drawer').getByRole('alert')).toContainText("Couldn't load your threads");
+  await page.getByRole('button', { name: 'Share' }).click();
+  await expect(dialog.getByRole('alert')).toContainText("Couldn't load this");
+  await shoot(page, 'first-screen-load-failed-desktop-dark');
+});
+
+test('the renderer arrives after the first paint and renders in place; a plain reply keeps its node', async ({ page }) => {
+  const id = await threadWithTwoReplies(page);
+  // Hold the renderer's chunk back until the first paint is checked, so the order is certain.
+  const allowed = await firstLoadScripts(page);
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  await page.route('**/_app/**/*.js', async (route) => {
+    const path = new URL(route.request().url()).pathname;
+    if (!allowed.has(path)) await released;
+    await route.continue();
+  });
+  await page.goto(`/t/${id}`);
+  const [plain, rich] = [assistant(page).first(), assistant(page).last()];
+  await expect(rich.locator('.md')).toContainText('Echo: now **bold** words');
+  await plain.locator('.md > p').evaluate((p) => ((p as HTMLElement & { first?: boolean }).first = true));
+  const height = await plain.evaluate((el) => el.getBoundingClientRect().height);
+  release();
+  await expect(rich.locator('strong')).toHaveText('bold');
+  await expect(rich.locator('.md')).not.toContainText('**');
+  // The plain reply was not touched: the same paragraph node, the same height.
+  expect(await plain.locator('.md > p').evaluate((p) => (p as HTMLElement & { first?: boolean }).first === true)).toBe(true);
+  expect(await plain.evaluate((el) => el.getBoundingClientRect().height)).toBe(height);
+});
