@@ -48,8 +48,8 @@ export function threadsRoutes(deps: AppDeps) {
     .get(
       '/:id/messages',
       async ({ user, params, query }) => {
-        await threads.requireThread(deps, user.id, params.id);
-        return q.listMessages(deps.sql, user.id, params.id, query.limit ?? 50, query.before);
+        const thread = await threads.requireThread(deps, user.id, params.id);
+        return { ...(await q.listMessages(deps.sql, user.id, params.id, query.limit ?? 50, query.before)), thread };
       },
       { auth: true, params: IdParams, query: PageQuery, response: withErrors({ 200: MessagePage }) },
     );

@@ -132,6 +132,7 @@ export type Message = typeof Message.static;
 export const ThreadAnswer = t.Object({ thread: Thread });
 export type ThreadAnswer = typeof ThreadAnswer.static;
 export const ThreadPage = t.Object({ threads: t.Array(Thread), nextCursor: NextCursor });
-export const MessagePage = t.Object({ messages: t.Array(Message), nextCursor: NextCursor });
+/** A page of a thread's messages, with the thread itself (opening a thread is one request). */
+export const MessagePage = t.Object({ messages: t.Array(Message), nextCursor: NextCursor, thread: Thread });
 export type ThreadPage = typeof ThreadPage.static;
 export type MessagePage = typeof MessagePage.static;

@@ -98,3 +98,22 @@ test('the renderer arrives after the first paint and renders in place; a plain r
   expect(await plain.locator('.md > p').evaluate((p) => (p as HTMLElement & { first?: boolean }).first === true)).toBe(true);
   expect(await plain.evaluate((el) => el.getBoundingClientRect().height)).toBe(height);
 });
+
+test('opening a thread cold asks the server once for who is signed in and once for the thread', async ({ page }) => {
+  const id = await threadWithTwoReplies(page);
+  const asked: string[] = [];
+  page.on('request', (req) => {
+    const url = new URL(req.url());
+    if (url.pathname.startsWith('/api/')) asked.push(`${req.method()} ${url.pathname}`);
+  });
+  await page.goto(`/t/${id}`);
+  await expect(assistant(page).last()).toHaveAttribute('data-status', 'complete');
+  await expect(page.getByRole('textbox', { name: 'Message' })).toBeEnabled();
+  // The thread list and folders come after the first screen; wait for them so nothing late is missed.
+  await expect.poll(() => asked.filter((a) => a === 'GET /api/folders').length).toBeGreaterThan(0);
+  // index.html's prefetch: who is signed in (its answer carries the permissions too) and the
+  // thread's messages, whose page carries the thread itself: no GET /api/threads/:id.
+  expect(asked.filter((a) => a === 'GET /api/auth/me')).toHaveLength(1);
+  expect(asked.filter((a) => a === `GET /api/threads/${id}/messages`)).toHaveLength(1);
+  expect(asked.filter((a) => a === `GET /api/threads/${id}`)).toHaveLength(0);
+});

@@ -106,6 +106,11 @@ describe('threads', () => {
     expect((await mallory.client.json('GET', '/api/threads')).body.threads).toEqual([]);
     const still = await alice.client.json('GET', `/api/threads/${id}`);
     expect(still.body.thread.title).toBe('Private');
+    // Its owner opens it in one request: the messages' page carries the thread as GET /:id gives it.
+    const page = await alice.client.json('GET', `/api/threads/${id}/messages?limit=200`);
+    expect(page.status).toBe(200);
+    expect(page.body.thread).toEqual(still.body.thread);
+    expect(page.body.messages).toEqual([]);
     const [{ n }] = (await server.db.sql<{ n: number }[]>`select count(*)::int as n from messages where thread_id = ${id}`) as unknown as [{ n: number }];
     expect(n).toBe(0);
   });

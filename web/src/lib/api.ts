@@ -337,7 +337,12 @@ export const api = {
     remove: (id: string, opts?: { keepalive?: boolean }) => json<void>('DELETE', `/api/threads/${enc(id)}`, undefined, opts),
     /** Every message of a thread (all pages), oldest first. */
     async messages(id: string, signal?: AbortSignal): Promise<Message[]> {
+      return (await api.threads.open(id, signal)).messages;
+    },
+    /** A thread and every message of it (all pages, oldest first): one request for most threads. */
+    async open(id: string, signal?: AbortSignal): Promise<{ thread: ThreadAnswer['thread']; messages: Message[] }> {
       const all: Message[] = [];
+      let thread: ThreadAnswer['thread'] | null = null;
       let before: string | null = null;
       do {
         const page: MessagePage = await json(
@@ -348,9 +353,10 @@ export const api = {
         );
         // Pages walk back in time; each page is oldest first.
         all.unshift(...page.messages);
+        thread ??= page.thread;
         before = page.nextCursor;
       } while (before);
-      return all;
+      return { thread: thread!, messages: all };
     },
     send: (id: string, body: PostMessageBody, signal?: AbortSignal) =>
       replyEvents('POST', `/api/threads/${enc(id)}/messages`, body, signal),

@@ -146,7 +146,7 @@ export class Conversation {
       }
     }
     try {
-      const [{ thread }, messages] = await Promise.all([api.threads.get(this.id), api.threads.messages(this.id)]);
+      const { thread, messages } = await api.threads.open(this.id);
       this.#thread = thread;
       threads.upsert(thread);
       // Keep what is streaming locally: the server's copy may lag behind our deltas.

@@ -102,8 +102,7 @@ class Session {
     try {
       const { user, permissions } = await api.auth.me();
       this.#unconfirmed = false;
-      this.#signedIn(user);
-      this.#permissions = permissions;
+      this.#signedIn(user, permissions);
     } catch (error) {
       if (error instanceof ApiError && error.status === 401) {
         this.#unconfirmed = false;
@@ -192,7 +191,8 @@ class Session {
     this.#onSwitch.push(reload);
   }
 
-  #signedIn(user: User) {
+  /** `permissions`: when the answer that named the user carried them (else they are asked for once). */
+  #signedIn(user: User, permissions?: Permissions) {
     // Another account on this device (the last one's session expired rather than signed
     // out): nothing of theirs may show, drafts and offline copy included. What the app
     // already showed from that account's copy (an offline start) is dropped and reloaded.
@@ -206,6 +206,7 @@ class Session {
     this.#leaving = false;
     this.#lastId = user.id;
     if (this.#user?.id !== user.id) this.#permissions = null;
+    if (permissions) this.#permissions = permissions;
     this.#user = user;
     this.#status = 'signed-in';
     if (!this.#permissions) void this.refreshPermissions().catch(() => {});
