@@ -12,7 +12,7 @@
  *   - that highlighting code is not downloaded for a thread without code, and is once
  *     a code block appears.
  * Budgets: ≤ 90 KB gzipped JS (scripts/bundle-budget.ts), ≤ 2.0 s to usable (issue 17; 150 KB and 2.5 s before). Exits 1 when one is missed.
- * Writes bench/.out/web.json.
+ * Writes bench/.out/web.json. PROFILE=1: a CPU profile of the throttled visits (see summarizeProfile).
  */
 import { chromium, type Page } from '@playwright/test';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -111,6 +111,28 @@ interface Resource {
   transferred: number;
 }
 
+/**
+ * PROFILE=1: the page's CPU profile up to a usable thread (throttled runs; the last one is kept
+ * in bench/.out/web.cpuprofile, which Chromium's DevTools open), and its top self times.
+ */
+function summarizeProfile(profile: { nodes: { id: number; callFrame: { functionName: string; url: string; lineNumber: number } }[]; samples?: number[]; timeDeltas?: number[] }) {
+  mkdirSync(join(root, 'bench', '.out'), { recursive: true });
+  writeFileSync(join(root, 'bench', '.out', 'web.cpuprofile'), JSON.stringify(profile));
+  const frames = new Map(profile.nodes.map((n) => [n.id, n.callFrame]));
+  const self = new Map<string, number>();
+  const byFile = new Map<string, number>();
+  (profile.samples ?? []).forEach((id, i) => {
+    const f = frames.get(id)!;
+    const ms = (profile.timeDeltas?.[i] ?? 0) / 1000;
+    const file = f.url ? new URL(f.url, base).pathname : `(${f.functionName || 'native'})`;
+    const key = `${f.functionName || '(anonymous)'} ${file}:${f.lineNumber + 1}`;
+    self.set(key, (self.get(key) ?? 0) + ms);
+    byFile.set(file, (byFile.get(file) ?? 0) + ms);
+  });
+  const top = (m: Map<string, number>, n: number) => [...m].sort((a, b) => b[1] - a[1]).slice(0, n).map(([k, v]) => `  ${v.toFixed(1).padStart(7)} ms  ${k}`).join('\n');
+  console.error(`CPU up to usable, by file:\n${top(byFile, 12)}\nby function (self):\n${top(self, 25)}`);
+}
+
 async function visit(seeded: Awaited<ReturnType<typeof seed>>, throttle: boolean) {
   const browser = await chromium.launch({
     executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
@@ -162,9 +184,16 @@ async function visit(seeded: Awaited<ReturnType<typeof seed>>, throttle: boolean
       };
       requestAnimationFrame(check);
     });
+    const profiling = throttle && process.env.PROFILE === '1';
+    if (profiling) {
+      await cdp.send('Profiler.enable');
+      await cdp.send('Profiler.setSamplingInterval', { interval: 200 });
+      await cdp.send('Profiler.start');
+    }
     await page.goto(`${base}/t/${seeded.plain}`);
     await page.waitForFunction(() => (window as unknown as { __usable?: number }).__usable !== undefined, undefined, { timeout: 60_000 });
     const usableMs = await page.evaluate(() => (window as unknown as { __usable: number }).__usable);
+    if (profiling) summarizeProfile((await cdp.send('Profiler.stop')).profile);
     // Where the time went: each request's start and end, and the document's own timings.
     const timeline = await page.evaluate(() => {
       const nav = performance.getEntriesByType('navigation')[0] as PerformanceNavigationTiming;

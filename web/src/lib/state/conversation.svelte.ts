@@ -10,7 +10,7 @@
  * into this thread when it is open (so its reply streams in). A reply whose connection drops
  * keeps what arrived and is picked up again when the network is back or the app is visible.
  */
-import { api, ApiError } from '$lib/api';
+import { api, ApiError, isPrefetched, messagesPath } from '$lib/api';
 import { errorText, imageErrorText, isNetworkError, needsNetwork } from '$lib/errors';
 import type { OutboxEntry } from '$lib/offline/db';
 import { deliverEntry } from '$lib/offline/deliver';
@@ -120,16 +120,25 @@ export class Conversation {
   async load() {
     this.#status = this.#messages.path.length ? 'ready' : 'loading';
     this.#error = null;
-    // This device's copy first: the thread shows at once, with or without a network.
+    // On a cold start index.html has already asked the server for this thread: its answer and
+    // this device's copy race, and whichever comes first shows (on a first visit the copy's
+    // database is still being made; with the server unreachable its answer may take long).
+    const early = isPrefetched(messagesPath(this.id)) ? api.threads.open(this.id) : null;
+    early?.catch(() => {});
     const mirror = offline.mirror();
     let local = false;
     if (mirror) {
-      const [thread, messages, complete] = await Promise.all([
+      const fromCopy = Promise.all([
         mirror.thread(this.id),
         mirror.messages(this.id),
         mirror.complete(),
         offline.loaded(), // which chats were started here (read at start, like the outbox)
       ]).catch(() => [undefined, [] as Message[], false] as const);
+      // The server answered first: its answer is shown (a failure waits for the copy).
+      const serverFirst = early
+        ? await Promise.race([fromCopy.then(() => false), early.then(() => true, () => fromCopy.then(() => false))])
+        : false;
+      const [thread, messages, complete] = serverFirst ? [undefined, [], false] : await fromCopy;
       if (thread) {
         local = true;
         this.#thread = thread;
@@ -146,7 +155,7 @@ export class Conversation {
       }
     }
     try {
-      const { thread, messages } = await api.threads.open(this.id);
+      const { thread, messages } = await (early ?? api.threads.open(this.id));
       this.#thread = thread;
       threads.upsert(thread);
       // Keep what is streaming locally: the server's copy may lag behind our deltas.
