@@ -145,7 +145,25 @@ export async function importUpload(deps: Deps, userId: string, request: Request)
   mkdirSync(dir, { recursive: true });
   try {
     const upload = join(dir, 'upload');
-    await saveUploadedFile(request.body, type, upload, IMPORT_MAX_BYTES + 65536, tooBig);
+    try {
+      await saveUploadedFile(request.body, type, upload, IMPORT_MAX_BYTES + 65536, tooBig);
+    } catch (error) {
+      if (error instanceof ImportError) throw badRequest({ file: error.message }, `The file could not be imported: ${error.message}. Nothing was imported.`);
+      throw error;
+    }
+    return await importFile(deps, userId, upload, dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Imports the export in the file at `upload` (a zip or JSON), unpacking a zip into `dir`
+ * (the caller's temporary directory, which it removes afterwards). Used by POST /api/import
+ * and by the finish of an upload sent in parts (uploads.ts).
+ */
+export async function importFile(deps: Deps, userId: string, upload: string, dir: string): Promise<ImportAnswer> {
+  try {
     const head = new Uint8Array(await Bun.file(upload).slice(0, 4).arrayBuffer());
     const isZip = head[0] === 0x50 && head[1] === 0x4b && head[2] === 0x03 && head[3] === 0x04;
     const { json, images } = isZip ? await unzip(upload, dir) : { json: upload, images: new Map<string, string>() };
@@ -207,7 +225,6 @@ export async function importUpload(deps: Deps, userId: string, request: Request)
     if (error instanceof ImportError) throw badRequest({ file: error.message }, `The file could not be imported: ${error.message}. Nothing was imported.`);
     throw error;
   } finally {
-    rmSync(dir, { recursive: true, force: true });
     await deps.sql`delete from import_progress where user_id = ${userId}`.catch(() => {});
   }
 }
