@@ -28,7 +28,7 @@ export type ImportProgressAnswer = typeof ImportProgressAnswer.static;
  * each part is a request of its own, so the server never holds more than one part of the
  * file (a single 100 MB request body is buffered by Bun.serve as fast as it arrives).
  */
-export const IMPORT_PART_BYTES = 8 * 1024 * 1024;
+export const IMPORT_PART_BYTES = 4 * 1024 * 1024;
 /** Uploads one account may have open at once. */
 export const IMPORT_OPEN_UPLOADS = 3;
 /** An upload with no part for this long is abandoned: deleted by the next upload's start. */

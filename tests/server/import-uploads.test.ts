@@ -32,7 +32,7 @@ function conversation(i: number, turns: number, filler: string) {
 
 /** An export a little over one part long (two parts): 30 conversations × 10 messages of ~30 KB. */
 function twoPartExport() {
-  const filler = 'tides and moons '.repeat(1900);
+  const filler = 'tides and moons '.repeat(950);
   const bytes = new TextEncoder().encode(JSON.stringify(Array.from({ length: 30 }, (_, i) => conversation(i, 10, filler))));
   if (bytes.byteLength <= IMPORT_PART_BYTES || bytes.byteLength > 2 * IMPORT_PART_BYTES) throw new Error(`fixture is ${bytes.byteLength} bytes`);
   return bytes;
