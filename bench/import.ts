@@ -6,7 +6,7 @@
  * PostgreSQL. Shows it is streamed: the server's peak RSS (VmHWM from /proc) stays far below
  * the file's size. Reports time, messages imported, and the server's RSS before, at peak and
  * after. FORMS=bare,zip picks what to send; WAYS=parts,single how: `parts` through
- * POST /api/import/uploads, a PUT per 8 MB part and the finish (what the app does), `single`
+ * POST /api/import/uploads, a PUT per 4 MiB part and the finish (what the app does), `single`
  * as one POST /api/import (the server then holds the whole body while it arrives: Bun.serve
  * reads it without backpressure). Both by default, each to a fresh account: before and after
  * in one run. Writes bench/.out/import.json.
@@ -187,7 +187,7 @@ for (const [key, r] of Object.entries(results) as [string, Row][]) {
   const [form, way] = key.split(':');
   const phases = Object.entries(r.rssPeakByPhaseMB).map(([p, mb]) => `${p} ${mb}`).join(', ');
   console.log(
-    `| ${form === 'zip' ? 'zip' : 'conversations.json'} | ${way === 'parts' ? 'in 8 MB parts' : 'one request'} | ${r.fileMB} | ${r.imported.messages.toLocaleString()} | ${r.seconds} | ${r.rssBeforeMB} → ${r.vmHwmMB} → ${r.rssAfterMB} | ${r.vmHwmMB - r.rssBeforeMB} | ${phases} |`,
+    `| ${form === 'zip' ? 'zip' : 'conversations.json'} | ${way === 'parts' ? 'in 4 MiB parts' : 'one request'} | ${r.fileMB} | ${r.imported.messages.toLocaleString()} | ${r.seconds} | ${r.rssBeforeMB} → ${r.vmHwmMB} → ${r.rssAfterMB} | ${r.vmHwmMB - r.rssBeforeMB} | ${phases} |`,
   );
 }
 mkdirSync(join(root, 'bench', '.out'), { recursive: true });

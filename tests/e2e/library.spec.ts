@@ -197,7 +197,7 @@ for (const size of SIZES) {
   });
 }
 
-/** A ChatGPT export a little over 8 MB (two parts): 30 conversations of 10 long messages. */
+/** A ChatGPT export a little over 4 MiB (two parts): 30 conversations of 10 long messages. */
 function twoPartExport() {
   const filler = 'tides and moons '.repeat(950);
   const conversations = Array.from({ length: 30 }, (_, i) => {

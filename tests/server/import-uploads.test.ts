@@ -115,7 +115,7 @@ describe('an import sent in parts', () => {
     const over = await put(client, upload.id, 1, long);
     expect(over.status).toBe(413);
     expect(over.body.error.code).toBe('too_large');
-    // A part as large as the whole 8 MB cap plus a byte, for part 0.
+    // A part as large as the whole part size plus a byte, for part 0.
     expect((await put(client, upload.id, 0, new Uint8Array(IMPORT_PART_BYTES + 1))).status).toBe(413);
     const short = await put(client, upload.id, 0, part(big, 0).subarray(0, 1000));
     expect(short.status).toBe(400);
