@@ -31,6 +31,13 @@ const IMAGE_FILE = /\.(png|jpe?g|webp|gif)$/i;
 const MAX_IMAGE_BYTES = 20 * 1024 * 1024;
 /** What a zip may unpack to (a zip bomb must not fill the disk): the conversations and the images together. */
 const MAX_UNPACKED_BYTES = 1024 * 1024 * 1024;
+/** Bytes of a zip inflated at a time (see unzip). */
+const UNZIP_STEP = 256 * 1024;
+/**
+ * Bytes of a zip inflated between full collections: inflating leaves a few times its input in
+ * short-lived buffers (a 36 MB zip: +36 MB collecting every 4 MB, +16 MB every 256 KB, same time).
+ */
+const UNZIP_COLLECT = 512 * 1024;
 /** Threads written per transaction. */
 const BATCH = 20;
 /**
@@ -48,10 +55,11 @@ interface Unpacked {
 }
 
 /** Unpacks the zip's conversations JSON and images into `dir`, entry by entry. */
-async function unzip(zipPath: string, dir: string): Promise<Unpacked> {
+export async function unzip(zipPath: string, dir: string): Promise<Unpacked> {
   const images = new Map<string, string>();
   let json: string | null = null;
   const writes: Promise<unknown>[] = [];
+  let pending: Promise<unknown>[] = [];
   let failure: Error | null = null;
   let unpacked = 0;
   const unzipper = new Unzip((entry) => {
@@ -74,7 +82,12 @@ async function unzip(zipPath: string, dir: string): Promise<Unpacked> {
       unpacked += data.byteLength;
       if (unpacked > MAX_UNPACKED_BYTES) failure ??= new ImportError('the zip unpacks to more than 1 GB');
       else if (isImage && size > MAX_IMAGE_BYTES) images.delete(name);
-      else sink.write(data);
+      else {
+        sink.write(data);
+        // Written out now: inflating outruns the disk, and what waits in the sink is memory.
+        const flushed = sink.flush();
+        if (flushed instanceof Promise) pending.push(flushed);
+      }
       if (final) writes.push(Promise.resolve(sink.end()));
     };
     try {
@@ -84,9 +97,24 @@ async function unzip(zipPath: string, dir: string): Promise<Unpacked> {
     }
   });
   unzipper.register(UnzipInflate);
+  let sinceCollect = 0;
   try {
     for await (const chunk of Bun.file(zipPath).stream()) {
-      unzipper.push(chunk as Uint8Array);
+      const bytes = chunk as Uint8Array;
+      // A slice at a time, its inflated output on disk before the next: a file stream's chunks
+      // are large, and a zip inflates to a few times its size.
+      for (let at = 0; at < bytes.byteLength && !failure; at += UNZIP_STEP) {
+        unzipper.push(bytes.subarray(at, at + UNZIP_STEP));
+        if (pending.length) {
+          await Promise.all(pending);
+          pending = [];
+        }
+        sinceCollect += UNZIP_STEP;
+        if (sinceCollect >= UNZIP_COLLECT) {
+          sinceCollect = 0;
+          collect();
+        }
+      }
       if (failure) break;
     }
     if (!failure) unzipper.push(new Uint8Array(0), true);
