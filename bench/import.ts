@@ -126,7 +126,11 @@ try {
     // The peak in each phase: receiving the upload (no progress yet), checking, importing.
     const peakBy: Record<string, number> = {};
     let phase = way === 'parts' ? 'sending parts' : 'receiving';
+    const t0 = performance.now();
+    // When each phase began (seconds from the start), from the same polling.
+    const began: Record<string, number> = { [phase]: 0 };
     const sampler = setInterval(() => {
+      if (!(phase in began)) began[phase] = Number(((performance.now() - t0) / 1000).toFixed(1));
       const rss = status(pid).rssMB;
       peakRss = Math.max(peakRss, rss);
       peakBy[phase] = Math.round(Math.max(peakBy[phase] ?? 0, rss));
@@ -136,7 +140,6 @@ try {
       if (p?.body?.progress) phase = p.body.progress.phase;
     }, 250);
     const name = form === 'zip' ? 'chatgpt-export.zip' : 'conversations.json';
-    const t0 = performance.now();
     let res: Response;
     if (way === 'parts') {
       const started = await account.client.json('POST', '/api/import/uploads', { size, name });
@@ -171,6 +174,7 @@ try {
       vmHwmMB: Math.round(after.hwmMB),
       rssAfterMB: Math.round(after.rssMB),
       rssPeakByPhaseMB: peakBy,
+      phaseStartedAtS: began,
     };
     results[`${form}:${way}`] = r;
     console.error(`${form} (${way}): ${JSON.stringify(r)}`);

@@ -23,3 +23,6 @@ create table import_upload_chunks (
   data bytea not null,
   primary key (upload_id, part, n)
 );
+-- Kept out of line and uncompressed: the parts live for minutes, and compressing 100 MB
+-- on the way in (and inflating it on the way out) would cost more than the disk it saves.
+alter table import_upload_chunks alter column data set storage external;
