@@ -241,3 +241,39 @@ test('a file of two parts imports from Settings, the upload bar showing how much
   expect(parts).toEqual(['0', '1']);
   await shoot(page, 'library-settings-import-done-phone');
 });
+
+test('offline before the first sync has reached the end, search says this device’s copy is still being filled in', async ({ page, context }) => {
+  test.setTimeout(90_000);
+  await signUpByApi(page);
+  // More than one sync page (2,000 messages): 24 conversations of 100 short messages.
+  const conversations = Array.from({ length: 24 }, (_, i) => {
+    const mapping: Record<string, unknown> = { root: { id: 'root', message: null, parent: null, children: [] } };
+    let parent = 'root';
+    for (let m = 0; m < 100; m++) {
+      const id = `p${i}m${m}`;
+      mapping[id] = { id, parent, children: [], message: { id, author: { role: m % 2 ? 'assistant' : 'user' }, create_time: 1700000000 + i * 1000 + m, content: { content_type: 'text', parts: [`note ${m} of pile ${i} about harbours`] }, metadata: {} } };
+      (mapping[parent] as { children: string[] }).children.push(id);
+      parent = id;
+    }
+    return { title: `Pile ${i}`, conversation_id: `pile-${i}`, create_time: 1700000000 + i * 1000, update_time: 1700000000 + i * 1000 + 99, mapping };
+  });
+  const res = await page.request.post('/api/import', {
+    multipart: { file: { name: 'conversations.json', mimeType: 'application/json', buffer: Buffer.from(JSON.stringify(conversations)) } },
+  });
+  expect(res.status()).toBe(201);
+  // The network drops after the first sync page: every later page fails as it would offline.
+  await context.route(/\/api\/sync\?since=[1-9]/, (route) => route.abort('internetdisconnected'));
+  await page.goto('/');
+  await installed(page);
+  await mirrored(page, 2000);
+  await context.setOffline(true);
+  await page.keyboard.press('Control+k');
+  await page.getByRole('searchbox', { name: 'Search' }).fill('harbours');
+  await expect(page.getByRole('list', { name: 'Search results' }).getByRole('link').first()).toBeVisible();
+  await expect(page.getByText("Offline: results from this device's copy. This device's copy is still being filled in")).toBeVisible();
+  await page.getByRole('searchbox', { name: 'Search' }).fill('zanzibarquokka');
+  await expect(page.getByText('Nothing matches “zanzibarquokka” on this device.')).toBeVisible();
+  await expect(page.getByText("This device's copy is still being filled in, so some chats may not be searched yet.")).toBeVisible();
+  await shoot(page, 'library-search-offline-partial-desktop');
+  await context.setOffline(false);
+});
