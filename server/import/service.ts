@@ -55,7 +55,7 @@ interface Unpacked {
 }
 
 /** Unpacks the zip's conversations JSON and images into `dir`, entry by entry. */
-export async function unzip(zipPath: string, dir: string): Promise<Unpacked> {
+async function unzip(zipPath: string, dir: string): Promise<Unpacked> {
   const images = new Map<string, string>();
   let json: string | null = null;
   const writes: Promise<unknown>[] = [];
