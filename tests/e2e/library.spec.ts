@@ -56,9 +56,15 @@ async function mirrored(page: Page, n: number) {
 test('import from Settings, then folders, move, drag, archive and search (online, then offline) on a desktop', async ({ page, context }) => {
   await signUpByApi(page);
   await page.goto('/settings');
+  const imports: string[] = [];
+  page.on('request', (r) => {
+    if (new URL(r.url()).pathname.startsWith('/api/import') && r.method() !== 'GET') imports.push(`${r.method()} ${new URL(r.url()).pathname.replace(/[0-9a-f-]{36}/, ':id')}`);
+  });
   await page.getByLabel('Export file to import').setInputFiles(FIXTURE);
   await page.getByRole('button', { name: 'Import', exact: true }).click();
   await expect(page.getByRole('status').filter({ hasText: 'Imported 2 chats' })).toBeVisible();
+  // Sent in parts (one here: the file is small), then finished.
+  expect(imports).toEqual(['POST /api/import/uploads', 'PUT /api/import/uploads/:id/parts/0', 'POST /api/import/uploads/:id/finish']);
   await expect(page.getByRole('link', { name: 'Export my data' })).toHaveAttribute('href', '/api/export');
 
   // The imported threads are in the list.
@@ -190,3 +196,84 @@ for (const size of SIZES) {
     await shoot(page, `library-settings-import-error-${size.name}`);
   });
 }
+
+/** A ChatGPT export a little over 4 MiB (two parts): 30 conversations of 10 long messages. */
+function twoPartExport() {
+  const filler = 'tides and moons '.repeat(950);
+  const conversations = Array.from({ length: 30 }, (_, i) => {
+    const mapping: Record<string, unknown> = { root: { id: 'root', message: null, parent: null, children: [] } };
+    let parent = 'root';
+    for (let m = 0; m < 10; m++) {
+      const id = `c${i}m${m}`;
+      mapping[id] = { id, parent, children: [], message: { id, author: { role: m % 2 ? 'assistant' : 'user' }, create_time: 1700000000 + i * 100 + m, content: { content_type: 'text', parts: [`message ${m} of part test ${i}: ${filler}`] }, metadata: {} } };
+      (mapping[parent] as { children: string[] }).children.push(id);
+      parent = id;
+    }
+    return { title: `Long chat ${i}`, conversation_id: `long-${i}`, create_time: 1700000000 + i * 100, update_time: 1700000000 + i * 100 + 99, mapping };
+  });
+  return Buffer.from(JSON.stringify(conversations));
+}
+
+test('a file of two parts imports from Settings, the upload bar showing how much is sent (phone)', async ({ page, context }) => {
+  test.setTimeout(90_000);
+  await page.setViewportSize({ width: 390, height: 844 });
+  await signUpByApi(page);
+  await page.goto('/settings');
+  const parts: string[] = [];
+  page.on('request', (r) => {
+    if (r.method() === 'PUT' && r.url().includes('/api/import/uploads/')) parts.push(r.url().replace(/^.*\/parts\//, ''));
+  });
+  // A slow uplink (the browser's own network emulation), so the upload is seen under way.
+  const cdp = await context.newCDPSession(page);
+  await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 20, downloadThroughput: -1, uploadThroughput: 3 * 1024 * 1024 });
+  const file = twoPartExport();
+  await page.getByLabel('Export file to import').setInputFiles({ name: 'conversations.json', mimeType: 'application/json', buffer: file });
+  await page.getByRole('button', { name: 'Import', exact: true }).click();
+  const bar = page.getByRole('progressbar', { name: 'Import progress' });
+  await expect(page.getByText(/Uploading… [1-9]\d?%/)).toBeVisible({ timeout: 20_000 });
+  const value = Number(await bar.getAttribute('value'));
+  expect(value).toBeGreaterThan(0);
+  expect(value).toBeLessThan(1);
+  await page.getByRole('heading', { name: 'Import' }).scrollIntoViewIfNeeded();
+  await shoot(page, 'library-settings-import-uploading-phone');
+  await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: -1 });
+  await expect(page.getByRole('status').filter({ hasText: 'Imported 30 chats' })).toBeVisible({ timeout: 60_000 });
+  expect(parts).toEqual(['0', '1']);
+  await shoot(page, 'library-settings-import-done-phone');
+});
+
+test('offline before the first sync has reached the end, search says this device’s copy is still being filled in', async ({ page, context }) => {
+  test.setTimeout(90_000);
+  await signUpByApi(page);
+  // More than one sync page (2,000 messages): 24 conversations of 100 short messages.
+  const conversations = Array.from({ length: 24 }, (_, i) => {
+    const mapping: Record<string, unknown> = { root: { id: 'root', message: null, parent: null, children: [] } };
+    let parent = 'root';
+    for (let m = 0; m < 100; m++) {
+      const id = `p${i}m${m}`;
+      mapping[id] = { id, parent, children: [], message: { id, author: { role: m % 2 ? 'assistant' : 'user' }, create_time: 1700000000 + i * 1000 + m, content: { content_type: 'text', parts: [`note ${m} of pile ${i} about harbours`] }, metadata: {} } };
+      (mapping[parent] as { children: string[] }).children.push(id);
+      parent = id;
+    }
+    return { title: `Pile ${i}`, conversation_id: `pile-${i}`, create_time: 1700000000 + i * 1000, update_time: 1700000000 + i * 1000 + 99, mapping };
+  });
+  const res = await page.request.post('/api/import', {
+    multipart: { file: { name: 'conversations.json', mimeType: 'application/json', buffer: Buffer.from(JSON.stringify(conversations)) } },
+  });
+  expect(res.status()).toBe(201);
+  // The network drops after the first sync page: every later page fails as it would offline.
+  await context.route(/\/api\/sync\?since=[1-9]/, (route) => route.abort('internetdisconnected'));
+  await page.goto('/');
+  await installed(page);
+  await mirrored(page, 2000);
+  await context.setOffline(true);
+  await page.keyboard.press('Control+k');
+  await page.getByRole('searchbox', { name: 'Search' }).fill('harbours');
+  await expect(page.getByRole('list', { name: 'Search results' }).getByRole('link').first()).toBeVisible();
+  await expect(page.getByText("Offline: results from this device's copy. This device's copy is still being filled in")).toBeVisible();
+  await page.getByRole('searchbox', { name: 'Search' }).fill('zanzibarquokka');
+  await expect(page.getByText('Nothing matches “zanzibarquokka” on this device.')).toBeVisible();
+  await expect(page.getByText("This device's copy is still being filled in, so some chats may not be searched yet.")).toBeVisible();
+  await shoot(page, 'library-search-offline-partial-desktop');
+  await context.setOffline(false);
+});

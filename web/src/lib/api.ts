@@ -33,7 +33,7 @@ import type { CreateThreadBody, MessagePage, Message, ThreadAnswer, ThreadPage, 
 import type { Transcription, VoiceInfo } from '$server/voice/model';
 import type { CreateFolderBody, Folder, UpdateFolderBody } from '$server/folders/model';
 import type { SearchAnswer } from '$server/search/model';
-import type { ImportAnswer, ImportProgressAnswer } from '$server/import/model';
+import type { ImportProgressAnswer } from '$server/import/model';
 
 export class ApiError extends Error {
   constructor(
@@ -253,14 +253,15 @@ async function* replyEvents(method: string, path: string, body: Json | undefined
 }
 
 /**
- * A multipart POST through XMLHttpRequest, the one browser API that reports upload progress.
- * Same rules as `send`: one refresh on a 401 (shared with everything else), ApiError on failure.
+ * A multipart POST (or raw bytes: `method` PUT for an import's part) through XMLHttpRequest,
+ * the one browser API that reports upload progress. Same rules as `send`: one refresh on a
+ * 401 (shared with everything else), ApiError on failure.
  */
-async function upload<T>(path: string, form: FormData, onProgress?: (fraction: number) => void, signal?: AbortSignal): Promise<T> {
+export async function upload<T>(path: string, form: FormData | Blob, onProgress?: (fraction: number) => void, signal?: AbortSignal, method = 'POST'): Promise<T> {
   const attempt = () =>
     new Promise<{ status: number; text: string }>((resolve, reject) => {
       const xhr = new XMLHttpRequest();
-      xhr.open('POST', path);
+      xhr.open(method, path);
       xhr.withCredentials = true;
       xhr.upload.onprogress = (e) => {
         if (e.lengthComputable && e.total) onProgress?.(e.loaded / e.total);
@@ -449,12 +450,7 @@ export const api = {
     /** Where a thread's export downloads from (a plain link: the browser saves it). */
     threadExportUrl: (id: string, format: 'md' | 'json') => `/api/threads/${enc(id)}/export?format=${format}`,
     accountExportUrl: '/api/export',
-    /** An export file (ChatGPT, Claude or Parley) → what was imported; `onProgress` gets 0…1 of the upload. */
-    import(file: Blob, opts: { name?: string; onProgress?: (fraction: number) => void; signal?: AbortSignal } = {}) {
-      const form = new FormData();
-      form.append('file', file, opts.name ?? (file instanceof File ? file.name : 'export'));
-      return upload<ImportAnswer>('/api/import', form, opts.onProgress, opts.signal);
-    },
+    // Importing an export: settings/import-upload.ts (in parts, loaded with Settings).
     /** The account's import under way (checking the file, then writing threads), or null. */
     importProgress: () => json<ImportProgressAnswer>('GET', '/api/import/progress'),
   },
