@@ -6,6 +6,7 @@ import { afterAll, beforeAll, expect, test } from 'bun:test';
 import { signUp, via } from '../support/client';
 import { startParleyCluster, type ParleyCluster } from '../support/cluster';
 import { IMPORT_PART_BYTES } from '../../server/import/model';
+import { chatgptConversation } from '../support/chatgpt';
 
 let c: ParleyCluster;
 beforeAll(async () => {
@@ -18,17 +19,9 @@ afterAll(async () => {
 /** A ChatGPT export a little over one part long: 15 conversations of 10 messages of ~30 KB. */
 function exportOfTwoParts() {
   const filler = 'tides and moons '.repeat(1900);
-  const conversations = Array.from({ length: 15 }, (_, i) => {
-    const mapping: Record<string, unknown> = { root: { id: 'root', message: null, parent: null, children: [] } };
-    let parent = 'root';
-    for (let m = 0; m < 10; m++) {
-      const id = `c${i}m${m}`;
-      mapping[id] = { id, parent, children: [], message: { id, author: { role: m % 2 ? 'assistant' : 'user' }, create_time: 1700000000 + i * 100 + m, content: { content_type: 'text', parts: [`message ${m} of ${i}: ${filler}`] }, metadata: {} } };
-      (mapping[parent] as { children: string[] }).children.push(id);
-      parent = id;
-    }
-    return { title: `Cluster import ${i}`, conversation_id: `cluster-${i}-${crypto.randomUUID()}`, create_time: 1700000000 + i * 100, update_time: 1700000000 + i * 100 + 99, mapping };
-  });
+  const conversations = Array.from({ length: 15 }, (_, i) =>
+    chatgptConversation(i, 10, (m) => `message ${m} of ${i}: ${filler}`, { title: `Cluster import ${i}`, id: `cluster-${i}-${crypto.randomUUID()}` }),
+  );
   return new TextEncoder().encode(JSON.stringify(conversations));
 }
 

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { expect, test, type Page } from '@playwright/test';
 import { eventually } from '../support/eventually';
 import { installed, shoot, signUpByApi, SIZES } from './helpers';
+import { chatgptConversation } from '../support/chatgpt';
 
 // Search's code loads on first use: offline, from the service worker's copy, as in the installed app.
 test.use({ serviceWorkers: 'allow' });
@@ -200,17 +201,9 @@ for (const size of SIZES) {
 /** A ChatGPT export a little over 4 MiB (two parts): 30 conversations of 10 long messages. */
 function twoPartExport() {
   const filler = 'tides and moons '.repeat(950);
-  const conversations = Array.from({ length: 30 }, (_, i) => {
-    const mapping: Record<string, unknown> = { root: { id: 'root', message: null, parent: null, children: [] } };
-    let parent = 'root';
-    for (let m = 0; m < 10; m++) {
-      const id = `c${i}m${m}`;
-      mapping[id] = { id, parent, children: [], message: { id, author: { role: m % 2 ? 'assistant' : 'user' }, create_time: 1700000000 + i * 100 + m, content: { content_type: 'text', parts: [`message ${m} of part test ${i}: ${filler}`] }, metadata: {} } };
-      (mapping[parent] as { children: string[] }).children.push(id);
-      parent = id;
-    }
-    return { title: `Long chat ${i}`, conversation_id: `long-${i}`, create_time: 1700000000 + i * 100, update_time: 1700000000 + i * 100 + 99, mapping };
-  });
+  const conversations = Array.from({ length: 30 }, (_, i) =>
+    chatgptConversation(i, 10, (m) => `message ${m} of part test ${i}: ${filler}`, { title: `Long chat ${i}`, id: `long-${i}` }),
+  );
   return Buffer.from(JSON.stringify(conversations));
 }
 
@@ -246,17 +239,9 @@ test('offline before the first sync has reached the end, search says this device
   test.setTimeout(90_000);
   await signUpByApi(page);
   // More than one sync page (2,000 messages): 24 conversations of 100 short messages.
-  const conversations = Array.from({ length: 24 }, (_, i) => {
-    const mapping: Record<string, unknown> = { root: { id: 'root', message: null, parent: null, children: [] } };
-    let parent = 'root';
-    for (let m = 0; m < 100; m++) {
-      const id = `p${i}m${m}`;
-      mapping[id] = { id, parent, children: [], message: { id, author: { role: m % 2 ? 'assistant' : 'user' }, create_time: 1700000000 + i * 1000 + m, content: { content_type: 'text', parts: [`note ${m} of pile ${i} about harbours`] }, metadata: {} } };
-      (mapping[parent] as { children: string[] }).children.push(id);
-      parent = id;
-    }
-    return { title: `Pile ${i}`, conversation_id: `pile-${i}`, create_time: 1700000000 + i * 1000, update_time: 1700000000 + i * 1000 + 99, mapping };
-  });
+  const conversations = Array.from({ length: 24 }, (_, i) =>
+    chatgptConversation(i, 100, (m) => `note ${m} of pile ${i} about harbours`, { title: `Pile ${i}`, id: `pile-${i}`, prefix: 'p', spacing: 1000 }),
+  );
   const res = await page.request.post('/api/import', {
     multipart: { file: { name: 'conversations.json', mimeType: 'application/json', buffer: Buffer.from(JSON.stringify(conversations)) } },
   });

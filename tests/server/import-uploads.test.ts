@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { signUp, type Client } from '../support/client';
 import { startServer, type TestServer } from '../support/server';
 import { IMPORT_PART_BYTES } from '../../server/import/model';
+import { chatgptConversation } from '../support/chatgpt';
 
 let server: TestServer;
 beforeAll(async () => {
@@ -12,23 +13,9 @@ beforeAll(async () => {
 }, 60_000);
 afterAll(() => server.stop(), 30_000);
 
-/** A ChatGPT conversation of `turns` messages, each `words` long. */
-function conversation(i: number, turns: number, filler: string) {
-  const mapping: Record<string, unknown> = { root: { id: 'root', message: null, parent: null, children: [] } };
-  let parent = 'root';
-  for (let m = 0; m < turns; m++) {
-    const id = `c${i}m${m}`;
-    mapping[id] = {
-      id,
-      parent,
-      children: [],
-      message: { id, author: { role: m % 2 ? 'assistant' : 'user' }, create_time: 1700000000 + i * 100 + m, content: { content_type: 'text', parts: [`message ${m} of conversation ${i}: ${filler}`] }, metadata: {} },
-    };
-    (mapping[parent] as { children: string[] }).children.push(id);
-    parent = id;
-  }
-  return { title: `Parted ${i}`, conversation_id: `parted-${i}-${crypto.randomUUID()}`, create_time: 1700000000 + i * 100, update_time: 1700000000 + i * 100 + 99, mapping };
-}
+/** A ChatGPT conversation of `turns` messages, each saying `filler`. */
+const conversation = (i: number, turns: number, filler: string) =>
+  chatgptConversation(i, turns, (m) => `message ${m} of conversation ${i}: ${filler}`, { title: `Parted ${i}`, id: `parted-${i}-${crypto.randomUUID()}` });
 
 /** An export a little over one part long (two parts): 30 conversations × 10 messages of ~30 KB. */
 function twoPartExport() {

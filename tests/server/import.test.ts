@@ -2,6 +2,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { signUp, type Client } from '../support/client';
 import { startServer, type TestServer } from '../support/server';
+import { chatgptConversation } from '../support/chatgpt';
 
 let server: TestServer;
 beforeAll(async () => {
@@ -10,22 +11,7 @@ beforeAll(async () => {
 afterAll(() => server.stop(), 30_000);
 
 /** A ChatGPT conversation of `turns` messages in one line. */
-function conversation(i: number, turns: number) {
-  const mapping: Record<string, unknown> = { root: { id: 'root', message: null, parent: null, children: [] } };
-  let parent = 'root';
-  for (let m = 0; m < turns; m++) {
-    const id = `c${i}m${m}`;
-    mapping[id] = {
-      id,
-      parent,
-      children: [],
-      message: { id, author: { role: m % 2 ? 'assistant' : 'user' }, create_time: 1700000000 + i * 100 + m, content: { content_type: 'text', parts: [`message ${m} of conversation ${i} about tides and moons`] }, metadata: {} },
-    };
-    (mapping[parent] as { children: string[] }).children.push(id);
-    parent = id;
-  }
-  return { title: `Conversation ${i}`, conversation_id: `conv-${i}-${crypto.randomUUID()}`, create_time: 1700000000 + i * 100, update_time: 1700000000 + i * 100 + 99, mapping };
-}
+const conversation = (i: number, turns: number) => chatgptConversation(i, turns, (m) => `message ${m} of conversation ${i} about tides and moons`);
 
 async function importJson(client: Client, value: unknown) {
   const form = new FormData();
