@@ -133,11 +133,6 @@ async function prefetched(path: string): Promise<Response | null> {
   return res?.ok ? res : null;
 }
 
-/** Whether index.html has already asked for this GET (a cold start): its answer is on its way. */
-export function isPrefetched(path: string): boolean {
-  return !!(globalThis as { __parleyPrefetch?: Record<string, unknown> }).__parleyPrefetch?.[path];
-}
-
 /** The fetch wrapper: returns the Response once it is OK, or throws an ApiError. */
 export async function send(method: string, path: string, body?: Json | FormData, opts: Options = {}): Promise<Response> {
   if (method === 'GET') {

@@ -10,7 +10,7 @@
  * into this thread when it is open (so its reply streams in). A reply whose connection drops
  * keeps what arrived and is picked up again when the network is back or the app is visible.
  */
-import { api, ApiError, isPrefetched, messagesPath } from '$lib/api';
+import { api, ApiError, messagesPath, prefetching } from '$lib/api';
 import { errorText, imageErrorText, isNetworkError, needsNetwork } from '$lib/errors';
 import type { OutboxEntry } from '$lib/offline/db';
 import { deliverEntry } from '$lib/offline/deliver';
@@ -123,7 +123,7 @@ export class Conversation {
     // On a cold start index.html has already asked the server for this thread: its answer and
     // this device's copy race, and whichever comes first shows (on a first visit the copy's
     // database is still being made; with the server unreachable its answer may take long).
-    const early = isPrefetched(messagesPath(this.id)) ? api.threads.open(this.id) : null;
+    const early = prefetching(messagesPath(this.id)) ? api.threads.open(this.id) : null;
     early?.catch(() => {});
     const mirror = offline.mirror();
     let local = false;
