@@ -1,6 +1,7 @@
 /** The only file that listens: config → database → migrations → app.listen. */
 import { ConfigError, loadConfig } from './config';
-import { openDatabase } from './db';
+import { openDatabase, warmPool } from './db';
+import { warmQuota } from './quota/service';
 import { migrate } from './migrate';
 import { createApp } from './app';
 import { log, setLogLevel } from './log';
@@ -27,6 +28,10 @@ setLogLevel(config.logLevel);
 const db = await openDatabase(config.db);
 const applied = await migrate(db.sql);
 if (applied.length) log.info('migrations applied', { applied });
+
+// Every connection of the pool opened, the reply path's plpgsql compiled in each: the first
+// requests after a start do not pay for either.
+if (!db.embedded) await warmPool(db.sql, db.poolSize, warmQuota);
 
 const orphans = await failOrphans({ sql: db.sql });
 if (orphans) log.warn('replies interrupted by the last shutdown marked as failed', { count: orphans });
