@@ -48,6 +48,8 @@ const CHUNKS = Number(arg('chunks', '40'));
 const CHUNK_DELAY_MS = Number(arg('chunk-delay', '50'));
 const PACING_MS = FIRST_TOKEN_MS + (CHUNKS - 1) * CHUNK_DELAY_MS;
 const INSTANCES = Number(arg('instances', '1'));
+/** --server-root DIR: run another checkout's server (a before/after comparison on the same machine state; one instance). */
+const SERVER_ROOT = arg('server-root', root);
 const LIST = arg('list', '1') !== '0'; // --list 0: skip the GET /api/threads part (e.g. to profile the replies alone)
 const FAKE_MODE = arg('fake', 'process') as 'process' | 'inproc';
 if (FAKE_MODE !== 'process' && FAKE_MODE !== 'inproc') throw new Error('--fake process|inproc');
@@ -107,7 +109,7 @@ const stack =
           stop: () => c.stop(),
         };
       })()
-    : await startBenchStack({ ...fakeEnv, ...(lagFile ? { PARLEY_LAG_FILE: lagFile } : {}) }, configure).then((s) => ({
+    : await startBenchStack({ ...fakeEnv, ...(lagFile ? { PARLEY_LAG_FILE: lagFile } : {}) }, configure, SERVER_ROOT).then((s) => ({
         ...s,
         pids: () => [s.server.pid],
       }));
@@ -293,6 +295,7 @@ async function listRate() {
 console.log(
   `\n### bench:replies (${new Date().toISOString()}, ${navigator.hardwareConcurrency} cores, real PostgreSQL${INSTANCES > 1 ? `, ${INSTANCES} instances behind nginx` : ''})\n`,
 );
+if (SERVER_ROOT !== root) console.log(`Server: ${SERVER_ROOT}\n`);
 console.log(
   `Fake provider (${fakeProcess ? 'its own process' : "in the bench's process: the old method"}): first token after ${FIRST_TOKEN_MS} ms, ${CHUNKS} chunks ${CHUNK_DELAY_MS} ms apart (pacing ${PACING_MS} ms).\n`,
 );
