@@ -25,9 +25,13 @@
  * shown ("to provider", "back"). "bench loop lag" is this process's event-loop lag during the
  * level (a timer every 5 ms: how late it fired). `--fake inproc` runs the old method (same columns).
  * SERVER_LAG=1 (single instance) also reports the server's own event-loop lag (bench/lag-probe.ts).
+ * "CPU ms per reply" is the CPU time (user + system, /proc) the server process(es) and PostgreSQL
+ * (postmaster and backends) used during the level, divided by its replies: the work each reply
+ * costs, which a loaded machine changes far less than it changes latencies.
  *
  * Then GET /api/threads requests/s with 10,000 threads in the database.
  * Prints a Markdown table. Options: --levels 1,50,200  --first-token 300  --chunks 40 --chunk-delay 50
+ * --list 0 (skip the GET /api/threads part)  --server-root DIR (another checkout's server: before/after)
  * --instances 2: the two-instance setup instead (tests/support/cluster.ts: two server processes
  * behind Debian's nginx on one PostgreSQL); RSS is then the sum over the instances.
  */
