@@ -121,6 +121,7 @@ export async function startBenchStack(
       DATABASE_URL: cluster.url,
       OPENAI_BASE_URL: fake.openaiBaseUrl,
       OPENAI_API_KEY: 'bench',
+      BUN_CONFIG_MAX_HTTP_REQUESTS: '4096', // as scripts/start.ts and the Dockerfile set it (Bun's default: 256 at once)
       DEFAULT_MODEL: 'openai:gpt-4o-mini',
       AUTH_IP_LIMIT: '1000000',
       LOG_LEVEL: 'warn',

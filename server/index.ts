@@ -24,6 +24,11 @@ try {
   throw error;
 }
 setLogLevel(config.logLevel);
+// Bun's fetch runs at most this many requests at once (read at start-up only) and queues the rest;
+// every reply in flight holds one (its provider stream). scripts/start.ts and the Dockerfile set it.
+if (!process.env.BUN_CONFIG_MAX_HTTP_REQUESTS) {
+  log.warn('BUN_CONFIG_MAX_HTTP_REQUESTS is not set: Bun runs 256 provider requests at once, so replies past 256 in flight wait; set it (e.g. 4096) in the environment');
+}
 
 const db = await openDatabase(config.db);
 const applied = await migrate(db.sql);
