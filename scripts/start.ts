@@ -30,7 +30,13 @@ if (existsSync(join(web, 'svelte.config.js'))) {
 
 const server = Bun.spawn(['bun', join(root, 'server', 'index.ts')], {
   cwd: root,
-  env: { ...process.env, NODE_ENV: process.env.NODE_ENV ?? 'production' },
+  env: {
+    ...process.env,
+    NODE_ENV: process.env.NODE_ENV ?? 'production',
+    // Bun runs at most 256 outgoing HTTP requests at once (a reply's provider stream is one) and
+    // queues the rest: replies past 256 in flight would wait for others to end. Read at start-up only.
+    BUN_CONFIG_MAX_HTTP_REQUESTS: process.env.BUN_CONFIG_MAX_HTTP_REQUESTS ?? '4096',
+  },
   stdout: 'inherit',
   stderr: 'inherit',
 });

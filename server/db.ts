@@ -15,7 +15,38 @@ export type Tx = postgres.TransactionSql<{}>;
 export interface Database {
   sql: Sql;
   embedded: boolean;
+  /** The pool's size (postgres.js `max`). */
+  poolSize: number;
   close(): Promise<void>;
+}
+
+/** Connections to a PostgreSQL server (DATABASE_URL): enough for 200 replies in flight without queueing for one. */
+export const POOL_SIZE = 20;
+/**
+ * Seconds an idle connection is kept. Long, so a burst after a quiet minute does not pay for new
+ * backends (a connection's start-up, and its plpgsql functions compiled again) on its first requests.
+ */
+export const POOL_IDLE_SECONDS = 600;
+
+/**
+ * Opens every connection of the pool now and runs `warm` on each (e.g. the plpgsql functions
+ * the reply path calls, which each backend compiles on first use), so the first requests after a
+ * start (a deploy) wait for neither. Best effort: a failure is left to the requests themselves.
+ */
+export async function warmPool(sql: Sql, size: number, warm: (connection: Sql) => Promise<unknown>) {
+  const reserved = await Promise.all(Array.from({ length: size }, () => sql.reserve().catch(() => null)));
+  await Promise.all(
+    reserved.map(async (connection) => {
+      if (!connection) return;
+      try {
+        await warm(connection as unknown as Sql);
+      } catch {
+        /* best effort */
+      } finally {
+        connection.release();
+      }
+    }),
+  );
 }
 
 const common = {
@@ -39,11 +70,11 @@ export async function openDatabase(opts: { url: string | null; dataDir: string }
   if (opts.url) {
     const sql = postgres(opts.url, {
       ...common,
-      max: 20,
-      idle_timeout: 30,
+      max: POOL_SIZE,
+      idle_timeout: POOL_IDLE_SECONDS,
       connect_timeout: 5,
     }) as unknown as Sql;
-    return { sql, embedded: false, close: () => sql.end({ timeout: 5 }) };
+    return { sql, embedded: false, poolSize: POOL_SIZE, close: () => sql.end({ timeout: 5 }) };
   }
   return openEmbedded(opts.dataDir);
 }
@@ -79,6 +110,7 @@ async function openEmbedded(dataDir: string): Promise<Database> {
   return {
     sql,
     embedded: true,
+    poolSize: 1,
     async close() {
       await sql.end({ timeout: 5 });
       await server.stop();

@@ -1,6 +1,7 @@
 /** The only file that listens: config → database → migrations → app.listen. */
 import { ConfigError, loadConfig } from './config';
-import { openDatabase } from './db';
+import { openDatabase, warmPool } from './db';
+import { warmQuota } from './quota/service';
 import { migrate } from './migrate';
 import { createApp } from './app';
 import { log, setLogLevel } from './log';
@@ -23,10 +24,19 @@ try {
   throw error;
 }
 setLogLevel(config.logLevel);
+// Bun's fetch runs at most this many requests at once (read at start-up only) and queues the rest;
+// every reply in flight holds one (its provider stream). scripts/start.ts and the Dockerfile set it.
+if (!process.env.BUN_CONFIG_MAX_HTTP_REQUESTS) {
+  log.warn('BUN_CONFIG_MAX_HTTP_REQUESTS is not set: Bun runs 256 provider requests at once, so replies past 256 in flight wait; set it (e.g. 4096) in the environment');
+}
 
 const db = await openDatabase(config.db);
 const applied = await migrate(db.sql);
 if (applied.length) log.info('migrations applied', { applied });
+
+// Every connection of the pool opened, the reply path's plpgsql compiled in each: the first
+// requests after a start do not pay for either.
+if (!db.embedded) await warmPool(db.sql, db.poolSize, warmQuota);
 
 const orphans = await failOrphans({ sql: db.sql });
 if (orphans) log.warn('replies interrupted by the last shutdown marked as failed', { count: orphans });

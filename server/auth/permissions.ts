@@ -109,6 +109,12 @@ export const modelAllowed = (permissions: Pick<Permissions, 'models'>, model: st
 
 /** The permissions of an account by id (services that receive only the user's id). */
 export async function permissionsForUser(sql: Db, userId: string): Promise<Permissions> {
-  const [row] = await sql<{ role: Role }[]>`select role from users where id = ${userId}`;
-  return permissionsOf(sql, row?.role ?? 'guest');
+  // The role and its row in one round trip (a reply's look-ups wait for it).
+  const [row] = await sql<{ role: Role; permissions: RolePermissions | null }[]>`
+    select u.role, rp.permissions from users u left join role_permissions rp on rp.role = u.role where u.id = ${userId}`;
+  const role = row?.role ?? 'guest';
+  if (role === 'admin') return permissionsOf(sql, role);
+  if (!row) return permissionsOf(sql, role);
+  const { defaultQuota: _, ...permissions } = row.permissions ? { ...NOTHING, ...row.permissions } : NOTHING;
+  return permissions;
 }

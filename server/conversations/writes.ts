@@ -134,19 +134,18 @@ export async function deleteThread(tx: Tx, userId: string, id: string) {
 
 // ── An exchange: the user's message and its reply ─────────────────────────────
 
-/** Namespace of the advisory locks on client message ids (files use 7261012 for blobs). */
-const MESSAGE_ID_LOCK = 7261013;
-
 /**
  * The user's message, its assistant reply (streaming) and the thread's activity in
- * one statement: atomic, and the user row's lock (sync_seq) keeps the three seq
- * values in commit order. Returns null when the user message id already exists.
+ * one statement (one round trip, no transaction around it): atomic, and the user row's
+ * lock (sync_seq) keeps the three seq values in commit order. Returns null when the user
+ * message id already exists.
  *
- * The statement runs under a transaction-scoped lock on the client's message id, so
- * two posts of the same id (a retry racing the original, here or in another
- * instance) are taken one at a time: the second finds the first's committed rows
- * and replays them, with no waiting loop. No other lock is taken before it, so the
- * lock order (message id → user → thread) cannot deadlock with other writers.
+ * Two posts of the same id (a retry racing the original, here or in another instance)
+ * are taken one at a time without a lock of their own: the second waits for the first
+ * on the user's row (same account) or on the id's unique index (`on conflict do
+ * nothing` waits for an insert in progress), then inserts nothing, and the caller
+ * replays the first's committed rows. The user's row is its first lock, as the lock
+ * order above wants.
  */
 export async function insertExchange(
   sql: Sql,
@@ -163,37 +162,32 @@ export async function insertExchange(
   },
 ) {
   type Row = Message & { kind: 'user' | 'assistant'; threadTitle: string };
-  const rows = await sql.begin(async (tx): Promise<Row[]> => {
-    await tx`select pg_advisory_xact_lock(${MESSAGE_ID_LOCK}, hashtext(${x.userMessageId}))`;
-    const [taken] = await tx`select 1 from messages where id = ${x.userMessageId}`;
-    if (taken) return [];
-    return tx<Row[]>`
-      with s as (
-        update users set sync_seq = sync_seq + 3 where id = ${userId} returning sync_seq
-      ), u as (
-        insert into messages (id, thread_id, user_id, parent_id, role, content, status, model, attachments, seq)
-        select ${x.userMessageId}, ${x.threadId}, ${userId}, ${x.parentId}, 'user', ${x.content}, 'complete', null,
-               ${tx.json(x.attachments as never)}, s.sync_seq - 2
-        from s
-        on conflict (id) do nothing
-        returning ${messageColumns(tx)}
-      ), a as (
-        insert into messages (id, thread_id, user_id, parent_id, role, content, status, model, seq, created_at)
-        select ${x.assistantId}, ${x.threadId}, ${userId}, u.id, 'assistant', '', 'streaming', ${x.model}, s.sync_seq - 1,
-               u.created_at + interval '1 microsecond'
-        from u, s
-        returning ${messageColumns(tx)}
-      ), t as (
-        update threads set updated_at = now(), seq = s.sync_seq,
-          title = case when threads.title = '' then ${x.provisionalTitle} else threads.title end
-        from s
-        where threads.id = ${x.threadId} and threads.user_id = ${userId} and exists (select 1 from u)
-        returning threads.title
-      )
-      select 'user' as kind, u.*, (select title from t) as thread_title from u
-      union all
-      select 'assistant' as kind, a.*, (select title from t) as thread_title from a`;
-  });
+  const rows = await sql<Row[]>`
+    with s as (
+      update users set sync_seq = sync_seq + 3 where id = ${userId} returning sync_seq
+    ), u as (
+      insert into messages (id, thread_id, user_id, parent_id, role, content, status, model, attachments, seq)
+      select ${x.userMessageId}, ${x.threadId}, ${userId}, ${x.parentId}, 'user', ${x.content}, 'complete', null,
+             ${sql.json(x.attachments as never)}, s.sync_seq - 2
+      from s
+      on conflict (id) do nothing
+      returning ${messageColumns(sql)}
+    ), a as (
+      insert into messages (id, thread_id, user_id, parent_id, role, content, status, model, seq, created_at)
+      select ${x.assistantId}, ${x.threadId}, ${userId}, u.id, 'assistant', '', 'streaming', ${x.model}, s.sync_seq - 1,
+             u.created_at + interval '1 microsecond'
+      from u, s
+      returning ${messageColumns(sql)}
+    ), t as (
+      update threads set updated_at = now(), seq = s.sync_seq,
+        title = case when threads.title = '' then ${x.provisionalTitle} else threads.title end
+      from s
+      where threads.id = ${x.threadId} and threads.user_id = ${userId} and exists (select 1 from u)
+      returning threads.title
+    )
+    select 'user' as kind, u.*, (select title from t) as thread_title from u
+    union all
+    select 'assistant' as kind, a.*, (select title from t) as thread_title from a`;
   const user = rows.find((r) => r.kind === 'user');
   const assistant = rows.find((r) => r.kind === 'assistant');
   if (!user || !assistant) return null;
@@ -261,19 +255,28 @@ export async function finishReply(
     sources?: Message['sources'];
   },
 ) {
-  return sql.begin(async (tx) => {
-    const seq = await nextSeq(tx, userId);
-    const [row] = await tx<Message[]>`
+  // One statement (one round trip, no transaction around it), like insertExchange: the user's
+  // row first (two seq values: the message's, then the thread's touch), then the message, then
+  // its thread when the message is still there.
+  const [row] = await sql<Message[]>`
+    with s as (
+      update users set sync_seq = sync_seq + 2 where id = ${userId} returning sync_seq
+    ), m as (
       update messages set content = ${r.content}, status = ${r.status}, error = ${r.error},
         tokens_in = ${r.usage?.inputTokens ?? null}, tokens_out = ${r.usage?.outputTokens ?? null},
-        reasoning = ${r.reasoning ?? ''}, tool_calls = ${tx.json((r.toolCalls ?? []) as never)},
-        sources = ${tx.json((r.sources ?? []) as never)},
-        updated_at = now(), seq = ${seq}
-      where id = ${r.messageId} and user_id = ${userId}
-      returning ${messageColumns(tx)}`;
-    if (row) await touchThread(tx, userId, r.threadId);
-    return row ?? null;
-  });
+        reasoning = ${r.reasoning ?? ''}, tool_calls = ${sql.json((r.toolCalls ?? []) as never)},
+        sources = ${sql.json((r.sources ?? []) as never)},
+        updated_at = now(), seq = s.sync_seq - 1
+      from s
+      where messages.id = ${r.messageId} and messages.user_id = ${userId}
+      returning ${messageColumns(sql)}
+    ), t as (
+      update threads set updated_at = now(), seq = s.sync_seq
+      from s
+      where threads.id = ${r.threadId} and threads.user_id = ${userId} and exists (select 1 from m)
+    )
+    select * from m`;
+  return row ?? null;
 }
 
 /** A streaming reply no process here is generating (another instance's, or orphaned): cancelled. */

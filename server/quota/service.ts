@@ -161,6 +161,17 @@ export async function settle(sql: Sql, hold: Hold, use: Use) {
   });
 }
 
+/**
+ * Compiles the quota functions in this connection's backend (called for no account: they find
+ * no quota row and answer 'slow' without writing anything), so a reply's first reserve and
+ * settle on a new connection do not pay for it (server/db.ts warmPool).
+ */
+export async function warmQuota(sql: Sql) {
+  const nobody = '00000000-0000-0000-0000-000000000000';
+  await sql`select * from parley_quota_reserve(${nobody}, 1, ${HOLD_TTL_TEXT}::interval)`;
+  await sql`select parley_quota_settle(${nobody}, null, 0, 0, 'reply', null, null)`;
+}
+
 /** Releases a hold without debiting (the request failed before any provider work). */
 export async function release(sql: Sql, hold: Hold) {
   if (hold.id) await sql`delete from quota_holds where id = ${hold.id}`;

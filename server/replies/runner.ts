@@ -199,12 +199,23 @@ async function run(deps: RunnerDeps, job: ReplyJob) {
     };
   });
   let watchdog: ReturnType<typeof setTimeout> | undefined;
+  let paused = true;
+  // Re-armed on every provider event: the same timer restarted (refresh), not a new one per chunk.
   const arm = () => {
+    if (watchdog && !paused) {
+      watchdog.refresh();
+      return;
+    }
     clearTimeout(watchdog);
+    paused = false;
     watchdog = setTimeout(() => {
       timedOut = true;
       g.stop('timeout');
     }, timeoutMs);
+  };
+  const pause = () => {
+    paused = true;
+    clearTimeout(watchdog);
   };
 
   try {
@@ -229,7 +240,7 @@ async function run(deps: RunnerDeps, job: ReplyJob) {
       called = true;
       arm();
       // The provider calls, tool calls between them, reasoning: server/tools/loop.ts.
-      const outcome = await runModel(loop, g, conversation, options, { arm, pause: () => clearTimeout(watchdog) }, prepared);
+      const outcome = await runModel(loop, g, conversation, options, { arm, pause }, prepared);
       usage = outcome.usage;
       failure = outcome.failure;
     }

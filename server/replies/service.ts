@@ -173,8 +173,8 @@ export async function postMessage(deps: ReplyDeps, userId: string, threadId: str
     throw error;
   });
   if (!created) {
-    // The id was taken meanwhile (a retry racing the original): the lock in
-    // insertExchange let that write commit first, so its rows are there to replay.
+    // The id was taken meanwhile (a retry racing the original): insertExchange waited
+    // for that write to commit (user row, unique index), so its rows are there to replay.
     generation.stop('duplicate');
     const again = await storedExchange(deps, userId, threadId, body.id);
     if (again) return again;

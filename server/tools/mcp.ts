@@ -18,6 +18,11 @@ import { deleteMcpServer, insertMcpServer, selectMcpServers, updateMcpServer, ty
 import type { Tool } from './types';
 
 const TOOLS_TTL_MS = 60_000;
+/**
+ * How long the servers' rows are reused for replies (like the connections' rows): a reply
+ * no longer reads the table each time. Changes here apply at once; another instance's within this.
+ */
+const ROWS_TTL_MS = 3_000;
 const CONNECT_TIMEOUT_MS = 10_000;
 
 interface Live {
@@ -47,6 +52,15 @@ function toolName(server: string, tool: string): string {
 export function createMcpServers(config: Config, sql: Sql): McpServers {
   const sealing = deriveKey(config.auth.secret, 'mcp-headers');
   const live = new Map<string, Live>();
+  let rows: { at: number; value: Promise<McpRow[]> } | null = null;
+  function cachedRows() {
+    if (!rows || Date.now() - rows.at > ROWS_TTL_MS) {
+      const value = selectMcpServers(sql);
+      rows = { at: Date.now(), value };
+      value.catch(() => (rows = null));
+    }
+    return rows.value;
+  }
 
   function headersOf(row: McpRow): Record<string, string> {
     if (!row.headersEnc) return {};
@@ -153,6 +167,7 @@ export function createMcpServers(config: Config, sql: Sql): McpServers {
         enabled: body.enabled ?? true,
         requireApproval: body.requireApproval ?? false,
       });
+      rows = null; // after the write: a read meanwhile must not keep the list without it
       return shown(row);
     },
     async update(id, body) {
@@ -164,19 +179,22 @@ export function createMcpServers(config: Config, sql: Sql): McpServers {
         enabled: body.enabled ?? row.enabled,
         requireApproval: body.requireApproval ?? row.requireApproval,
       });
+      rows = null;
       if (!updated) throw notFound('MCP server');
       return shown(updated);
     },
     async remove(id) {
-      if (!(await deleteMcpServer(sql, id))) throw notFound('MCP server');
+      const deleted = await deleteMcpServer(sql, id);
+      rows = null;
+      if (!deleted) throw notFound('MCP server');
       const entry = live.get(id);
       if (entry) drop(entry);
       live.delete(id);
     },
     async tools() {
-      const rows = (await selectMcpServers(sql)).filter((r) => r.enabled);
+      const enabled = (await cachedRows()).filter((r) => r.enabled);
       const tools: Tool[] = [];
-      for (const row of rows) {
+      for (const row of enabled) {
         const entry = await liveOf(row);
         for (const t of entry.tools) {
           tools.push({

@@ -123,6 +123,7 @@ export async function startParleyCluster(options: ClusterOptions = {}) {
         APP_SECRET: secret,
         OPENAI_BASE_URL: fake.openaiBaseUrl,
         OPENAI_API_KEY: 'cluster',
+        BUN_CONFIG_MAX_HTTP_REQUESTS: '4096', // as scripts/start.ts and the Dockerfile set it
         DEFAULT_MODEL: 'openai:gpt-4o-mini',
         AUTH_IP_LIMIT: '1000000',
         LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',

@@ -19,6 +19,12 @@
  *   GET /__fake/chat/requests   each chat request: sdk, model, and its messages, where image
  *                               parts keep their SDK's shape with the data URL shortened and
  *                               an `image` summary added (type, bytes, width, height).
+ *   POST /__fake/chat/defaults  `{firstTokenDelayMs?, chunkDelayMs?, text?}` into `defaults`
+ *                               (a benchmark running the fake as its own process).
+ *   GET /__fake/chat/timings    per streamed request: the last user message (`said`), when the
+ *                               request arrived and when its first token was written, in epoch
+ *                               milliseconds (`wallNow()`: comparable across processes).
+ *                               `?clear=1` also forgets the requests recorded so far.
  */
 import { eventually } from '../eventually';
 import type { FakeModule, Recorded } from './index';
@@ -72,7 +78,13 @@ export interface ChatRequest {
   /** The reply ended (completed, failed, or aborted). */
   finished: boolean;
   at: number;
+  /** Epoch ms (wallNow) the request arrived, and its first token was written (null: not yet / none). */
+  arrivedWall: number;
+  firstTokenWall: number | null;
 }
+
+/** Epoch milliseconds with performance.now()'s resolution: comparable between processes on one machine. */
+export const wallNow = () => performance.timeOrigin + performance.now();
 
 export interface FakeModel {
   id: string;
@@ -151,8 +163,8 @@ function errorBody(sdk: Sdk, status: number, message: string) {
 }
 
 export interface ChatControl {
-  /** Apply to every reply that a script does not override. */
-  defaults: { firstTokenDelayMs: number; chunkDelayMs: number };
+  /** Apply to every reply that a script does not override (`text`: the reply instead of the echo). */
+  defaults: { firstTokenDelayMs: number; chunkDelayMs: number; text?: string };
   /** Scripted replies, taken in order by the next matching chat requests. */
   queue: ScriptedReply[];
   /** What each chat request received, in arrival order. */
@@ -325,6 +337,8 @@ export function createChatModule(): FakeModule<ChatControl> {
       aborted: false,
       finished: false,
       at: recorded.at,
+      arrivedWall: performance.timeOrigin + recorded.at,
+      firstTokenWall: null,
     };
     control.requests.push(record);
     const signal = req.signal;
@@ -355,7 +369,7 @@ export function createChatModule(): FakeModule<ChatControl> {
       ? `Tools said: ${toolTurns.map((m) => textOf(m.content).text.replace(/\s+/g, ' ').slice(0, 200)).join(' | ')}`
       : echoReply(said.text, said.images);
     // A scripted tool call without text says nothing else, as models usually do.
-    const chunks = script?.chunks ?? (script?.toolCalls?.length && script.text === undefined ? [] : words(script?.text ?? fallback));
+    const chunks = script?.chunks ?? (script?.toolCalls?.length && script.text === undefined ? [] : words(script?.text ?? control.defaults.text ?? fallback));
     const promptWords = messages.reduce((n, m) => n + words(textOf(m.content).text).filter((w) => w.trim()).length, 0);
     const usage = script?.usage ?? { input: promptWords, output: chunks.length };
     const firstDelay = script?.firstTokenDelayMs ?? control.defaults.firstTokenDelayMs;
@@ -416,6 +430,7 @@ export function createChatModule(): FakeModule<ChatControl> {
           return finish();
         }
         await sleep(firstDelay, signal);
+        record.firstTokenWall = wallNow();
         if (!send(chunk({ role: 'assistant', content: '' }, null))) return finish();
         for (const [i, thought] of (script?.reasoning ?? []).entries()) {
           if (i > 0) await sleep(chunkDelay, signal);
@@ -495,6 +510,24 @@ export function createChatModule(): FakeModule<ChatControl> {
   return {
     async handle(req, url, recorded) {
       if (url.pathname === '/__fake/chat/requests' && req.method === 'GET') return describeRequests();
+      if (url.pathname === '/__fake/chat/defaults' && req.method === 'POST') {
+        const d = (recorded.body ?? {}) as Partial<ChatControl['defaults']>;
+        if (typeof d.firstTokenDelayMs === 'number') control.defaults.firstTokenDelayMs = d.firstTokenDelayMs;
+        if (typeof d.chunkDelayMs === 'number') control.defaults.chunkDelayMs = d.chunkDelayMs;
+        if (typeof d.text === 'string') control.defaults.text = d.text;
+        return Response.json(control.defaults);
+      }
+      if (url.pathname === '/__fake/chat/timings' && req.method === 'GET') {
+        const timings = control.requests
+          .filter((r) => r.stream)
+          .map((r) => ({
+            said: textOf([...r.messages].reverse().find((m) => m.role === 'user')?.content).text,
+            arrived: r.arrivedWall,
+            firstToken: r.firstTokenWall,
+          }));
+        if (url.searchParams.get('clear') === '1') control.requests.length = 0;
+        return Response.json(timings);
+      }
       if (url.pathname === '/v1/models' && req.method === 'GET') {
         return listModels(detectSdk(recorded.headers), recorded.headers['authorization']?.match(/^Bearer\s+(.+)$/i)?.[1] ?? null);
       }
