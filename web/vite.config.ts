@@ -198,5 +198,6 @@ export default defineConfig({
       '/api': { target: process.env.PARLEY_API ?? 'http://localhost:3000' },
     },
   },
-  build: { target: 'es2022' },
+  // PARLEY_SOURCEMAP=1: source maps next to the chunks (to read a `bench:web` PROFILE=1 profile by source).
+  build: { target: 'es2022', sourcemap: process.env.PARLEY_SOURCEMAP === '1' },
 });
