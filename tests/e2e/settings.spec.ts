@@ -62,3 +62,32 @@ test('delete account asks for confirmation, then the account is gone', async ({ 
   const login = await page.request.post('/api/auth/login', { data: { email: account.email, password: account.password } });
   expect(login.status()).toBe(401);
 });
+
+test('two settings changed in quick succession are both kept, even when the first answer comes last', async ({ page }) => {
+  await signUpByApi(page);
+  await page.goto('/settings');
+  const model = page.getByRole('combobox', { name: 'Default model' });
+  await expect(model.locator('option', { hasText: 'gpt-4o ·' }).first()).toBeAttached();
+  // The first save's answer is held back until the second's has arrived (or a second has
+  // passed, when the app waits for the first before sending the second, as it should).
+  let patches = 0;
+  let releaseFirst = () => {};
+  const secondAnswered = new Promise<void>((resolve) => (releaseFirst = resolve));
+  await page.route('**/api/settings', async (route) => {
+    if (route.request().method() !== 'PUT') return route.continue();
+    const n = ++patches;
+    const response = await route.fetch();
+    if (n === 1) await Promise.race([secondAnswered, new Promise((resolve) => setTimeout(resolve, 1000))]);
+    await route.fulfill({ response });
+    if (n === 2) releaseFirst();
+  });
+  await page.getByRole('radio', { name: 'Dark' }).check();
+  await model.selectOption('openai:gpt-4o');
+  await expect.poll(() => patches).toBe(2);
+  await expect(page.getByRole('status').getByText('Default model saved')).toBeVisible();
+  // The screen shows both, as the server has them.
+  await expect(model).toHaveValue('openai:gpt-4o');
+  await expect(page.getByRole('radio', { name: 'Dark' })).toBeChecked();
+  const saved = (await (await page.request.get('/api/settings')).json()).settings;
+  expect(saved).toMatchObject({ theme: 'dark', defaultModel: 'openai:gpt-4o' });
+});

@@ -26,6 +26,8 @@ class SettingsState {
   /** The last load found no server at all (no network, or it is away): one calm notice, not an error per section. */
   unreachable = $state(false);
   #loading: Promise<void> | null = null;
+  /** The last update sent: the next one waits for its answer (see `update`). */
+  #updating: Promise<unknown> = Promise.resolve();
 
   /** Wired by the composition root (state/root.ts). */
   connect() {
@@ -100,8 +102,19 @@ class SettingsState {
     }
   }
 
-  async update(patch: SettingsUpdate) {
+  /**
+   * Saves a change. Changes go one at a time, in the order made: each answer holds the whole
+   * settings, so an earlier change answered last would put back what a later one changed (a
+   * theme chosen, then a default model at once: the model showed as unchanged).
+   */
+  update(patch: SettingsUpdate): Promise<void> {
     if (patch.theme) theme.apply(patch.theme);
+    const run = this.#updating.then(() => this.#update(patch));
+    this.#updating = run.catch(() => {});
+    return run;
+  }
+
+  async #update(patch: SettingsUpdate) {
     const body = await api.settings.update(patch);
     this.settings = body.settings;
     this.keys = body.keys;
