@@ -4,30 +4,19 @@
  * purpose. Real PostgreSQL only (the embedded PGlite runs one query at a time).
  */
 import { afterAll, beforeAll, expect, test } from 'bun:test';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import * as writes from '../../server/conversations/writes';
 import { storeImage } from '../../server/images/service';
-import { openDatabase, type Database } from '../../server/db';
-import { migrate } from '../../server/migrate';
-import { freshDatabase } from '../support/postgres';
+import type { Database } from '../../server/db';
+import { migratedDatabase } from '../support/postgres';
 
-let database: Awaited<ReturnType<typeof freshDatabase>>;
 let db: Database;
 let dataDir: string;
+let close: () => Promise<void>;
 
 beforeAll(async () => {
-  database = await freshDatabase();
-  dataDir = mkdtempSync(join(tmpdir(), 'parley-conv-'));
-  db = await openDatabase({ url: database.url, dataDir });
-  await migrate(db.sql);
+  ({ db, dataDir, close } = await migratedDatabase('conv'));
 }, 60_000);
-afterAll(async () => {
-  await db.close();
-  await database.drop();
-  rmSync(dataDir, { recursive: true, force: true });
-});
+afterAll(() => close());
 
 test('replies finishing, exchanges, images landing and the thread being deleted at once never deadlock', async () => {
   const { sql } = db;

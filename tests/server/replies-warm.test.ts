@@ -4,29 +4,17 @@
  * Real PostgreSQL only (the embedded database has one connection and is not warmed).
  */
 import { afterAll, beforeAll, expect, test } from 'bun:test';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { openDatabase, POOL_SIZE, warmPool, type Database } from '../../server/db';
-import { migrate } from '../../server/migrate';
+import { POOL_SIZE, warmPool, type Database } from '../../server/db';
 import { warmQuota } from '../../server/quota/service';
-import { freshDatabase } from '../support/postgres';
+import { migratedDatabase } from '../support/postgres';
 
-let database: Awaited<ReturnType<typeof freshDatabase>>;
 let db: Database;
-let dataDir: string;
+let close: () => Promise<void>;
 
 beforeAll(async () => {
-  database = await freshDatabase();
-  dataDir = mkdtempSync(join(tmpdir(), 'parley-warm-'));
-  db = await openDatabase({ url: database.url, dataDir });
-  await migrate(db.sql);
+  ({ db, close } = await migratedDatabase('warm'));
 }, 60_000);
-afterAll(async () => {
-  await db.close();
-  await database.drop();
-  rmSync(dataDir, { recursive: true, force: true });
-});
+afterAll(() => close());
 
 test.skipIf(process.env.PARLEY_TEST_DB === 'embedded')('warming opens the whole pool, runs the quota functions in each backend and writes nothing', async () => {
   expect(db.poolSize).toBe(POOL_SIZE);

@@ -111,3 +111,24 @@ export async function freshDatabase(): Promise<{ url: string; drop(): Promise<vo
     },
   };
 }
+
+/**
+ * A fresh database, migrated and opened the way the server opens it (server/db.ts), for tests
+ * below the HTTP routes (`dataDir` is its DATA_DIR); `close` closes it, drops it and removes that directory.
+ */
+export async function migratedDatabase(label: string) {
+  const [{ openDatabase }, { migrate }] = await Promise.all([import('../../server/db'), import('../../server/migrate')]);
+  const database = await freshDatabase();
+  const dataDir = mkdtempSync(join(tmpdir(), `parley-${label}-`));
+  const db = await openDatabase({ url: database.url, dataDir });
+  await migrate(db.sql);
+  return {
+    db,
+    dataDir,
+    async close() {
+      await db.close();
+      await database.drop();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
