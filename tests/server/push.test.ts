@@ -23,6 +23,11 @@ let fake: FakeProvider;
 let push: PushService;
 beforeAll(async () => {
   fake = await startFakeProvider();
+  // Replies take a while, as real ones do: one whose client hangs up after `start` is still
+  // being written when the server notices, so it ends unwatched (with the fake's instant
+  // replies it could end first and count as watched).
+  fake.chat.defaults.firstTokenDelayMs = 200;
+  fake.chat.defaults.chunkDelayMs = 20;
   push = await startPushService();
   server = await startServer({
     OPENAI_BASE_URL: fake.openaiBaseUrl,
