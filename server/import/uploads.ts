@@ -19,6 +19,7 @@ import { join } from 'node:path';
 import type { AppDeps } from '../deps';
 import { badRequest, conflict, notFound, tooLarge } from '../errors';
 import { enforce } from '../infra/rate-limit';
+import { chunksCapped, refuseDeclaredOver } from '../http/body';
 import { CHUNK_BYTES } from '../files/blob-store-postgres';
 import {
   IMPORT_MAX_BYTES,
@@ -139,40 +140,24 @@ export async function putPart(deps: Deps, userId: string, id: string, n: number,
  * `max` bytes: a declared Content-Length over it unread, a body without one as soon as it passes.
  */
 async function readPieces(request: Request, max: number, tooBig: () => Error): Promise<Uint8Array[]> {
-  const declared = request.headers.get('content-length');
-  if (declared !== null && Number(declared) > max) {
-    await request.body?.cancel().catch(() => {});
-    throw tooBig();
-  }
+  await refuseDeclaredOver(request, max, tooBig);
   const pieces: Uint8Array[] = [];
-  if (!request.body) return pieces;
   let piece = new Uint8Array(Math.min(CHUNK_BYTES, max));
   let filled = 0;
   let total = 0;
-  const reader = request.body.getReader();
-  try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      total += value.byteLength;
-      if (total > max) {
-        reader.cancel().catch(() => {});
-        throw tooBig();
-      }
-      for (let at = 0; at < value.byteLength; ) {
-        const take = Math.min(piece.byteLength - filled, value.byteLength - at);
-        piece.set(value.subarray(at, at + take), filled);
-        filled += take;
-        at += take;
-        if (filled === piece.byteLength) {
-          pieces.push(piece);
-          piece = new Uint8Array(Math.min(CHUNK_BYTES, Math.max(1, max - total + (value.byteLength - at))));
-          filled = 0;
-        }
+  for await (const value of chunksCapped(request.body, max, tooBig)) {
+    total += value.byteLength;
+    for (let at = 0; at < value.byteLength; ) {
+      const take = Math.min(piece.byteLength - filled, value.byteLength - at);
+      piece.set(value.subarray(at, at + take), filled);
+      filled += take;
+      at += take;
+      if (filled === piece.byteLength) {
+        pieces.push(piece);
+        piece = new Uint8Array(Math.min(CHUNK_BYTES, Math.max(1, max - total + (value.byteLength - at))));
+        filled = 0;
       }
     }
-  } finally {
-    reader.releaseLock();
   }
   if (filled) pieces.push(piece.subarray(0, filled));
   return pieces;
