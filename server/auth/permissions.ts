@@ -72,16 +72,22 @@ const NOTHING: RolePermissions = {
   defaultQuota: { balance: 0, grant: null, period: null },
 };
 
+/** A role's permissions from its `role_permissions` row (absent: nothing). */
+const fromRow = (role: Role, stored: RolePermissions | null | undefined): RolePermissions =>
+  role === 'admin' ? ADMIN_PERMISSIONS : stored ? { ...NOTHING, ...stored } : NOTHING;
+
+/** Permissions as the API gives them: without the role's quota default. */
+const withoutQuota = ({ defaultQuota: _, ...permissions }: RolePermissions): Permissions => permissions;
+
 export async function rolePermissions(sql: Db, role: Role): Promise<RolePermissions> {
   if (role === 'admin') return ADMIN_PERMISSIONS;
   const [row] = await sql<{ permissions: RolePermissions }[]>`select permissions from role_permissions where role = ${role}`;
-  return row ? { ...NOTHING, ...row.permissions } : NOTHING;
+  return fromRow(role, row?.permissions);
 }
 
 /** The caller's permissions without the quota default (the shape of /api/auth/me). */
 export async function permissionsOf(sql: Db, role: Role): Promise<Permissions> {
-  const { defaultQuota: _, ...permissions } = await rolePermissions(sql, role);
-  return permissions;
+  return withoutQuota(await rolePermissions(sql, role));
 }
 
 export async function permissionsDocument(sql: Db): Promise<PermissionsDocument> {
@@ -112,9 +118,6 @@ export async function permissionsForUser(sql: Db, userId: string): Promise<Permi
   // The role and its row in one round trip (a reply's look-ups wait for it).
   const [row] = await sql<{ role: Role; permissions: RolePermissions | null }[]>`
     select u.role, rp.permissions from users u left join role_permissions rp on rp.role = u.role where u.id = ${userId}`;
-  const role = row?.role ?? 'guest';
-  if (role === 'admin') return permissionsOf(sql, role);
-  if (!row) return permissionsOf(sql, role);
-  const { defaultQuota: _, ...permissions } = row.permissions ? { ...NOTHING, ...row.permissions } : NOTHING;
-  return permissions;
+  if (!row) return permissionsOf(sql, 'guest');
+  return withoutQuota(fromRow(row.role, row.permissions));
 }
