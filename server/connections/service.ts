@@ -19,6 +19,7 @@ import { guardedFetch, isLocalUrl } from './guarded-fetch';
 import { webSearchTool } from '../tools/web-search';
 import type { Connection, ConnectionStatus, CreateConnectionBody, Purpose, UpdateConnectionBody } from './model';
 import { deleteConnection, insertConnection, selectConnections, updateConnection, type ConnectionFields, type ConnectionRow } from './queries';
+import { shortLived } from '../infra/short-lived';
 
 /** A connection ready to call: its row, its key in clear, its SDK adapter and its fetch. */
 export interface Resolved {
@@ -71,21 +72,13 @@ export function slugFrom(name: string): string {
 
 export function createConnections(config: Config, sql: Sql): Connections {
   const sealing = deriveKey(config.auth.secret, 'connection-keys');
-  let rows: { at: number; value: Promise<ConnectionRow[]> } | null = null;
+  // Short-lived, so another instance's change shows within seconds; our own writes clear it.
+  const rows = shortLived(() => selectConnections(sql), ROWS_TTL_MS);
+  const allRows = () => rows.get();
+  const invalidate = () => rows.clear();
   const lists = new Map<string, { stamp: string; models: ModelInfo[] | null; fetchedAt: number; failedAt: number; inflight: Promise<void> | null }>();
   const statuses = new Map<string, ConnectionStatus>();
   const resolved = new Map<string, { stamp: string; value: Resolved }>();
-
-  function allRows(): Promise<ConnectionRow[]> {
-    // Short-lived, so another instance's change shows within seconds; our own writes clear it.
-    if (!rows || Date.now() - rows.at > ROWS_TTL_MS) {
-      const value = selectConnections(sql);
-      rows = { at: Date.now(), value };
-      value.catch(() => (rows = null));
-    }
-    return rows.value;
-  }
-  const invalidate = () => (rows = null);
 
   function open(row: ConnectionRow): string | null {
     if (!row.keyEnc) return null;

@@ -16,6 +16,7 @@ import { log } from '../log';
 import type { CreateMcpServerBody, McpServer, UpdateMcpServerBody } from './mcp-model';
 import { deleteMcpServer, insertMcpServer, selectMcpServers, updateMcpServer, type McpFields, type McpRow } from './mcp-queries';
 import type { Tool } from './types';
+import { shortLived } from '../infra/short-lived';
 
 const TOOLS_TTL_MS = 60_000;
 /**
@@ -52,15 +53,7 @@ function toolName(server: string, tool: string): string {
 export function createMcpServers(config: Config, sql: Sql): McpServers {
   const sealing = deriveKey(config.auth.secret, 'mcp-headers');
   const live = new Map<string, Live>();
-  let rows: { at: number; value: Promise<McpRow[]> } | null = null;
-  function cachedRows() {
-    if (!rows || Date.now() - rows.at > ROWS_TTL_MS) {
-      const value = selectMcpServers(sql);
-      rows = { at: Date.now(), value };
-      value.catch(() => (rows = null));
-    }
-    return rows.value;
-  }
+  const rows = shortLived(() => selectMcpServers(sql), ROWS_TTL_MS);
 
   function headersOf(row: McpRow): Record<string, string> {
     if (!row.headersEnc) return {};
@@ -156,8 +149,8 @@ export function createMcpServers(config: Config, sql: Sql): McpServers {
 
   return {
     async list() {
-      const rows = await selectMcpServers(sql);
-      return Promise.all(rows.map(shown));
+      const all = await selectMcpServers(sql);
+      return Promise.all(all.map(shown));
     },
     async create(body) {
       const row = await insertMcpServer(sql, {
@@ -167,7 +160,7 @@ export function createMcpServers(config: Config, sql: Sql): McpServers {
         enabled: body.enabled ?? true,
         requireApproval: body.requireApproval ?? false,
       });
-      rows = null; // after the write: a read meanwhile must not keep the list without it
+      rows.clear(); // after the write: a read meanwhile must not keep the list without it
       return shown(row);
     },
     async update(id, body) {
@@ -179,20 +172,20 @@ export function createMcpServers(config: Config, sql: Sql): McpServers {
         enabled: body.enabled ?? row.enabled,
         requireApproval: body.requireApproval ?? row.requireApproval,
       });
-      rows = null;
+      rows.clear();
       if (!updated) throw notFound('MCP server');
       return shown(updated);
     },
     async remove(id) {
       const deleted = await deleteMcpServer(sql, id);
-      rows = null;
+      rows.clear();
       if (!deleted) throw notFound('MCP server');
       const entry = live.get(id);
       if (entry) drop(entry);
       live.delete(id);
     },
     async tools() {
-      const enabled = (await cachedRows()).filter((r) => r.enabled);
+      const enabled = (await rows.get()).filter((r) => r.enabled);
       const tools: Tool[] = [];
       for (const row of enabled) {
         const entry = await liveOf(row);
