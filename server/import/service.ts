@@ -127,6 +127,9 @@ async function unzip(zipPath: string, dir: string): Promise<Unpacked> {
   return { json, images };
 }
 
+/** A file that cannot be imported: 400 naming why (the `file` field), nothing imported. */
+const refused = (error: ImportError) => badRequest({ file: error.message }, `The file could not be imported: ${error.message}. Nothing was imported.`);
+
 /** The image an imported message refers to, among the zip's images: by path, or by ChatGPT's file id. */
 function findImage(images: Map<string, string>, ref: string): [string, string] | null {
   const exact = images.get(ref);
@@ -178,7 +181,7 @@ export async function importUpload(deps: Deps, userId: string, request: Request)
     try {
       await saveUploadedFile(request.body, type, upload, IMPORT_MAX_BYTES + 65536, tooBig);
     } catch (error) {
-      if (error instanceof ImportError) throw badRequest({ file: error.message }, `The file could not be imported: ${error.message}. Nothing was imported.`);
+      if (error instanceof ImportError) throw refused(error);
       throw error;
     }
     return await importFile(deps, userId, upload, dir);
@@ -252,7 +255,7 @@ export async function importFile(deps: Deps, userId: string, upload: string, dir
     await flush();
     return answer;
   } catch (error) {
-    if (error instanceof ImportError) throw badRequest({ file: error.message }, `The file could not be imported: ${error.message}. Nothing was imported.`);
+    if (error instanceof ImportError) throw refused(error);
     throw error;
   } finally {
     await deps.sql`delete from import_progress where user_id = ${userId}`.catch(() => {});
