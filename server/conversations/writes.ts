@@ -219,10 +219,18 @@ export async function insertReply(sql: Sql, userId: string, r: { threadId: strin
  */
 export async function appendReplyTexts(sql: Sql, pieces: { id: string; text: string }[]): Promise<Set<string>> {
   if (!pieces.length) return new Set();
+  // The rows are locked in id order first: every statement that writes many replies' rows
+  // locks them in that order (renewReplyLeases skips the locked ones), so none deadlocks.
   const rows = await sql<{ id: string }[]>`
+    with p as (select * from unnest(${pieces.map((p) => p.id)}::uuid[], ${pieces.map((p) => p.text)}::text[]) as p(id, text)),
+    locked as (
+      select m.id from messages m join p on p.id = m.id join users u on u.id = m.user_id
+      where m.status = 'streaming' and not u.disabled
+      order by m.id
+      for update of m)
     update messages m set content = m.content || p.text, updated_at = now()
-    from unnest(${pieces.map((p) => p.id)}::uuid[], ${pieces.map((p) => p.text)}::text[]) as p(id, text), users u
-    where m.id = p.id and m.status = 'streaming' and u.id = m.user_id and not u.disabled
+    from p join locked l on l.id = p.id
+    where m.id = p.id
     returning m.id`;
   return new Set(rows.map((r) => r.id));
 }
@@ -303,7 +311,13 @@ export async function failOrphans(sql: Sql, olderThanSeconds: number) {
  */
 export async function renewReplyLeases(sql: Sql, messageIds: string[]) {
   if (!messageIds.length) return;
-  await sql`update messages set updated_at = now() where id = any(${messageIds}::uuid[]) and status = 'streaming'`;
+  // A row locked by another write is skipped, never waited for: that write is the reply's
+  // writer (or its end), which moves updated_at itself. Waiting could deadlock with the writer.
+  await sql`
+    update messages m set updated_at = now()
+    from (select id from messages where id = any(${messageIds}::uuid[]) and status = 'streaming'
+          order by id for update skip locked) s
+    where m.id = s.id`;
 }
 
 /**

@@ -71,3 +71,46 @@ test('replies finishing, exchanges, images landing and the thread being deleted 
   // deletion winning. A deadlock (40P01) is never acceptable.
   expect(failures.filter((code) => code !== '23503')).toEqual([]);
 }, 60_000);
+
+test('the reply writer and the lease renewal, over the same replies at once, never deadlock', async () => {
+  // Both update every reply in flight in one statement (server/replies/runner.ts every 250 ms,
+  // lease.ts every 2 s). Locking the rows in different orders deadlocked now and then: PostgreSQL
+  // broke it after deadlock_timeout (1 s), a stall of every query queued behind them.
+  const { sql } = db;
+  const ids: string[] = [];
+  for (let u = 0; u < 4; u++) {
+    const [user] = await sql<{ id: string }[]>`
+      insert into users (email, password_hash) values (${`${crypto.randomUUID()}@example.com`}, 'x') returning id`;
+    const made = await sql.begin((tx) => writes.insertThread(tx, user!.id, { title: 't', model: null, systemPrompt: '' }));
+    if (made === 'taken') throw new Error('fresh id taken');
+    for (let i = 0; i < 40; i++) {
+      const ex = await writes.insertExchange(sql, user!.id, {
+        threadId: made.thread.id,
+        userMessageId: crypto.randomUUID(),
+        assistantId: crypto.randomUUID(),
+        parentId: null,
+        content: 'hi',
+        attachments: [],
+        model: null,
+        provisionalTitle: 'hi',
+      });
+      ids.push(ex!.assistant.id);
+    }
+  }
+  const shuffled = () => [...ids].sort(() => Math.random() - 0.5);
+  const failures: string[] = [];
+  for (let round = 0; round < 30; round++) {
+    const jobs = [
+      writes.appendReplyTexts(sql, shuffled().map((id) => ({ id, text: `${round} ` }))),
+      writes.renewReplyLeases(sql, shuffled()),
+    ];
+    for (const result of await Promise.allSettled(jobs)) {
+      if (result.status === 'rejected') failures.push(String((result.reason as { code?: string }).code ?? result.reason));
+    }
+  }
+  expect(failures).toEqual([]);
+  // Every piece of text landed once, in order.
+  const rows = await sql<{ content: string }[]>`select content from messages where id = any(${ids}::uuid[])`;
+  const expected = Array.from({ length: 30 }, (_, r) => `${r} `).join('');
+  expect(rows.map((r) => r.content)).toEqual(ids.map(() => expected));
+}, 60_000);
