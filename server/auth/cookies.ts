@@ -6,16 +6,16 @@ import type { Cookie } from 'elysia';
 import type { Config } from '../config';
 import { ACCESS_COOKIE, REFRESH_COOKIE } from './plugin';
 import type { Login } from './service';
+import type { AccessTokens } from './tokens';
 
 export type Jar = Record<string, Cookie<string | undefined>>;
-export type Signer = { sign(claims: Record<string, string | number | boolean>): Promise<string> };
 
 export function sessionCookies(config: Config) {
   const base = { httpOnly: true, sameSite: 'lax' as const, secure: config.http.secureCookies };
   return {
     base,
-    async set(cookie: Jar, accessJwt: Signer, login: Login) {
-      const access = await accessJwt.sign({ sub: login.user.id, sid: login.sessionId, typ: 'access', iat: true } as never);
+    set(cookie: Jar, accessJwt: AccessTokens, login: Login) {
+      const access = accessJwt.sign({ sub: login.user.id, sid: login.sessionId });
       cookie[ACCESS_COOKIE]!.set({ ...base, value: access, path: '/', maxAge: config.auth.accessTtlSeconds });
       // The refresh cookie only travels to the auth routes.
       cookie[REFRESH_COOKIE]!.set({ ...base, value: login.refreshToken, path: '/api/auth', maxAge: config.auth.refreshIdleSeconds });

@@ -5,14 +5,13 @@
  * disabling and password changes take effect on the next request.
  */
 import { Elysia } from 'elysia';
-import { jwt } from '@elysiajs/jwt';
 import type { Config } from '../config';
 import type { Sql } from '../db';
-import { deriveKey } from '../crypto';
 import { forbidden, unauthorized } from '../errors';
 import { permissionsOf, type Permission, type Permissions, type Role } from './permissions';
 import { activeUser } from './service';
 import { touchSeen } from './sessions';
+import { accessTokens } from './tokens';
 
 const PERMISSION_NAMES: Record<Permission, string> = {
   voice: 'voice',
@@ -28,21 +27,10 @@ export const ACCESS_COOKIE = 'parley_access';
 export const REFRESH_COOKIE = 'parley_refresh';
 
 export function authPlugin({ sql, config }: { sql: Sql; config: Config }) {
-  type Verifier = { verify(token?: string, options?: Record<string, unknown>): Promise<false | Record<string, unknown>> };
-  async function authenticate(token: unknown, accessJwt: Verifier) {
-    if (typeof token !== 'string' || !token) throw unauthorized();
-    const claims = await accessJwt.verify(token, { algorithms: ['HS256'], issuer: 'parley' });
-    if (
-      !claims ||
-      claims.typ !== 'access' ||
-      typeof claims.sub !== 'string' ||
-      typeof claims.sid !== 'string' ||
-      typeof claims.iat !== 'number' ||
-      // A token that never expires is not one we issued (ours always carry exp).
-      typeof claims.exp !== 'number'
-    ) {
-      throw unauthorized();
-    }
+  const tokens = accessTokens(config.auth.secret, config.auth.accessTtlSeconds);
+  async function authenticate(token: unknown) {
+    const claims = tokens.verify(token);
+    if (!claims) throw unauthorized();
     const user = await activeUser(sql, claims.sub, claims.sid, claims.iat);
     if (!user) throw unauthorized('Session ended; sign in again');
     // Last seen (the admin's user list, Settings' devices): at most once a minute per session; never blocks.
@@ -60,18 +48,10 @@ export function authPlugin({ sql, config }: { sql: Sql; config: Config }) {
   };
 
   return new Elysia({ name: 'auth', seed: config.auth.secret })
-    .use(
-      jwt({
-        name: 'accessJwt',
-        secret: deriveKey(config.auth.secret, 'jwt-access').toString('base64url'),
-        alg: 'HS256',
-        iss: 'parley',
-        exp: `${config.auth.accessTtlSeconds}s`,
-      }),
-    )
+    .decorate('accessJwt', tokens)
     .macro({
       auth: {
-        resolve: ({ cookie, accessJwt }) => authenticate(cookie[ACCESS_COOKIE]?.value, accessJwt),
+        resolve: ({ cookie }) => authenticate(cookie[ACCESS_COOKIE]?.value),
       },
       /**
        * `{ requireRole: 'admin' }`: signed in (401 otherwise) and of that role (403
@@ -79,8 +59,8 @@ export function authPlugin({ sql, config }: { sql: Sql; config: Config }) {
        * who may not use the route learns nothing from it and costs it no work.
        */
       requireRole: (role: Role) => ({
-        async transform({ cookie, accessJwt, request }) {
-          const found = await authenticate(cookie[ACCESS_COOKIE]?.value, accessJwt);
+        async transform({ cookie, request }) {
+          const found = await authenticate(cookie[ACCESS_COOKIE]?.value);
           if (found.user.role !== role) throw forbidden(role === 'admin' ? 'Only an admin can do this' : 'Not allowed');
           checked.set(request, { ...found, permissions: null });
         },
@@ -92,8 +72,8 @@ export function authPlugin({ sql, config }: { sql: Sql; config: Config }) {
        * `permissions` is handed to the handler.
        */
       requirePermission: (permission: Permission) => ({
-        async transform({ cookie, accessJwt, request }) {
-          const found = await authenticate(cookie[ACCESS_COOKIE]?.value, accessJwt);
+        async transform({ cookie, request }) {
+          const found = await authenticate(cookie[ACCESS_COOKIE]?.value);
           const permissions = await permissionsOf(sql, found.user.role);
           if (!permissions[permission]) throw forbidden(`Your account may not use ${PERMISSION_NAMES[permission]}`);
           checked.set(request, { ...found, permissions });

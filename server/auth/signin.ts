@@ -16,6 +16,7 @@ import type { AppDeps } from '../deps';
 import { clientIp } from '../http/client';
 import { NoContent, withErrors } from '../http/model';
 import { sessionCookies, type Jar } from './cookies';
+import type { AccessTokens } from './tokens';
 import { createGuest } from './guests';
 import { UserAnswer } from './model';
 import * as oidc from './oidc';
@@ -45,14 +46,10 @@ import {
   WebAuthnOptions,
 } from './signin-model';
 
-type Verifier = { verify(token?: string): Promise<false | Record<string, unknown>> };
-
 /** The signed-in user behind the access cookie, if any (routes that also serve visitors). */
-export async function currentSession(deps: Pick<AppDeps, 'sql'>, accessJwt: Verifier, jar: Jar) {
-  const claims = await accessJwt.verify(jar[ACCESS_COOKIE]?.value || undefined).catch(() => false as const);
-  if (!claims || claims.typ !== 'access' || typeof claims.sub !== 'string' || typeof claims.sid !== 'string' || typeof claims.iat !== 'number') {
-    return null;
-  }
+export async function currentSession(deps: Pick<AppDeps, 'sql'>, accessJwt: AccessTokens, jar: Jar) {
+  const claims = accessJwt.verify(jar[ACCESS_COOKIE]?.value);
+  if (!claims) return null;
   const user = await activeUser(deps.sql, claims.sub, claims.sid, claims.iat);
   return user ? { user, sessionId: claims.sid } : null;
 }
