@@ -70,7 +70,10 @@ function exchangeFeed(deps: ReplyDeps, userId: string, user: Message, source: So
 export async function postMessage(deps: ReplyDeps, userId: string, threadId: string, body: PostBody): Promise<Feed> {
   const content = body.content;
   if (!content.trim() && !body.attachments?.length) throw badRequest({ content: 'must not be empty' });
-  // Two reads side by side, both the caller's own: the thread (404 if not theirs) and their permissions.
+  // Reads side by side, all the caller's own: the thread (404 if not theirs), their permissions,
+  // and their keys and models (Providers.view, for the model; read-only, so safe to start before the 404).
+  const viewing = deps.providers.view?.(userId);
+  viewing?.catch(() => {}); // awaited below; a 404 or 400 first leaves it unread
   const [look, permissions] = await Promise.all([
     postLookup(deps.sql, userId, threadId, body.id, body.parentId ?? null),
     permissionsForUser(deps.sql, userId),
@@ -98,7 +101,7 @@ export async function postMessage(deps: ReplyDeps, userId: string, threadId: str
   const holding = reserve(deps.sql, userId, estimateTokens(content) + REPLY_HOLD);
   holding.catch(() => {}); // awaited below; a failure before then releases what it took
   const choice = (async () => {
-    const view = await deps.providers.view?.(userId);
+    const view = await viewing;
     return { view, model: await replyModel(deps, userId, permissions, body.model ?? thread.model, view) };
   })();
   choice.catch(() => {}); // awaited below
