@@ -146,6 +146,33 @@ describe('idempotency', () => {
 });
 
 describe('connections', () => {
+  test('a streaming reply gets its search vector when it ends, not on each write of its text (sql/0019)', async () => {
+    const { client } = await signUp(server.url);
+    const thread = await newThread(client);
+    const text = Array.from({ length: 30 }, (_, i) => `zebra${i}`).join(' ');
+    fake.chat.script({ text, chunkDelayMs: 60 }); // ~1.8 s: several flush intervals
+    const stream = await post(client, thread.id, { content: 'a long one' });
+    const assistantId = (await stream.until('start')).data.message.id;
+    // Text already in the row while it streams, and no vector for it.
+    const mid = await eventually(
+      async () => {
+        const [row] = await server.db.sql<{ content: string; status: string; indexed: boolean }[]>`
+          select content, status, search is not null as indexed from messages where id = ${assistantId}`;
+        expect(row!.content.length).toBeGreaterThan(0);
+        return row!;
+      },
+      { message: 'a first batch of the reply written to its row' },
+    );
+    expect(mid).toMatchObject({ status: 'streaming', indexed: false });
+    await stream.all();
+    const [done] = await server.db.sql<{ status: string; indexed: boolean }[]>`
+      select status, search is not null as indexed from messages where id = ${assistantId}`;
+    expect(done).toEqual({ status: 'complete', indexed: true });
+    const found = await client.json('GET', '/api/search?q=zebra29');
+    expect(found.status).toBe(200);
+    expect(found.body.results.map((r: { messageId: string | null }) => r.messageId)).toContain(assistantId);
+  });
+
   test('disconnect mid-reply: it completes and is stored; re-attaching gives the full text', async () => {
     const { client } = await signUp(server.url);
     const thread = await newThread(client);
