@@ -78,8 +78,13 @@ export async function latestChild(sql: Db, userId: string, parentId: string, rol
   return row ?? null;
 }
 
-/** The branch ending at `leafId`, root first. */
-export async function branch(sql: Db, userId: string, leafId: string) {
+/** The branch ending at `leaf` (a message id, or the latest message of a thread), root first. */
+export async function branch(sql: Db, userId: string, leaf: string | { latestOf: string }) {
+  // `latestOf`: the branch ending at the thread's latest message (as postLookup's latest_id picks it).
+  const leafId =
+    typeof leaf === 'string'
+      ? sql`${leaf}::uuid`
+      : sql`(select l.id from messages l where l.thread_id = ${leaf.latestOf} and l.user_id = ${userId} order by l.created_at desc, l.id desc limit 1)`;
   return sql<Pick<Message, 'id' | 'role' | 'content' | 'status' | 'attachments'>[]>`
     with recursive path as (
       select id, parent_id, role, content, status, attachments, 0 as depth

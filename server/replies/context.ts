@@ -65,7 +65,8 @@ function documentPart(a: Attachment, fit: { text: string; note: string | null } 
 }
 
 /**
- * The system prompt, the branch ending at `leafId`, then `extra` (the message being posted).
+ * The system prompt, the branch ending at `leaf` (a message id, or its branch already being
+ * read), then `extra` (the message being posted).
  * Documents attached to user messages are given as their stored text, trimmed to
  * `budget` characters in all (read only when there are documents).
  */
@@ -73,11 +74,11 @@ export async function buildContext(
   deps: Pick<RunnerDeps, 'sql'> & { files: FileReader },
   userId: string,
   thread: Pick<Thread, 'systemPrompt'>,
-  leafId: string | null,
+  leaf: string | null | Promise<Path>,
   extra: { content: string; attachments: Attachment[] } | null,
   budget: () => Promise<number> = async () => documentBudget(null),
 ): Promise<ChatMessage[]> {
-  const path: Path = leafId ? await branch(deps.sql, userId, leafId) : [];
+  const path: Path = !leaf ? [] : typeof leaf === 'string' ? await branch(deps.sql, userId, leaf) : [...(await leaf)];
   if (extra) path.push({ role: 'user', ...extra });
   const documentIds = path.flatMap((m) => (m.role === 'user' ? (m.attachments ?? []).filter(isDocument).map((a) => a.id) : []));
   const fitted = documentIds.length

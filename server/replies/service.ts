@@ -21,7 +21,7 @@
  * The SQL is the conversation store's (server/conversations/), the only writer of
  * threads and messages.
  */
-import { getMessage, latestChild, messageOwner, postLookup } from '../conversations/queries';
+import { branch, getMessage, latestChild, messageOwner, postLookup } from '../conversations/queries';
 import { cancelStreaming, failOrphans as failOrphanRows, insertExchange, insertReply } from '../conversations/writes';
 import type { AppDeps } from '../deps';
 import { badRequest, conflict, notFound } from '../errors';
@@ -71,9 +71,13 @@ export async function postMessage(deps: ReplyDeps, userId: string, threadId: str
   const content = body.content;
   if (!content.trim() && !body.attachments?.length) throw badRequest({ content: 'must not be empty' });
   // Reads side by side, all the caller's own: the thread (404 if not theirs), their permissions,
-  // and their keys and models (Providers.view, for the model; read-only, so safe to start before the 404).
+  // their keys and models (Providers.view, for the model) and the branch the reply answers (the
+  // parent's, or the thread's latest message's). Read-only, so safe to start before the 404;
+  // what a refused request read is dropped unread.
   const viewing = deps.providers.view?.(userId);
-  viewing?.catch(() => {}); // awaited below; a 404 or 400 first leaves it unread
+  viewing?.catch(() => {});
+  const answering = body.parentId === null ? null : branch(deps.sql, userId, body.parentId ?? { latestOf: threadId });
+  answering?.catch(() => {});
   const [look, permissions] = await Promise.all([
     postLookup(deps.sql, userId, threadId, body.id, body.parentId ?? null),
     permissionsForUser(deps.sql, userId),
@@ -89,6 +93,10 @@ export async function postMessage(deps: ReplyDeps, userId: string, threadId: str
     throw badRequest({ parentId: 'is not a message of this thread' });
   }
   const parentId = body.parentId === undefined ? look.latestId : body.parentId;
+  // The branch read beside the lookup ends where the lookup says the reply goes (a message posted
+  // between the two reads could make them differ): otherwise it is read again from that parent.
+  const path = answering?.then((p) => (p.at(-1)?.id === (parentId ?? undefined) ? p : parentId ? branch(deps.sql, userId, parentId) : []));
+  path?.catch(() => {}); // the runner reads it (and handles its failure); a 400 below drops it
   const attachments: Attachment[] = [];
   for (const [i, a] of (body.attachments ?? []).entries()) {
     const found = await deps.files.describe(userId, a.id);
@@ -115,7 +123,7 @@ export async function postMessage(deps: ReplyDeps, userId: string, threadId: str
     // A document trimmed to the model's context says so on the message (stored, so it stays after a reload).
     noted = attachments.some((a) => a.textStatus === 'ready') ? await noteTrims(deps, userId, content, attachments, await budget()) : attachments;
     // The conversation is read while the model is resolved: one round trip less before the provider request.
-    context = buildContext(deps, userId, thread, parentId, { content, attachments: noted }, budget);
+    context = buildContext(deps, userId, thread, path ?? null, { content, attachments: noted }, budget);
     context.catch(() => {}); // the runner handles its failure; this only keeps an early throw below from leaving it unhandled
     const chosen = await choice;
     model = chosen.model;

@@ -344,6 +344,12 @@ describe('stop, regenerate, edit', () => {
     const s2 = await post(client, thread.id, { content: 'two' });
     await s2.all();
     expect(s2.events[0]!.data.message.parentId).toBe(a1.id); // default parent: the latest message
+    expect(fake.chat.requests.at(-1)!.messages).toEqual([
+      { role: 'system', content: 'System rules.' },
+      { role: 'user', content: 'one' },
+      { role: 'assistant', content: 'Echo: one' },
+      { role: 'user', content: 'two' },
+    ]);
     const edited = await post(client, thread.id, { content: 'two, edited', parentId: a1.id });
     await edited.all();
     expect(edited.events[0]!.data.message.parentId).toBe(a1.id);
