@@ -37,7 +37,7 @@
  *
  * Then GET /api/threads requests/s with 10,000 threads in the database.
  * Prints a Markdown table. Options: --levels 1,50,200  --first-token 300  --chunks 40 --chunk-delay 50
- * --list 0 (skip the GET /api/threads part)  --server-root DIR (another checkout's server: before/after)
+ * --per-level 3 (replies measured per level, times N)  --list 0 (skip the GET /api/threads part)  --server-root DIR (another checkout's server: before/after)
  * --instances 2: the two-instance setup instead (tests/support/cluster.ts: two server processes
  * behind Debian's nginx on one PostgreSQL); RSS is then the sum over the instances.
  */
@@ -72,6 +72,8 @@ const CHUNKS = Number(arg('chunks', '40'));
 const CHUNK_DELAY_MS = Number(arg('chunk-delay', '50'));
 const PACING_MS = FIRST_TOKEN_MS + (CHUNKS - 1) * CHUNK_DELAY_MS;
 const INSTANCES = Number(arg('instances', '1'));
+/** --per-level K: K·N replies measured per level (3 by default; more gives a steadier p99, which is the 1% slowest). */
+const PER_LEVEL = Number(arg('per-level', '3'));
 /** --server-root DIR: run another checkout's server (a before/after comparison on the same machine state; one instance). */
 const SERVER_ROOT = arg('server-root', root);
 const LIST = arg('list', '1') !== '0'; // --list 0: skip the GET /api/threads part (e.g. to profile the replies alone)
@@ -218,7 +220,7 @@ const baselineKb = rssKb(server.pid, 'VmRSS');
 const pgPort = Number(new URL(cluster.url).port);
 async function level(n: number) {
   run++;
-  const total = n === 1 ? 20 : 3 * n;
+  const total = n === 1 ? 20 : PER_LEVEL * n;
   const from = wall(performance.now());
   const pgBefore = postgresPids(pgPort); // backends opened during the level count from 0
   const cpu0 = { server: cpuMs(serverPids()), pg: cpuMs(pgBefore) };
