@@ -123,13 +123,18 @@ export function createProviders(config: Config, sql: Sql, options: ProvidersOpti
     return models[0]!.id;
   }
 
-  /** The user's settings row and the connections are read side by side: one round trip. */
-  async function userView(userId: string): Promise<UserView> {
-    const [{ keys, settings }, connectionModels] = await Promise.all([
-      getKeysAndSettings(sql, config, userId),
-      options.connections?.chatModels() ?? [],
-    ]);
-    return { models: await modelsForKeys(keys, connectionModels), userDefault: settings.defaultModel, keys };
+  /**
+   * The user's settings row and the connections are read side by side: one round trip.
+   * `checked`: listing the models may ask the providers and connections (when not cached), so
+   * that waits for the caller's checks (a refused request must never reach a provider); the
+   * user's row is read at once.
+   */
+  async function userView(userId: string, checked?: Promise<void>): Promise<UserView> {
+    const row = getKeysAndSettings(sql, config, userId);
+    const connectionModels = checked ? checked.then(() => options.connections?.chatModels() ?? []) : (options.connections?.chatModels() ?? []);
+    const { keys, settings } = await row;
+    if (checked) await checked;
+    return { models: await modelsForKeys(keys, await connectionModels), userDefault: settings.defaultModel, keys };
   }
 
   async function checkKey(provider: ProviderId, apiKey: string): Promise<KeyCheck> {

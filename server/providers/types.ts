@@ -96,7 +96,8 @@ export interface Providers {
   /** The model to use when a thread names none (or names one that no longer exists). */
   resolveModel(userId: string, requested: string | null | undefined, view?: UserView): Promise<string | null>;
   /** The user's keys, default model and models in one read (see UserView). Optional for stand-ins. */
-  view?(userId: string): Promise<UserView>;
+  /** `checked`: the model lists (which may ask providers) wait for it; the keys are read at once. */
+  view?(userId: string, checked?: Promise<void>): Promise<UserView>;
   /** Streams a reply with `modelId` (`provider:model`), using the user's key when they saved one. */
   stream(userId: string, modelId: string, messages: ChatMessage[], signal: AbortSignal, options?: StreamOptions): AsyncGenerator<StreamEvent>;
   /** The listed model with this id for this user (capabilities, context length), or null. Optional for stand-ins. */

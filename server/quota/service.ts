@@ -95,6 +95,20 @@ export interface Hold {
 }
 
 /**
+ * Whether the account's quota is unlimited now, as parley_quota_reserve would find it: a quota
+ * row without a balance and no period grant due (a due grant may set one). Read-only, taking no
+ * lock: an unlimited account sets nothing aside, so a caller that knows this skips `reserve`
+ * (a reply reads it beside its thread lookup, one round trip less before the provider).
+ */
+export async function unlimitedNow(sql: Sql, userId: string): Promise<boolean> {
+  const [row] = await sql<{ unlimited: boolean }[]>`
+    select true as unlimited from quotas
+    where user_id = ${userId} and balance is null
+      and not (period is not null and grant_tokens is not null and next_grant_at is not null and next_grant_at <= now())`;
+  return row?.unlimited === true;
+}
+
+/**
  * Sets `tokens` aside for a request about to call a provider, or throws 429
  * quota_exceeded when the balance left (minus other requests in flight) is at or below 0.
  */

@@ -38,7 +38,7 @@ import type { CompletionStep, Feed, FileReader, RunnerDeps } from './types';
 import type { UserView } from '../providers/types';
 import { allowedModel, assertModelChoice } from '../auth/policy';
 import { permissionsForUser, type Permissions } from '../auth/permissions';
-import { estimateTokens, release, REPLY_HOLD, reserve } from '../quota/service';
+import { estimateTokens, release, REPLY_HOLD, reserve, unlimitedNow, type Hold } from '../quota/service';
 import { prepare, type LoopOptions, type Prepared } from '../tools/loop';
 
 export type ReplyDeps = RunnerDeps & {
@@ -71,11 +71,16 @@ export async function postMessage(deps: ReplyDeps, userId: string, threadId: str
   const content = body.content;
   if (!content.trim() && !body.attachments?.length) throw badRequest({ content: 'must not be empty' });
   // Reads side by side, all the caller's own: the thread (404 if not theirs), their permissions,
-  // their keys and models (Providers.view, for the model) and the branch the reply answers (the
-  // parent's, or the thread's latest message's). Read-only, so safe to start before the 404;
-  // what a refused request read is dropped unread.
-  const viewing = deps.providers.view?.(userId);
+  // their keys and models (Providers.view, for the model), whether their quota is unlimited, and
+  // the branch the reply answers (the parent's, or the thread's latest message's). Read-only
+  // database reads, so safe to start before the 404; a refused request drops them unread. The
+  // model lists may ask the providers, so they wait for `passed`: once every check below is
+  // through (a refused post leaves it pending).
+  let passed!: () => void;
+  const viewing = deps.providers.view?.(userId, new Promise<void>((resolve) => (passed = resolve)));
   viewing?.catch(() => {});
+  const unlimited = unlimitedNow(deps.sql, userId);
+  unlimited.catch(() => {});
   const answering = body.parentId === null ? null : branch(deps.sql, userId, body.parentId ?? { latestOf: threadId });
   answering?.catch(() => {});
   const [look, permissions] = await Promise.all([
@@ -104,9 +109,11 @@ export async function postMessage(deps: ReplyDeps, userId: string, threadId: str
     attachments.push(found);
   }
   assertModelChoice(permissions, body.model, thread.model);
+  passed();
   // The quota is checked (and this reply's share set aside) before the provider is asked to answer,
   // while the user's keys and models are read (once: Providers.view, handed to the runner's steps too).
-  const holding = reserve(deps.sql, userId, estimateTokens(content) + REPLY_HOLD);
+  // (An unlimited account sets nothing aside: known from the read beside the lookup.)
+  const holding = unlimited.then((yes): Promise<Hold> | Hold => (yes ? { id: null, userId } : reserve(deps.sql, userId, estimateTokens(content) + REPLY_HOLD)));
   holding.catch(() => {}); // awaited below; a failure before then releases what it took
   const choice = (async () => {
     const view = await viewing;
