@@ -281,6 +281,20 @@ describe('users', () => {
 });
 
 describe('quotas', () => {
+  test('an unlimited account (no hold set aside) is refused at once when the admin gives it a balance of 0', async () => {
+    const u = await invited('user');
+    const q0 = await call(u.client, 'GET', '/api/quota');
+    expect(q0.body.quota.balance).toBeNull();
+    const thread = await newThread(u.client);
+    const first = await reply(u.client, thread.id);
+    expect(first.status).toBe(200);
+    expect(fake.chat.requests.length).toBe(1);
+    await call(admin, 'PUT', `/api/admin/users/${u.id}/quota`, { balance: 0 });
+    const refused = await reply(u.client, thread.id);
+    expect([refused.status, (refused as { body: any }).body?.error?.code]).toEqual([429, 'quota_exceeded']);
+    expect(fake.chat.requests.length).toBe(1);
+  });
+
   test('429 quota_exceeded before the provider is called, with a plain message; GET /api/quota', async () => {
     const r = await invited('restricted');
     const q0 = await call(r.client, 'GET', '/api/quota');
