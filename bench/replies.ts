@@ -223,7 +223,8 @@ async function level(n: number) {
   const total = n === 1 ? 20 : PER_LEVEL * n;
   const from = wall(performance.now());
   const pgBefore = postgresPids(pgPort); // backends opened during the level count from 0
-  const cpu0 = { server: cpuMs(serverPids()), pg: cpuMs(pgBefore) };
+  const harness = () => cpuMs([process.pid, ...(fakeProcess ? [fakeProcess.proc.pid] : [])]);
+  const cpu0 = { server: cpuMs(serverPids()), pg: cpuMs(pgBefore), harness: harness() };
   const interval = PACING_MS / n; // arrivals that keep ~n replies in flight
   let inFlight = 0;
   let maxInFlight = 0;
@@ -247,6 +248,7 @@ async function level(n: number) {
   const benchLag = lag.stop();
   const pgAfter = [...new Set([...pgBefore, ...postgresPids(pgPort)])];
   const cpu = { server: (cpuMs(serverPids()) - cpu0.server) / total, pg: (cpuMs(pgAfter) - cpu0.pg) / total };
+  harnessCpu.push(`${n}: ${f1((harness() - cpu0.harness) / total)}`);
   const lagOfServer = serverLag(from, wall(performance.now()));
   const timings = await fakeTimings();
   const toProvider: number[] = [];
@@ -266,6 +268,8 @@ async function level(n: number) {
   return `| ${n} | ${maxInFlight} | ${total} | ${f1(pct(ttft, 50))} | ${f1(pct(ttft, 99))} | ${f1(pct(lastTok, 50))} | ${f1(pct(lastTok, 99))} | ${lost} | ${(rssKb(server.pid, 'VmHWM') / 1024).toFixed(0)} | **${f1(pct(serverAdded, 50))} / ${f1(pct(serverAdded, 99))}** | ${f1(pct(toProvider, 99))} | ${f1(pct(back, 99))} | ${f1(benchLag.p99)} / ${f1(benchLag.max)} | ${lagOfServer ? `${f1(lagOfServer.p99)} / ${f1(lagOfServer.max)}` : '–'} | ${f1(cpu.server)} / ${f1(cpu.pg)} |`;
 }
 
+/** CPU ms per reply of this process (the client) and the fake provider, per level: what the harness takes of the same cores. */
+const harnessCpu: string[] = [];
 for (const n of LEVELS) rows.push(await level(n));
 // Memory after the run settles, then after the largest level once more: a leak would keep growing.
 await Bun.sleep(5000);
@@ -332,6 +336,7 @@ console.log(
   `\nServer RSS: ${(baselineKb / 1024).toFixed(0)} MB after warm-up, ${(afterKb / 1024).toFixed(0)} MB 5 s after the levels, ` +
     `${(againKb / 1024).toFixed(0)} MB 5 s after the largest level ran again; assistant messages stored: ${total}, not complete: ${streaming}.`,
 );
+console.log(`The harness on the same machine, CPU ms per reply (this client and the fake provider), by level: ${harnessCpu.join(', ')}.`);
 if (LIST) console.log(`GET /api/threads (10,000 threads, limit 50, ${CONCURRENCY} concurrent clients, ${DURATION_MS / 1000} s): ${rps.toFixed(0)} requests/s, ${failures} failures.`);
 await stopAll();
 process.exit(0);
