@@ -1,4 +1,5 @@
 /** Errors in plain words: one module for every screen (API failures, forms, replies, images). */
+import { tick } from 'svelte';
 import { ApiError } from './api';
 
 /** "email: is already registered" → "Email is already registered". */
@@ -21,6 +22,13 @@ export function formErrors(error: unknown, labels: Record<string, string>) {
     form = error instanceof Error ? error.message : 'Something went wrong';
   }
   return { fields, form };
+}
+
+/** Once a form's errors are on screen: focus the first field (by its element id, in `order`) that has one. */
+export async function focusFirstError(errors: Record<string, string>, order: string[]) {
+  await tick();
+  const first = order.find((field) => errors[field]);
+  if (first) document.getElementById(first)?.focus();
 }
 
 /** Any failure as one plain sentence (the API's message when there is one). */
