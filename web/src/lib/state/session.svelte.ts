@@ -28,6 +28,8 @@ class Session {
   #unconfirmed = false;
   /** Signing out or deleting the account: no local data of it may be opened (or re-created) meanwhile. */
   #leaving = $state(false);
+  /** Where a deliberate sign-out or account deletion goes once it has ended (the root layout takes it there). */
+  #leavingTo = $state<'/login' | '/register' | null>(null);
   #checking: Promise<void> | null = null;
   /** Cleanups registered by other state (threads, drafts, offline mirror) to run at sign-out. */
   #onSignOut: (() => void | Promise<void>)[] = [];
@@ -59,6 +61,14 @@ class Session {
   }
   get permissions() {
     return this.#permissions;
+  }
+  /**
+   * Signed out (or deleted) on purpose, until the next sign-in: the screen that leads to. The root
+   * layout's guard goes there instead of to a sign-in page with a `next` back to where the user
+   * was: one navigation (a second one by the caller raced the guard's, and either could win).
+   */
+  get leavingTo() {
+    return this.#leavingTo;
   }
   /** Whether to offer something: hidden once the server says the role may not (the server refuses it anyway). */
   can(permission: Permission): boolean {
@@ -160,6 +170,7 @@ class Session {
   /** Signs out. Without a network everything local is wiped anyway, and the server is told at the next start. */
   async logout() {
     this.#leaving = true;
+    this.#leavingTo = '/login';
     const told = await api.auth.logout().then(
       () => true,
       (error: unknown) => !(error instanceof ApiError && error.offline),
@@ -172,10 +183,12 @@ class Session {
   /** `password`: needed unless this device signed in within the last few minutes. */
   async deleteAccount(password?: string) {
     this.#leaving = true;
+    this.#leavingTo = '/register';
     try {
       await api.auth.deleteAccount(password);
     } catch (error) {
       this.#leaving = false;
+      this.#leavingTo = null;
       throw error;
     }
     await this.#clearLocalData();
@@ -204,6 +217,7 @@ class Session {
     }
     writeLastUser(user.id);
     this.#leaving = false;
+    this.#leavingTo = null;
     this.#lastId = user.id;
     if (this.#user?.id !== user.id) this.#permissions = null;
     if (permissions) this.#permissions = permissions;
