@@ -25,9 +25,10 @@ export function repliesRoutes(deps: AppDeps & Pick<replies.ReplyDeps, 'generatio
     .use(deps.auth)
     .post(
       '/api/threads/:id/messages',
-      async ({ user, sessionId, params, body, request }) =>
-        stream(request.signal, { userId: user.id, sessionId }, await replies.postMessage(deps, user.id, params.id, body)),
-      { auth: true, params: IdParams, body: PostMessageBody, detail: eventStreamResponse(ReplyEvent) },
+      // The session row is checked beside the thread's look-up (postMessage awaits it before any effect).
+      async ({ userId, sessionId, session, params, body, request }) =>
+        stream(request.signal, { userId, sessionId }, await replies.postMessage(deps, userId, params.id, body, session)),
+      { authBeside: true, params: IdParams, body: PostMessageBody, detail: eventStreamResponse(ReplyEvent) },
     )
     .get(
       '/api/messages/:id/stream',

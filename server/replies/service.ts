@@ -67,9 +67,11 @@ function exchangeFeed(deps: ReplyDeps, userId: string, user: Message, source: So
  * parent's branch plus this message, all known already), so the write costs the
  * reply no time to first token.
  */
-export async function postMessage(deps: ReplyDeps, userId: string, threadId: string, body: PostBody): Promise<Feed> {
+export async function postMessage(deps: ReplyDeps, userId: string, threadId: string, body: PostBody, session: Promise<unknown>): Promise<Feed> {
   const content = body.content;
   if (!content.trim() && !body.attachments?.length) throw badRequest({ content: 'must not be empty' });
+  // `session`: the route's session check (auth plugin, authBeside), still running; nothing below
+  // writes, streams or asks a provider until it has passed (the Promise.all below).
   // Reads side by side, all the caller's own: the thread (404 if not theirs), their permissions,
   // their keys and models (Providers.view, for the model), whether their quota is unlimited, and
   // the branch the reply answers (the parent's, or the thread's latest message's). Read-only
@@ -86,6 +88,7 @@ export async function postMessage(deps: ReplyDeps, userId: string, threadId: str
   const [look, permissions] = await Promise.all([
     postLookup(deps.sql, userId, threadId, body.id, body.parentId ?? null),
     permissionsForUser(deps.sql, userId),
+    session,
   ]);
   if (!look) throw notFound('Thread');
   const { thread } = look;

@@ -528,6 +528,27 @@ describe("someone else's ids (security item 1)", () => {
     expect((await messages(mallory.client, malloryThread.id)).length).toBe(0);
   });
 
+  test('a post whose session has ended (its access token not yet expired) is refused: 401, nothing stored, no provider call', async () => {
+    // The reply route checks the session row beside the thread's look-up (auth plugin, authBeside):
+    // each way a session ends must still stop it before any effect.
+    const ends: [string, (userId: string) => Promise<unknown>][] = [
+      ['signed out', (id) => server.db.sql`update sessions set revoked_at = now() where user_id = ${id}`],
+      ['disabled', (id) => server.db.sql`update users set disabled = true where id = ${id}`],
+      ['password changed', (id) => server.db.sql`update users set tokens_valid_after = now() + interval '1 second' where id = ${id}`],
+    ];
+    for (const [how, end] of ends) {
+      const { client, user } = await signUp(server.url);
+      const thread = await newThread(client);
+      await end(user.id);
+      const asked = fake.chat.requests.length;
+      const res = await client.json('POST', `/api/threads/${thread.id}/messages`, { id: crypto.randomUUID(), content: `after ${how}` });
+      expect([how, res.status]).toEqual([how, 401]);
+      expect(fake.chat.requests.length).toBe(asked);
+      const [{ count }] = await server.db.sql<{ count: number }[]>`select count(*)::int as count from messages where user_id = ${user.id}`;
+      expect([how, count]).toEqual([how, 0]);
+    }
+  });
+
   test('disabling the account mid-reply stops it and ends the open stream (item 12)', async () => {
     const { client, user } = await signUp(server.url);
     const thread = await newThread(client);
