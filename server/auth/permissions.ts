@@ -115,9 +115,14 @@ export const modelAllowed = (permissions: Pick<Permissions, 'models'>, model: st
 
 /** The permissions of an account by id (services that receive only the user's id). */
 export async function permissionsForUser(sql: Db, userId: string): Promise<Permissions> {
-  // The role and its row in one round trip (a reply's look-ups wait for it).
-  const [row] = await sql<{ role: Role; permissions: RolePermissions | null }[]>`
+  // The role and its row in one round trip.
+  const [row] = await sql<RolePermissionsRow[]>`
     select u.role, rp.permissions from users u left join role_permissions rp on rp.role = u.role where u.id = ${userId}`;
   if (!row) return permissionsOf(sql, 'guest');
-  return withoutQuota(fromRow(row.role, row.permissions));
+  return permissionsOfRow(row);
 }
+
+/** An account's role and its role's row (`users u left join role_permissions rp on rp.role = u.role`). */
+export type RolePermissionsRow = { role: Role; permissions: RolePermissions | null };
+/** What that row means: permissionsForUser's answer (a reply's look-up reads the row with the thread). */
+export const permissionsOfRow = (row: RolePermissionsRow): Permissions => withoutQuota(fromRow(row.role, row.permissions));

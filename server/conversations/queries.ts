@@ -5,6 +5,8 @@
 import type { Sql, Tx } from '../db';
 import { keyset, parseCursor, takePage } from '../infra/paging';
 import type { Message, Thread } from '../threads/model';
+import { permissionsOfRow, type RolePermissionsRow } from '../auth/permissions';
+import { unlimitedSql } from '../quota/service';
 
 type Db = Sql | Tx;
 
@@ -120,31 +122,41 @@ export interface ThreadMessage {
 /**
  * Everything POST /messages must know before writing, in one round trip: the
  * thread (owner-checked), who owns the client's message id if it exists, the
- * thread of the requested parent, and the latest message (the default parent).
+ * thread of the requested parent, the latest message (the default parent), the
+ * account's permissions (auth/permissions.ts) and whether its quota is unlimited
+ * now (quota/service.ts: then the reply sets nothing aside).
  */
 export async function postLookup(sql: Db, userId: string, threadId: string, messageId: string, parentId: string | null) {
   const [row] = await sql<
-    (Thread & {
-      existingUserId: string | null;
-      existingThreadId: string | null;
-      existingRole: string | null;
-      parentThreadId: string | null;
-      latestId: string | null;
-    })[]
+    (Thread &
+      RolePermissionsRow & {
+        existingUserId: string | null;
+        existingThreadId: string | null;
+        existingRole: string | null;
+        parentThreadId: string | null;
+        latestId: string | null;
+        unlimited: boolean;
+      })[]
   >`
     select t.id, t.title, t.model, t.system_prompt, t.pinned, t.folder_id, t.archived, t.created_at, t.updated_at,
       e.user_id as existing_user_id, e.thread_id as existing_thread_id, e.role as existing_role,
       (select p.thread_id from messages p where p.id = ${parentId}::uuid and p.user_id = ${userId}) as parent_thread_id,
       (select l.id from messages l where l.thread_id = t.id and l.user_id = ${userId}
-        order by l.created_at desc, l.id desc limit 1) as latest_id
-    from threads t left join messages e on e.id = ${messageId}
+        order by l.created_at desc, l.id desc limit 1) as latest_id,
+      u.role, rp.permissions, ${unlimitedSql(sql, userId)} as unlimited
+    from threads t
+      join users u on u.id = t.user_id
+      left join role_permissions rp on rp.role = u.role
+      left join messages e on e.id = ${messageId}
     where t.id = ${threadId} and t.user_id = ${userId}`;
   if (!row) return null;
-  const { existingUserId, existingThreadId, existingRole, parentThreadId, latestId, ...thread } = row;
+  const { existingUserId, existingThreadId, existingRole, parentThreadId, latestId, role, permissions, unlimited, ...thread } = row;
   return {
     thread: thread as Thread,
     existing: existingUserId ? { userId: existingUserId, threadId: existingThreadId!, role: existingRole! } : null,
     parentThreadId,
     latestId,
+    permissions: permissionsOfRow({ role, permissions }),
+    unlimited,
   };
 }

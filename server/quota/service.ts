@@ -96,17 +96,14 @@ export interface Hold {
 
 /**
  * Whether the account's quota is unlimited now, as parley_quota_reserve would find it: a quota
- * row without a balance and no period grant due (a due grant may set one). Read-only, taking no
- * lock: an unlimited account sets nothing aside, so a caller that knows this skips `reserve`
- * (a reply reads it beside its thread lookup, one round trip less before the provider).
+ * row without a balance and no period grant due (a due grant may set one). An SQL expression,
+ * read-only, taking no lock: an unlimited account sets nothing aside, so a reply, which reads it
+ * with its thread (conversations/queries.ts postLookup), skips `reserve`.
  */
-export async function unlimitedNow(sql: Sql, userId: string): Promise<boolean> {
-  const [row] = await sql<{ unlimited: boolean }[]>`
-    select true as unlimited from quotas
+export const unlimitedSql = (sql: Sql | Tx, userId: string) => sql`exists(
+    select 1 from quotas
     where user_id = ${userId} and balance is null
-      and not (period is not null and grant_tokens is not null and next_grant_at is not null and next_grant_at <= now())`;
-  return row?.unlimited === true;
-}
+      and not (period is not null and grant_tokens is not null and next_grant_at is not null and next_grant_at <= now()))`;
 
 /**
  * Sets `tokens` aside for a request about to call a provider, or throws 429

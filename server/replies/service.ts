@@ -38,7 +38,7 @@ import type { CompletionStep, Feed, FileReader, RunnerDeps } from './types';
 import type { UserView } from '../providers/types';
 import { allowedModel, assertModelChoice } from '../auth/policy';
 import { permissionsForUser, type Permissions } from '../auth/permissions';
-import { estimateTokens, release, REPLY_HOLD, reserve, unlimitedNow, type Hold } from '../quota/service';
+import { estimateTokens, release, REPLY_HOLD, reserve, type Hold } from '../quota/service';
 import { prepare, type LoopOptions, type Prepared } from '../tools/loop';
 
 export type ReplyDeps = RunnerDeps & {
@@ -72,26 +72,21 @@ export async function postMessage(deps: ReplyDeps, userId: string, threadId: str
   if (!content.trim() && !body.attachments?.length) throw badRequest({ content: 'must not be empty' });
   // `session`: the route's session check (auth plugin, authBeside), still running; nothing below
   // writes, streams or asks a provider until it has passed (the Promise.all below).
-  // Reads side by side, all the caller's own: the thread (404 if not theirs), their permissions,
-  // their keys and models (Providers.view, for the model), whether their quota is unlimited, and
-  // the branch the reply answers (the parent's, or the thread's latest message's). Read-only
-  // database reads, so safe to start before the 404; a refused request drops them unread. The
-  // model lists may ask the providers, so they wait for `passed`: once every check below is
-  // through (a refused post leaves it pending).
+  // Reads side by side, all the caller's own: the thread (404 if not theirs) with their
+  // permissions and whether their quota is unlimited (postLookup), their keys and models
+  // (Providers.view, for the model), and the branch the reply answers (the parent's, or the
+  // thread's latest message's). Read-only database reads, so safe to start before the 404 and
+  // the session check; a refused request drops them unread. The model lists may ask the
+  // providers, so they wait for `passed`: once every check below is through (a refused post
+  // leaves it pending).
   let passed!: () => void;
   const viewing = deps.providers.view?.(userId, new Promise<void>((resolve) => (passed = resolve)));
   viewing?.catch(() => {});
-  const unlimited = unlimitedNow(deps.sql, userId);
-  unlimited.catch(() => {});
   const answering = body.parentId === null ? null : branch(deps.sql, userId, body.parentId ?? { latestOf: threadId });
   answering?.catch(() => {});
-  const [look, permissions] = await Promise.all([
-    postLookup(deps.sql, userId, threadId, body.id, body.parentId ?? null),
-    permissionsForUser(deps.sql, userId),
-    session,
-  ]);
+  const [look] = await Promise.all([postLookup(deps.sql, userId, threadId, body.id, body.parentId ?? null), session]);
   if (!look) throw notFound('Thread');
-  const { thread } = look;
+  const { thread, permissions } = look;
 
   if (look.existing) {
     const retry = await storedExchange(deps, userId, threadId, body.id);
@@ -116,7 +111,7 @@ export async function postMessage(deps: ReplyDeps, userId: string, threadId: str
   // The quota is checked (and this reply's share set aside) before the provider is asked to answer,
   // while the user's keys and models are read (once: Providers.view, handed to the runner's steps too).
   // (An unlimited account sets nothing aside: known from the read beside the lookup.)
-  const holding = unlimited.then((yes): Promise<Hold> | Hold => (yes ? { id: null, userId } : reserve(deps.sql, userId, estimateTokens(content) + REPLY_HOLD)));
+  const holding: Promise<Hold> = look.unlimited ? Promise.resolve({ id: null, userId }) : reserve(deps.sql, userId, estimateTokens(content) + REPLY_HOLD);
   holding.catch(() => {}); // awaited below; a failure before then releases what it took
   const choice = (async () => {
     const view = await viewing;

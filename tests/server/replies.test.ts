@@ -544,8 +544,8 @@ describe("someone else's ids (security item 1)", () => {
       const res = await client.json('POST', `/api/threads/${thread.id}/messages`, { id: crypto.randomUUID(), content: `after ${how}` });
       expect([how, res.status]).toEqual([how, 401]);
       expect(fake.chat.requests.length).toBe(asked);
-      const [{ count }] = await server.db.sql<{ count: number }[]>`select count(*)::int as count from messages where user_id = ${user.id}`;
-      expect([how, count]).toEqual([how, 0]);
+      const [stored] = await server.db.sql<{ count: number }[]>`select count(*)::int as count from messages where user_id = ${user.id}`;
+      expect([how, stored!.count]).toEqual([how, 0]);
     }
   });
 
