@@ -6,9 +6,12 @@
  * itself: multipart bodies read by hand, event streams and raw bytes.
  */
 import { Elysia, t, type TSchema } from 'elysia';
+import { restoreElysiaFormats } from './http/formats'; // before the plugin: see there
 import { toOpenAPISchema } from '@elysiajs/openapi';
 import { ErrorBody } from './http/model';
 import { renderDocs, type OpenApiDocument } from './openapi-page';
+
+restoreElysiaFormats();
 
 /** A multipart/form-data request body, for routes that read their body themselves (parse: 'none'). */
 export function multipartBody(schema: TSchema) {
