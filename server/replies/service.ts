@@ -110,7 +110,7 @@ export async function postMessage(deps: ReplyDeps, userId: string, threadId: str
   passed();
   // The quota is checked (and this reply's share set aside) before the provider is asked to answer,
   // while the user's keys and models are read (once: Providers.view, handed to the runner's steps too).
-  // (An unlimited account sets nothing aside: known from the read beside the lookup.)
+  // (An unlimited account sets nothing aside: postLookup says so.)
   const holding: Promise<Hold> = look.unlimited ? Promise.resolve({ id: null, userId }) : reserve(deps.sql, userId, estimateTokens(content) + REPLY_HOLD);
   holding.catch(() => {}); // awaited below; a failure before then releases what it took
   const choice = (async () => {
