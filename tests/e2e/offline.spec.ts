@@ -260,6 +260,24 @@ test('signing out without a network wipes this device at once, and the server is
   expect(await page.evaluate(async () => (await indexedDB.databases()).map((d) => d.name))).toEqual([]);
 });
 
+test('an offline start with no account kept on this device shows the sign-in page; a session still good signs in once the network returns', async ({ page, context }) => {
+  // Signed in (cookies set), but nothing of the account on this device: as after the browser's
+  // site data was cleared, or a sign-out whose request reached the server though the page saw it fail.
+  await signUpByApi(page);
+  await page.goto('/');
+  await installed(page);
+  await page.evaluate(() => localStorage.clear());
+  await context.setOffline(true);
+  await page.goto('/');
+  // Not an empty app that cannot load anything: the sign-in page, saying it needs the network.
+  await expect(page).toHaveURL(/\/login/);
+  await expect(offlineBanner(page)).toContainText('signing in needs the network');
+  await context.setOffline(false);
+  // The server is asked again: the session's cookies still work, so the app opens by itself.
+  await expect(page.getByRole('heading', { name: 'New chat' })).toBeVisible({ timeout: 15_000 });
+  await expect(page).not.toHaveURL(/\/login/);
+});
+
 test('Settings › Storage: what is kept here, and Remove offline copy (it refills at the next sync)', async ({ page }) => {
   await signUpByApi(page);
   const me = await userId(page);

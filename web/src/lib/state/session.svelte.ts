@@ -24,7 +24,7 @@ class Session {
   #status = $state<SessionStatus>('unknown');
   /** The last account signed in on this device (localStorage, not secret). */
   #lastId = $state<string | null>(readLastUser());
-  /** Signed in from the local copy while the server could not be asked. */
+  /** Decided without the server, which could not be asked (signed in from the local copy, or signed out for want of one): asked again when the network returns. */
   #unconfirmed = false;
   /** Signing out or deleting the account: no local data of it may be opened (or re-created) meanwhile. */
   #leaving = $state(false);
@@ -119,7 +119,17 @@ class Session {
         this.#ended();
         return;
       }
-      if (error instanceof ApiError && error.offline && (await this.#restoreOffline())) return;
+      if (error instanceof ApiError && error.offline) {
+        if (await this.#restoreOffline()) return;
+        // No account kept on this device (none signed in here, or signed out): the sign-in page,
+        // which says it needs the network, rather than an empty app. Asked again when the network
+        // returns: a session whose cookies still work is signed in then.
+        if (!this.#lastId && !this.#user) {
+          this.#unconfirmed = true;
+          this.#status = 'signed-out';
+          return;
+        }
+      }
       throw error;
     }
   }
