@@ -6,7 +6,7 @@
  * Debian's Chromium, in a fresh context (empty cache, no service worker yet), with
  * CDP CPU throttling 4× and DevTools' "Fast 3G" network (562.5 ms RTT, 1.44 Mbit/s down):
  *   - JS and CSS downloaded until the thread is usable, gzipped (each body gzipped here,
- *     level 6, whatever the server sent) and as transferred;
+ *     level 6, whatever the server sent) and as transferred; the CSS inside the document;
  *   - time from navigation start to a usable thread view: the last reply rendered and
  *     the composer ready for input (median of RUNS, default 3);
  *   - that highlighting code is not downloaded for a thread without code, and is once
@@ -209,6 +209,9 @@ async function visit(seeded: Awaited<ReturnType<typeof seed>>, throttle: boolean
       ];
     });
     await Promise.all(pending);
+    // The app's stylesheet rides inside the document (server/web.ts): its size, and the document's on the wire.
+    const inlineCss = await page.evaluate(() => [...document.querySelectorAll('style')].reduce((n, s) => n + (s.textContent?.length ?? 0), 0));
+    const documentTransferred = transferred.get(`${base}/t/${seeded.plain}`) ?? 0;
     const firstLoad = resources.map((r) => ({ ...r, transferred: transferred.get(r.url) ?? 0 }));
     const hasHighlighter = async (list: Resource[]) => {
       for (const r of list.filter((x) => x.type === 'script')) {
@@ -225,7 +228,7 @@ async function visit(seeded: Awaited<ReturnType<typeof seed>>, throttle: boolean
     await page.locator('pre code .hljs-keyword').first().waitFor({ timeout: 60_000 });
     await Promise.all(pending);
     const highlightWithCode = await hasHighlighter(resources.slice(before)) || (await page.locator('pre code .hljs-keyword').count()) > 0;
-    return { usableMs, firstLoad, highlightOnFirstLoad, highlightWithCode, timeline };
+    return { usableMs, firstLoad, inlineCss, documentTransferred, highlightOnFirstLoad, highlightWithCode, timeline };
   } finally {
     await browser.close();
   }
@@ -257,6 +260,8 @@ try {
     cssGzipBytes: sum(css, 'gzip'),
     cssBytes: sum(css, 'bytes'),
     cssFiles: css.length,
+    cssInlineBytes: r.inlineCss,
+    documentTransferredBytes: r.documentTransferred,
     usableMsThrottled: Math.round(median),
     usableMsRuns: times.map(Math.round),
     usableMsUnthrottled: Math.round(unthrottled.usableMs),
@@ -271,7 +276,7 @@ try {
 
   const checks = [
     [`JS on first load of a thread: ${kb(result.jsGzipBytes)} gzipped (${result.jsFiles} files, ${kb(result.jsBytes)} raw)`, result.jsGzipBytes <= JS_BUDGET, `≤ ${JS_BUDGET / 1024} KB`],
-    [`CSS on first load: ${kb(result.cssGzipBytes)} gzipped (${result.cssFiles} files)`, true, 'reported'],
+    [`CSS on first load: ${kb(result.cssGzipBytes)} gzipped in ${result.cssFiles} files, ${kb(result.cssInlineBytes)} raw inside the document (${kb(result.documentTransferredBytes)} on the wire)`, true, 'reported'],
     [`Usable thread view, 4× CPU + Fast 3G: ${result.usableMsThrottled} ms (runs ${result.usableMsRuns.join(', ')}; unthrottled ${result.usableMsUnthrottled} ms)`, result.usableMsThrottled <= USABLE_BUDGET_MS, `≤ ${USABLE_BUDGET_MS} ms`],
     ['Highlighting not downloaded for a thread without code', !result.highlightOnFirstLoad, 'lazy'],
     ['Highlighting loaded once a code block appears', result.highlightWithCode, 'lazy'],

@@ -4,14 +4,14 @@
  * - index.html, the service worker and the manifest: never cached, so a deploy is seen at once;
  * - any other non-API GET (a deep link like /t/123): the app's index.html.
  * index.html's inline bootstrap script is allowed by its SHA-256 in the CSP,
- * so no page ever needs 'unsafe-inline' for scripts.
+ * so no page ever needs 'unsafe-inline' for scripts; its stylesheet is written into it (loadShell).
  * Text assets are compressed once per file version and kept in memory (gzip at once;
  * brotli at its best level in the background, served once ready): on a slow phone
  * network the app's first load is mostly transfer time.
  */
 import { Elysia } from 'elysia';
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { brotliCompress, constants as zlib } from 'node:zlib';
+import { brotliCompress, brotliCompressSync, constants as zlib } from 'node:zlib';
 import { join, normalize, resolve, sep } from 'node:path';
 import type { Config } from './config';
 import { CSP } from './http/security';
@@ -30,14 +30,43 @@ function inlineScriptHashes(html: string): string[] {
   return hashes;
 }
 
-export function loadShell(root = WEB_BUILD) {
+/**
+ * The app's stylesheets, written into the shell instead of linked from it. On a phone network the
+ * shell arrives a whole round trip before anything it links, and the line is idle meanwhile:
+ * CSS in the shell rides in that idle time instead of sharing the line with the app's code
+ * (bench/web.ts). Only the build's own hashed files are inlined; the files stay for the worker.
+ */
+function inlineStylesheets(html: string, root: string): string {
+  return html.replace(/<link href="(\/_app\/immutable\/assets\/[\w.-]+\.css)" rel="stylesheet">/g, (tag, href: string) => {
+    const file = join(root, href);
+    if (!existsSync(file)) return tag;
+    const css = readFileSync(file, 'utf8');
+    return css.includes('</') ? tag : `<style>${css}</style>`;
+  });
+}
+
+type Shell = { html: string; csp: string; mtime: number; gzip: Uint8Array<ArrayBuffer>; br: Uint8Array<ArrayBuffer> };
+const shells = new Map<string, Shell>();
+
+/** index.html as served (stylesheets inlined, CSP with its scripts' hashes, compressed), once per build. */
+export function loadShell(root = WEB_BUILD): Shell | null {
   const file = join(root, 'index.html');
   if (!existsSync(file)) return null;
   const mtime = statSync(file).mtimeMs;
-  const html = readFileSync(file, 'utf8');
+  const hit = shells.get(root);
+  if (hit && hit.mtime === mtime) return hit;
+  const html = inlineStylesheets(readFileSync(file, 'utf8'), root);
   const hashes = inlineScriptHashes(html);
   const csp = CSP.replace("script-src 'self'", `script-src 'self' ${hashes.join(' ')}`.trim());
-  return { html, csp, mtime, gzip: Bun.gzipSync(html) as Uint8Array<ArrayBuffer> };
+  const shell: Shell = {
+    html,
+    csp,
+    mtime,
+    gzip: Bun.gzipSync(html) as Uint8Array<ArrayBuffer>,
+    br: new Uint8Array(brotliCompressSync(html, { params: { [zlib.BROTLI_PARAM_QUALITY]: 11 } })) as Uint8Array<ArrayBuffer>,
+  };
+  shells.set(root, shell);
+  return shell;
 }
 
 const COMPRESSIBLE = /\.(js|mjs|css|html|json|svg|webmanifest|txt|map)$/;
@@ -71,17 +100,24 @@ function brotli(path: string, mtime: number): Uint8Array<ArrayBuffer> | null {
 const acceptsGzip = (request: Request) => /\bgzip\b/.test(request.headers.get('accept-encoding') ?? '');
 const acceptsBrotli = (request: Request) => /\bbr\b/.test(request.headers.get('accept-encoding') ?? '');
 
-export function htmlResponse(html: string, csp: string, status = 200, gzip?: Uint8Array<ArrayBuffer>) {
-  return new Response(gzip ?? html, {
+/** An HTML answer; `encoded` is the body already compressed, with its encoding. */
+export function htmlResponse(html: string, csp: string, status = 200, encoded?: { body: Uint8Array<ArrayBuffer>; encoding: 'br' | 'gzip' }) {
+  return new Response(encoded?.body ?? html, {
     status,
     headers: {
       'content-type': 'text/html; charset=utf-8',
       'cache-control': 'no-cache',
       'content-security-policy': csp,
       vary: 'accept-encoding',
-      ...(gzip ? { 'content-encoding': 'gzip' } : {}),
+      ...(encoded ? { 'content-encoding': encoded.encoding } : {}),
     },
   });
+}
+
+/** The shell in the best encoding the request accepts. */
+function shellResponse(shell: Shell, request: Request) {
+  const encoded = acceptsBrotli(request) ? { body: shell.br, encoding: 'br' as const } : acceptsGzip(request) ? { body: shell.gzip, encoding: 'gzip' as const } : undefined;
+  return htmlResponse(shell.html, shell.csp, 200, encoded);
 }
 
 export function webRoutes(config: Config, root = WEB_BUILD) {
@@ -112,7 +148,7 @@ export function webRoutes(config: Config, root = WEB_BUILD) {
     const target = normalize(join(root, path));
     const stat = target.startsWith(root + sep) && path !== '/' && existsSync(target) ? statSync(target) : null;
     if (stat?.isFile()) {
-      if (target.endsWith('index.html') && shell) return htmlResponse(shell.html, shell.csp, 200, gzip ? shell.gzip : undefined);
+      if (target.endsWith('index.html') && shell) return shellResponse(shell, request);
       const headers: Record<string, string> = {};
       if (path.startsWith('/_app/immutable/')) headers['cache-control'] = 'public, max-age=31536000, immutable';
       else if (NO_CACHE.has(path)) headers['cache-control'] = 'no-cache';
@@ -132,6 +168,6 @@ export function webRoutes(config: Config, root = WEB_BUILD) {
       return new Response(file, { headers });
     }
     if (!shell) return htmlResponse(placeholder, CSP);
-    return htmlResponse(shell.html, shell.csp, 200, gzip ? shell.gzip : undefined);
+    return shellResponse(shell, request);
   });
 }

@@ -102,13 +102,22 @@ test('the renderer arrives after the first paint and renders in place; a plain r
 test('opening a thread cold asks the server once for who is signed in and once for the thread', async ({ page }) => {
   const id = await threadWithTwoReplies(page);
   const asked: string[] = [];
+  const stylesheets: string[] = [];
   page.on('request', (req) => {
     const url = new URL(req.url());
     if (url.pathname.startsWith('/api/')) asked.push(`${req.method()} ${url.pathname}`);
+    if (req.resourceType() === 'stylesheet') stylesheets.push(url.pathname);
   });
   await page.goto(`/t/${id}`);
   await expect(assistant(page).last()).toHaveAttribute('data-status', 'complete');
   await expect(page.getByRole('textbox', { name: 'Message' })).toBeEnabled();
+  // The app's stylesheet came inside the page (server/web.ts): no link, no request of its own, and
+  // it applies. (Lazy parts' own CSS, like the sidebar's, comes with them, after the first screen.)
+  const shell = await (await page.request.get(`/t/${id}`)).text();
+  expect(shell).toContain('<style>');
+  expect(shell).not.toContain('rel="stylesheet"');
+  expect(stylesheets.filter((path) => path.startsWith('/_app/immutable/assets/app.'))).toEqual([]);
+  expect(await page.locator('.composer').evaluate((el) => getComputedStyle(el).borderRadius)).toBe('24px');
   // The thread list and folders come after the first screen; wait for them so nothing late is missed.
   await expect.poll(() => asked.filter((a) => a === 'GET /api/folders').length).toBeGreaterThan(0);
   // index.html's prefetch: who is signed in (its answer carries the permissions too) and the
