@@ -140,10 +140,9 @@ export function webRoutes(config: Config, root = WEB_BUILD) {
       set.status = 404;
       return { error: { code: 'not_found', message: 'Not found' } };
     }
-    // Rebuilt while running (a deploy in place, or dev): pick up the new shell.
-    const indexFile = join(root, 'index.html');
-    const current = existsSync(indexFile) ? statSync(indexFile).mtimeMs : null;
-    if (!shell || (current !== null && current !== shell.mtime)) shell = loadShell(root) ?? shell;
+    // Rebuilt while running (a deploy in place, or dev): loadShell builds the new shell once; while
+    // index.html is missing mid-deploy, the last one stays.
+    shell = loadShell(root) ?? shell;
     const gzip = acceptsGzip(request);
     const target = normalize(join(root, path));
     const stat = target.startsWith(root + sep) && path !== '/' && existsSync(target) ? statSync(target) : null;
