@@ -45,6 +45,9 @@ function inlineStylesheets(html: string, root: string): string {
   });
 }
 
+/** Brotli at its best level: for files compressed once and kept (the shell, the built assets). */
+const BROTLI_BEST = { params: { [zlib.BROTLI_PARAM_QUALITY]: 11 } };
+
 type Shell = { html: string; csp: string; mtime: number; gzip: Uint8Array<ArrayBuffer>; br: Uint8Array<ArrayBuffer> };
 const shells = new Map<string, Shell>();
 
@@ -63,7 +66,7 @@ export function loadShell(root = WEB_BUILD): Shell | null {
     csp,
     mtime,
     gzip: Bun.gzipSync(html) as Uint8Array<ArrayBuffer>,
-    br: new Uint8Array(brotliCompressSync(html, { params: { [zlib.BROTLI_PARAM_QUALITY]: 11 } })) as Uint8Array<ArrayBuffer>,
+    br: new Uint8Array(brotliCompressSync(html, BROTLI_BEST)) as Uint8Array<ArrayBuffer>,
   };
   shells.set(root, shell);
   return shell;
@@ -90,14 +93,14 @@ function brotli(path: string, mtime: number): Uint8Array<ArrayBuffer> | null {
   const hit = brotliCache.get(path);
   if (hit && hit.mtime === mtime) return hit.body;
   brotliCache.set(path, { mtime, body: null });
-  brotliCompress(readFileSync(path), { params: { [zlib.BROTLI_PARAM_QUALITY]: 11 } }, (error, out) => {
+  brotliCompress(readFileSync(path), BROTLI_BEST, (error, out) => {
     const entry = brotliCache.get(path);
     if (entry && entry.mtime === mtime) entry.body = error ? null : (new Uint8Array(out) as Uint8Array<ArrayBuffer>);
   });
   return null;
 }
 
-const acceptsGzip = (request: Request) => /\bgzip\b/.test(request.headers.get('accept-encoding') ?? '');
+export const acceptsGzip = (request: Request) => /\bgzip\b/.test(request.headers.get('accept-encoding') ?? '');
 const acceptsBrotli = (request: Request) => /\bbr\b/.test(request.headers.get('accept-encoding') ?? '');
 
 /** An HTML answer; `encoded` is the body already compressed, with its encoding. */

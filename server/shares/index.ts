@@ -103,16 +103,16 @@ export function sharesRoutes(deps: Pick<AppDeps, 'sql' | 'config' | 'auth'>) {
     )
     .get(
       '/s/:code',
-      async ({ params }) => {
+      async ({ params, request }) => {
         const share = await findShare(deps, params.code);
-        if (!share) return sharePageResponse(null);
+        if (!share) return sharePageResponse(null, request);
         const image = share.snapshot.messages.flatMap((m) => m.attachments).find((a) => a.mime.startsWith('image/'));
         return sharePageResponse({
           code: share.code,
           url: shareUrl(deps.config, share.code),
           snapshot: share.snapshot,
           imageUrl: image ? `${deps.config.http.publicUrl}${sharedFileUrl(share.code, image.id)}` : null,
-        });
+        }, request);
       },
       { params: CodeParams, detail: htmlPage('The web app with Open Graph tags for the share (404 page once revoked)') },
     );

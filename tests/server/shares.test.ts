@@ -253,6 +253,25 @@ describe('the /s/:code page', () => {
     expect(html.indexOf('og:title')).toBeLessThan(html.indexOf('</head>'));
   });
 
+  test('gzipped when the browser takes it (the shell carries the stylesheet), plain when not', async () => {
+    const { client } = await signUp(server.url);
+    const thread = await newThread(client, trip('Compressed'));
+    const { code } = await share(client, thread.id);
+    const raw = (encoding: string) =>
+      fetch(`${server.url}/s/${code}`, { headers: { 'accept-encoding': encoding }, decompress: false } as RequestInit);
+    const gz = await raw('gzip, deflate, br');
+    expect(gz.status).toBe(200);
+    expect(gz.headers.get('content-encoding')).toBe('gzip');
+    expect(gz.headers.get('vary')).toContain('accept-encoding');
+    const zipped = new Uint8Array(await gz.arrayBuffer());
+    const html = new TextDecoder().decode(Bun.gunzipSync(zipped));
+    expect(html).toContain('<meta property="og:title" content="Compressed">');
+    expect(zipped.length).toBeLessThan(Buffer.byteLength(html) / 2);
+    const plain = await raw('identity');
+    expect(plain.headers.get('content-encoding')).toBeNull();
+    expect(await plain.text()).toBe(html);
+  });
+
   test('a shared image becomes og:image, at the share’s file URL', async () => {
     const { client } = await signUp(server.url);
     const thread = await newThread(client, trip('Art'));
