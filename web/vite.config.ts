@@ -49,6 +49,10 @@ const LAZY = [
   /src\/lib\/rooms\/room\.svelte/,
   // Rooms kept on this device (offline reading), saved after a list fetch.
   /src\/lib\/rooms\/offline/,
+  // Opening the offline mirror's database (the idb library): when the first mirror opens, with
+  // the thread's answer already on its way (lib/offline/db.ts's loadStore).
+  /src\/lib\/offline\/store/,
+  /node_modules\/idb\//,
   // The admin console (its pages, its client, the chart library) and the rarely used
   // account pieces: Settings › Allowance and the Flag dialog.
   /src\/routes\/admin\//,

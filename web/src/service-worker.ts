@@ -20,7 +20,7 @@
 import { clientsClaim } from 'workbox-core';
 import { cleanupOutdatedCaches, createHandlerBoundToURL, precacheAndRoute } from 'workbox-precaching';
 import { NavigationRoute, registerRoute } from 'workbox-routing';
-import { mirrorNames, openExistingMirrorDB } from '$lib/offline/db';
+import { mirrorNames, openExistingMirrorDB } from '$lib/offline/store';
 import { deliverEntry } from '$lib/offline/deliver';
 import { flushOutbox, sortOutbox, SYNC_TAG, type OutboxStore } from '$lib/offline/outbox';
 import { openReply, showReply } from '$lib/push/worker';

@@ -13,7 +13,7 @@ import type { Attachment, Message, Thread } from '$server/threads/model';
 import type { Folder } from '$server/folders/model';
 import type { IDBPTransaction } from 'idb';
 import { sortOutbox } from './outbox';
-import { isImage, openMirrorDB, type FileRecord, type MirrorDB, type MirrorSchema, type OutboxEntry } from './db';
+import { isImage, loadStore, type FileRecord, type MirrorDB, type MirrorSchema, type OutboxEntry } from './db';
 
 export type { SyncPage };
 
@@ -34,9 +34,13 @@ export class Mirror {
 
   constructor(userId: string) {
     this.userId = userId;
-    this.#db = openMirrorDB(userId, () => {
-      this.#closed = true;
-    }).catch(() => null);
+    this.#db = loadStore()
+      .then((store) =>
+        store.openMirrorDB(userId, () => {
+          this.#closed = true;
+        }),
+      )
+      .catch(() => null);
   }
 
   get closed() {

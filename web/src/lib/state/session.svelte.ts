@@ -11,7 +11,7 @@
 import { api, ApiError, onSessionEnded } from '$lib/api';
 import type { User } from '$server/auth/model';
 import type { Permission, Permissions } from '$server/auth/permissions';
-import { dbName, deleteMirrorDBs, openExistingMirrorDB } from '$lib/offline/db';
+import { dbName, loadStore } from '$lib/offline/db';
 import { drafts } from './drafts.svelte';
 import { BRANCH_PREFIX } from '$lib/thread/branch-memory';
 
@@ -138,7 +138,9 @@ class Session {
   async #restoreOffline(): Promise<boolean> {
     const id = this.#lastId;
     if (!id || this.#user) return !!this.#user;
-    const db = await openExistingMirrorDB(dbName(id)).catch(() => null);
+    const db = await loadStore()
+      .then((store) => store.openExistingMirrorDB(dbName(id)))
+      .catch(() => null);
     const user = (await db?.get('meta', 'user').catch(() => undefined)) as User | undefined;
     db?.close();
     if (!user || user.id !== id || this.#status === 'signed-out') return false;
@@ -271,7 +273,11 @@ class Session {
     } catch {
       /* storage unavailable */
     }
-    await deleteMirrorDBs(keep);
+    // The store's code is a chunk of its own: loaded here if no mirror has opened yet. Should it
+    // fail to load (no network, no worker), the server's Clear-Site-Data at sign-out still wipes them.
+    await loadStore()
+      .then((store) => store.deleteMirrorDBs(keep))
+      .catch(() => {});
     // The worker precaches only the app shell, but drop any runtime cache a future version adds.
     // Bounded: while the browser applies the server's Clear-Site-Data, CacheStorage can wait.
     if ('caches' in globalThis) {
