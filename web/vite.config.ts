@@ -17,6 +17,8 @@ const LAZY = [
   // Dialogs opened on use: a thread's settings and share dialogs, a folder's (LoadFailed.svelte
   // says so when one cannot be fetched).
   /src\/lib\/components\/(ShareDialog|ThreadSettings|FolderDialog)\.svelte/,
+  // The open model menu (the picker's, "Regenerate with…"'s): only their buttons are on a first screen.
+  /src\/lib\/components\/ModelMenuList\.svelte/,
   // A reply's tool calls and the composer's attachments: when there are some.
   /src\/lib\/components\/(ToolCalls|AttachmentTray)\.svelte/,
   // The thread list (sidebar or drawer) and what only it uses: fetched at once on a wide

@@ -4,7 +4,8 @@
  * the dialogs are lazy chunks that come after it; a reply with no Markdown syntax shows
  * its final HTML from the start (the same DOM node stays when the renderer arrives), one
  * with syntax shows its text and is rendered in place once the renderer is here; a lazy
- * part that cannot be fetched says so instead of showing nothing.
+ * part that cannot be fetched says so instead of showing nothing. (The offline mirror's
+ * database code is lazy too: the first screen shows the server's answer without it.)
  */
 import { expect, test, type Page } from '@playwright/test';
 import { assistant, shoot, signUpByApi, startChat, waitForReply } from './helpers';
@@ -64,6 +65,14 @@ test('a thread opens with only the first-load JS; what could not load says so', 
   await shoot(page, 'first-screen-load-failed-phone');
   await dialog.getByRole('button', { name: 'Close' }).last().click();
   await expect(dialog).toHaveCount(0);
+  // The model menu's list is lazy too: its button says so, and focus comes back to it.
+  const picker = page.getByRole('button', { name: /^Model/ });
+  await picker.click();
+  const models = page.getByRole('dialog', { name: 'Model' });
+  await expect(models.getByRole('alert')).toContainText("Couldn't load this");
+  await models.getByRole('button', { name: 'Close' }).last().click();
+  await expect(models).toHaveCount(0);
+  await expect(picker).toHaveAttribute('aria-expanded', 'false');
   await shoot(page, 'first-screen-without-renderer-phone');
   // Desktop, dark: the sidebar (fetched at once on a wide screen) says it could not load.
   await page.emulateMedia({ colorScheme: 'dark' });
