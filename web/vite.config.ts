@@ -82,19 +82,54 @@ const LAZY = [
 /**
  * One app chunk. kit.output.bundleStrategy 'single' gives the app one entry file, but under
  * Vite 8 it also turns code splitting off, which would inline every lazy import. Splitting
- * goes back on with a single group for everything but LAZY: a first visit downloads the
- * entry, the app chunk and the CSS in one round of requests, since a round trip on a phone
- * network costs more than the bytes a finer split would save.
+ * goes back on with a single group: every module the entry reaches without going through a
+ * LAZY one (so every route's files, and what they import). A first visit downloads the entry,
+ * the app chunk and the CSS in one round of requests, since a round trip on a phone network
+ * costs more than the bytes a finer split would save. A module only LAZY ones import (a form
+ * field of the sign-in screens, the push client of Settings) goes with them.
  */
 function oneAppChunk(): Plugin {
+  type Info = { isEntry: boolean; importers: readonly string[]; dynamicImporters: readonly string[]; importedIds: readonly string[]; dynamicallyImportedIds: readonly string[] };
+  type Graph = { getModuleInfo(id: string): Info | null };
+  const lazy = (id: string) => LAZY.some((re) => re.test(id));
+  /** Reached from an entry without going through a LAZY module. */
+  const app = new Set<string>();
+  /** Walked back from, to find the entries above them: every such entry is in `app`'s walk. */
+  const walked = new Set<string>();
+  function inApp(id: string, graph: Graph): boolean {
+    const up = [id];
+    while (up.length) {
+      const at = up.pop()!;
+      if (walked.has(at)) continue;
+      walked.add(at);
+      const info = graph.getModuleInfo(at);
+      if (!info) continue;
+      if (info.isEntry && !lazy(at)) {
+        const down = [at];
+        while (down.length) {
+          const next = down.pop()!;
+          if (app.has(next) || lazy(next)) continue;
+          app.add(next);
+          const i = graph.getModuleInfo(next);
+          if (i) down.push(...i.importedIds, ...i.dynamicallyImportedIds);
+        }
+      }
+      up.push(...info.importers, ...info.dynamicImporters);
+    }
+    return app.has(id);
+  }
   return {
     name: 'parley:one-app-chunk',
     enforce: 'post',
+    buildStart() {
+      app.clear();
+      walked.clear();
+    },
     config(config) {
       const output = config.build?.rollupOptions?.output;
       if (output && !Array.isArray(output) && 'codeSplitting' in output) {
         (output as { codeSplitting?: unknown }).codeSplitting = {
-          groups: [{ name: 'app', test: (id: string) => !LAZY.some((re) => re.test(id)) }],
+          groups: [{ name: (id: string, graph: Graph) => (inApp(id, graph) ? 'app' : null) }],
         };
       }
     },
