@@ -8,6 +8,7 @@ import type { Sql } from './db';
 import type { AppDeps, Hooks } from './deps';
 import { errorHandler } from './errors';
 import { securityPlugin } from './http/security';
+import { compressJson } from './http/compress';
 import { bodyLimits, type RouteInfo } from './http/body-limits';
 import { healthRoutes } from './health';
 import { authPlugin } from './auth/plugin';
@@ -115,6 +116,8 @@ export function createApp(input: AppInput) {
   const app = new Elysia()
     .use(errorHandler)
     .use(securityPlugin(input.config.http.publicUrl))
+    // JSON answers of 1 KB or more go gzipped: a phone waits a second for a thread's 200 KB of messages.
+    .use(compressJson)
     // The upload routes (parse: 'none') are found among the app's routes at the first request.
     .use(bodyLimits(() => routes()))
     .use(healthRoutes(input.sql, lifecycle))

@@ -14,6 +14,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { brotliCompress, brotliCompressSync, constants as zlib } from 'node:zlib';
 import { join, normalize, resolve, sep } from 'node:path';
 import type { Config } from './config';
+import { acceptsBrotli, acceptsGzip } from './http/compress';
 import { CSP } from './http/security';
 
 export const WEB_BUILD = resolve(import.meta.dir, '..', 'web', 'build');
@@ -99,9 +100,6 @@ function brotli(path: string, mtime: number): Uint8Array<ArrayBuffer> | null {
   });
   return null;
 }
-
-export const acceptsGzip = (request: Request) => /\bgzip\b/.test(request.headers.get('accept-encoding') ?? '');
-const acceptsBrotli = (request: Request) => /\bbr\b/.test(request.headers.get('accept-encoding') ?? '');
 
 /** An HTML answer; `encoded` is the body already compressed, with its encoding. */
 export function htmlResponse(html: string, csp: string, status = 200, encoded?: { body: Uint8Array<ArrayBuffer>; encoding: 'br' | 'gzip' }) {

@@ -6,8 +6,9 @@
  * Never cached (a revoked link must stop working at once), never indexed, and the
  * code in the URL is not sent onward as a Referer.
  */
+import { acceptsGzip } from '../http/compress';
 import { CSP } from '../http/security';
-import { acceptsGzip, loadShell } from '../web';
+import { loadShell } from '../web';
 import type { Snapshot } from './model';
 
 const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };

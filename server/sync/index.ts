@@ -1,5 +1,6 @@
 import { Elysia, t } from 'elysia';
 import type { AppDeps } from '../deps';
+import { GZIP_MIN_BYTES, mayGzip } from '../http/compress';
 import { withSecurityHeaders } from '../http/security';
 import { withErrors } from '../http/model';
 import { SyncPage } from './model';
@@ -9,20 +10,6 @@ export const SyncQuery = t.Object({
   since: t.Optional(t.String({ pattern: '^[0-9]{1,18}$', error: 'must be a cursor from a previous sync' })),
   limit: t.Optional(t.Integer({ minimum: 1, maximum: 5000, error: 'must be an integer from 1 to 5000' })),
 });
-
-/** Below this a page goes as is: compressing a few hundred bytes saves nothing. */
-const GZIP_MIN_BYTES = 1024;
-
-/** Whether the client takes gzip (`Accept-Encoding`, a q of 0 refusing it). */
-function acceptsGzip(request: Request): boolean {
-  const header = request.headers.get('accept-encoding') ?? '';
-  return header.split(',').some((part) => {
-    const [coding, ...params] = part.trim().toLowerCase().split(';');
-    if (coding !== 'gzip' && coding !== '*') return false;
-    const q = params.map((p) => p.trim()).find((p) => p.startsWith('q='));
-    return !q || Number(q.slice(2)) > 0;
-  });
-}
 
 export function syncRoutes(deps: AppDeps) {
   return new Elysia({ name: 'sync' })
@@ -39,8 +26,11 @@ export function syncRoutes(deps: AppDeps) {
           'cache-control': 'no-store',
           vary: 'accept-encoding',
         };
-        if (json.length < GZIP_MIN_BYTES || !acceptsGzip(request)) return withSecurityHeaders(new Response(json, { headers }));
+        if (json.length < GZIP_MIN_BYTES || !mayGzip(request)) return withSecurityHeaders(new Response(json, { headers }));
         headers['content-encoding'] = 'gzip';
+        // Level 5, where compressJson takes 3: a first sync is megabytes, sent once over a phone's
+        // network. Level 3 made one 4% larger (8.1 MB of JSON: 2.04 MB, not 1.96 MB) to save
+        // about 3.5 of the 13 ms a 1.7 MB page takes.
         return withSecurityHeaders(new Response(Bun.gzipSync(json, { level: 5 }), { headers }));
       },
       // The handler builds its own (gzipped) Response, so Elysia does not check it against

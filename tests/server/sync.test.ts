@@ -46,9 +46,14 @@ describe('sync on the wire', () => {
     expect(decoded.threads).toHaveLength(20);
   });
 
-  test('gzip refused with q=0, and small pages, go plain', async () => {
+  test('gzip refused with q=0, requests another site started, and small pages, go plain', async () => {
     const { client } = await userWithThreads(20);
     expect((await raw(client, '/api/sync', 'gzip;q=0, identity')).res.headers.get('content-encoding')).toBeNull();
+    // BREACH (server/http/compress.ts): a cross-site request's answer size must not depend on its content.
+    const crossSite = await client.request('GET', '/api/sync', undefined, { headers: { 'accept-encoding': 'gzip', 'sec-fetch-site': 'cross-site' }, decompress: false } as RequestInit);
+    expect(crossSite.status).toBe(200);
+    expect(crossSite.headers.get('content-encoding')).toBeNull();
+    expect((await raw(client, '/api/sync', 'gzip')).res.headers.get('content-encoding')).toBe('gzip');
     const cursor = JSON.parse(new TextDecoder().decode((await raw(client, '/api/sync', 'identity')).bytes)).cursor;
     const empty = await raw(client, `/api/sync?since=${cursor}`, 'gzip');
     expect(empty.res.headers.get('content-encoding')).toBeNull();
