@@ -303,7 +303,8 @@ const firstSpan = await page.evaluate(() => {
 await page.evaluate(() => navigator.serviceWorker.ready);
 await page.reload();
 await until('the worker to control the page', () => page.evaluate(() => navigator.serviceWorker.controller !== null));
-await until('the list', () => page.getByRole('navigation', { name: 'Threads' }).getByRole('link').count().then((n) => n >= THREADS));
+// The list shows a window of its first rows (components/Sidebar.svelte), not all THREADS.
+await until('the list', () => page.getByRole('navigation', { name: 'Threads' }).getByRole('link').count().then((n) => n > 0));
 await page.waitForLoadState('networkidle');
 
 // Incremental: one more exchange (another device, as it were), then the app syncs (on focus).
@@ -370,7 +371,7 @@ const rows: [string, string, string][] = [
   ],
   [
     'Offline cold start → thread list on screen (Chromium)',
-    `median of ${RUNS}, ${shownThreads} threads listed; runs ${coldStarts.map((n) => n.toFixed(0)).join(', ')} ms`,
+    `median of ${RUNS}, the list's first ${shownThreads} rows shown; runs ${coldStarts.map((n) => n.toFixed(0)).join(', ')} ms`,
     `${coldMs.toFixed(0)} ms, target ≤ 1000 ms`,
   ],
 ];
