@@ -88,6 +88,18 @@ export async function loadStore(): Promise<typeof import('./store')> {
   return (store ??= await import('./store'));
 }
 
+/**
+ * Deletes mirror databases (all of them, or all but one account's), loading the store's code if
+ * no mirror has yet. Resolves once gone, or after a few seconds at most: another tab may hold one
+ * open (its deletion then completes as soon as that tab lets go, as every connection does when
+ * asked), and while the browser applies the server's Clear-Site-Data even listing databases can
+ * wait. Should the code not load (no network, no worker), Clear-Site-Data at sign-out still wipes them.
+ */
+export async function deleteMirrorDBs(keepUserId?: string): Promise<void> {
+  const work = loadStore().then((store) => store.deleteMirrorDBs(keepUserId));
+  await Promise.race([work.catch(() => {}), new Promise((resolve) => setTimeout(resolve, 3000))]);
+}
+
 /** store.ts's abortUnfinished, at once: before the store has loaded, no transaction can have begun. */
 export function abortUnfinished(): void {
   store?.abortUnfinished();

@@ -106,15 +106,11 @@ export async function mirrorNames(): Promise<string[]> {
 }
 
 /**
- * Deletes mirror databases (all of them, or all but one account's). Resolves once gone, or
- * after a few seconds at most: another tab may hold one open (its deletion then completes as
- * soon as that tab lets go, as every connection does when asked, see `blocking`), and while
- * the browser applies the server's Clear-Site-Data even listing databases can wait.
+ * Deletes mirror databases (all of them, or all but one account's). It may never resolve while
+ * another tab holds one open, or while the browser applies the server's Clear-Site-Data: call it
+ * through db.ts's deleteMirrorDBs, which waits a few seconds at most.
  */
 export async function deleteMirrorDBs(keepUserId?: string): Promise<void> {
-  const work = (async () => {
-    const names = await mirrorNames().catch(() => [] as string[]);
-    await Promise.all(names.filter((n) => !keepUserId || n !== dbName(keepUserId)).map((n) => deleteDB(n).catch(() => {})));
-  })();
-  await Promise.race([work, new Promise((resolve) => setTimeout(resolve, 3000))]);
+  const names = await mirrorNames().catch(() => [] as string[]);
+  await Promise.all(names.filter((n) => !keepUserId || n !== dbName(keepUserId)).map((n) => deleteDB(n).catch(() => {})));
 }

@@ -11,7 +11,7 @@
 import { api, ApiError, onSessionEnded } from '$lib/api';
 import type { User } from '$server/auth/model';
 import type { Permission, Permissions } from '$server/auth/permissions';
-import { dbName, loadStore } from '$lib/offline/db';
+import { dbName, deleteMirrorDBs, loadStore } from '$lib/offline/db';
 import { drafts } from './drafts.svelte';
 import { BRANCH_PREFIX } from '$lib/thread/branch-memory';
 
@@ -273,11 +273,7 @@ class Session {
     } catch {
       /* storage unavailable */
     }
-    // The store's code is a chunk of its own: loaded here if no mirror has opened yet. Should it
-    // fail to load (no network, no worker), the server's Clear-Site-Data at sign-out still wipes them.
-    await loadStore()
-      .then((store) => store.deleteMirrorDBs(keep))
-      .catch(() => {});
+    await deleteMirrorDBs(keep);
     // The worker precaches only the app shell, but drop any runtime cache a future version adds.
     // Bounded: while the browser applies the server's Clear-Site-Data, CacheStorage can wait.
     if ('caches' in globalThis) {
