@@ -166,8 +166,15 @@ describe('bun run blobs:move', () => {
       // Killed part way: after its first progress line.
       const first = Bun.spawn(['bun', script, '--to', 's3'], { env, stdout: 'pipe', stderr: 'pipe' });
       const reader = first.stdout.getReader();
-      const { value } = await reader.read();
-      expect(new TextDecoder().decode(value)).toMatch(/^\d+\/300 blobs/);
+      // Up to its first output (a pipe may hand over an empty chunk first); if it ends without
+      // any, its stderr says why.
+      let progress = '';
+      while (!progress) {
+        const { value, done } = await reader.read();
+        if (done) throw new Error(`blobs:move ended without output: ${await new Response(first.stderr).text()}`);
+        progress = new TextDecoder().decode(value);
+      }
+      expect(progress).toMatch(/^\d+\/300 blobs/);
       first.kill('SIGKILL');
       await first.exited;
 
