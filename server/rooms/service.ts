@@ -349,6 +349,13 @@ export async function events(
           }
           if (rows.length < 500) break;
         }
+        // Who is here now, read after the hub listens. The page read the members before this
+        // stream opened: a presence note sent between the two (a member arriving or leaving
+        // just then) reached no listener here, so each member's state is sent once. A note
+        // held meanwhile follows, and is newer.
+        for (const m of await q.mentionTargets(deps.sql, roomId)) {
+          send({ event: 'presence', data: { seq: last, userId: m.userId, name: m.name, online: m.online } });
+        }
         live = true;
         for (const e of early.splice(0)) deliver(e);
         await online(ONLINE_SECONDS);

@@ -356,6 +356,29 @@ describe('events', () => {
       expect(now.find((m: any) => m.userId === member.user.id).online).toBe(false);
     });
   });
+
+  test('presence: a stream opened after another member arrived says who is here, before live events', async () => {
+    const owner = await signUp(server.url, 'owner');
+    const member = await signUp(server.url, 'member');
+    const room = await newRoom(owner.client);
+    await owner.client.json('POST', `/api/rooms/${room.id}/members`, { email: member.email });
+    // The member's arrival note has been delivered (a first view of the owner's got it) before
+    // the owner's second view opens: that one hears it from the snapshot or not at all.
+    const first = await openEvents(owner.client, room.id);
+    const memberView = await openEvents(member.client, room.id);
+    await first.until((evs) => evs.some((e) => e.event === 'presence' && e.data.userId === member.user.id && e.data.online));
+    first.close();
+    const ownerView = await openEvents(owner.client, room.id);
+    await ownerView.until((evs) => evs.some((e) => e.event === 'presence' && e.data.userId === member.user.id && e.data.online));
+    memberView.close();
+    await ownerView.until((evs) => evs.some((e) => e.event === 'presence' && e.data.userId === member.user.id && !e.data.online));
+    ownerView.close();
+    // And one who left: a new stream says so.
+    const again = await openEvents(owner.client, room.id);
+    await again.until((evs) => evs.some((e) => e.event === 'presence' && e.data.userId === member.user.id));
+    again.close();
+    expect(again.events.find((e) => e.event === 'presence' && e.data.userId === member.user.id)!.data.online).toBe(false);
+  });
 });
 
 describe('the assistant', () => {
