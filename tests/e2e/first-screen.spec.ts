@@ -108,33 +108,65 @@ test('the renderer arrives after the first paint and renders in place; a plain r
   expect(await plain.evaluate((el) => el.getBoundingClientRect().height)).toBe(height);
 });
 
+test('a browser without import maps runs the same page from the files', async ({ page }) => {
+  const id = await threadWithTwoReplies(page);
+  // As Safari before 16.4: the boot script leaves the modules to their files, preloaded.
+  await page.addInitScript(() => {
+    HTMLScriptElement.supports = () => false;
+  });
+  const scripts: string[] = [];
+  page.on('request', (req) => {
+    const url = new URL(req.url());
+    if (req.resourceType() === 'script') scripts.push(url.protocol === 'blob:' ? 'blob:' : url.pathname);
+  });
+  await page.goto(`/t/${id}`);
+  await expect(assistant(page).last()).toHaveAttribute('data-status', 'complete');
+  await expect(page.getByRole('textbox', { name: 'Message' })).toBeEnabled();
+  expect(scripts.filter((path) => path.startsWith('/_app/immutable/bundle.'))).toHaveLength(1);
+  expect(scripts).not.toContain('blob:');
+  expect(await page.locator('link[rel="modulepreload"]').count()).toBeGreaterThanOrEqual(2);
+  expect(await page.locator('textarea[data-module], script[type="importmap"]').count()).toBe(0);
+});
+
 test('opening a thread cold asks the server once for who is signed in and once for the thread', async ({ page }) => {
   const id = await threadWithTwoReplies(page);
   const asked: string[] = [];
   const stylesheets: string[] = [];
+  const scripts: string[] = [];
   page.on('request', (req) => {
     const url = new URL(req.url());
     if (url.pathname.startsWith('/api/')) asked.push(`${req.method()} ${url.pathname}`);
     if (req.resourceType() === 'stylesheet') stylesheets.push(url.pathname);
+    if (req.resourceType() === 'script') scripts.push(url.protocol === 'blob:' ? 'blob:' : url.pathname);
   });
   await page.goto(`/t/${id}`);
   await expect(assistant(page).last()).toHaveAttribute('data-status', 'complete');
   await expect(page.getByRole('textbox', { name: 'Message' })).toBeEnabled();
   // The app's stylesheet came inside the page (server/web.ts): no link, no request of its own, and
   // it applies. (Lazy parts' own CSS, like the sidebar's, comes with them, after the first screen.)
-  const shell = await (await page.request.get(`/t/${id}`)).text();
+  // (As the browser asks for a page: a fetch that is not one, like the service worker's, gets the shell linking the files.)
+  const shell = await (await page.request.get(`/t/${id}`, { headers: { 'sec-fetch-dest': 'document' } })).text();
   expect(shell).toContain('<style>');
   expect(shell).not.toContain('rel="stylesheet"');
   expect(stylesheets.filter((path) => path.startsWith('/_app/immutable/assets/app.'))).toEqual([]);
   expect(await page.locator('.composer').evaluate((el) => getComputedStyle(el).borderRadius)).toBe('24px');
-  // The app chunk (the large one the shell preloads) asks V8 to compile it as it downloads: the
-  // hint only works on the file's first line (web/vite.config.ts, compileHint). The small entry does not carry it.
-  const preloaded = [...shell.matchAll(/<link href="([^"]+)" rel="modulepreload">/g)].map((m) => m[1]!);
-  const bodies = await Promise.all(preloaded.map(async (href) => (await page.request.get(href)).text()));
+  // The first-load modules came inside the page too (server/web.ts, inlineModules): the browser
+  // asked for none of their files, and the page keeps no copy once they run.
+  const inlined = [...shell.matchAll(/<textarea hidden data-module="([^"]+)">/g)].map((m) => m[1]!);
+  expect(inlined.length).toBeGreaterThanOrEqual(2);
+  expect(shell).not.toContain('rel="modulepreload"');
+  expect(scripts.filter((path) => inlined.includes(path))).toEqual([]);
+  expect(scripts.filter((path) => path.startsWith('blob:'))).toHaveLength(inlined.length);
+  expect(await page.locator('textarea[data-module]').count()).toBe(0);
+  // The app chunk (the large one) asks V8 to compile it as it arrives: the hint only works on the
+  // file's first line (web/vite.config.ts, compileHint). The small entry does not carry it.
+  const bodies = await Promise.all(inlined.map(async (href) => (await page.request.get(href)).text()));
   const app = bodies.reduce((a, b) => (b.length > a.length ? b : a));
   expect(app.length).toBeGreaterThan(100_000);
   expect(app.startsWith('//# allFunctionsCalledOnLoad\n')).toBe(true);
   expect(bodies.filter((body) => body.includes('allFunctionsCalledOnLoad'))).toHaveLength(1);
+  const block = shell.slice(shell.indexOf(`data-module="${inlined[bodies.indexOf(app)]}">`));
+  expect(block.slice(block.indexOf('>') + 1).startsWith('//# allFunctionsCalledOnLoad\n')).toBe(true);
   // The thread list and folders come after the first screen; wait for them so nothing late is missed.
   await expect.poll(() => asked.filter((a) => a === 'GET /api/folders').length).toBeGreaterThan(0);
   // index.html's prefetch: who is signed in (its answer carries the permissions too) and the

@@ -169,6 +169,13 @@ try {
   await step('registers through the sign-up page', async () => {
     await wd.go(`${base}/register`);
     await until('the sign-up form', () => wd.run<boolean>('return !!document.querySelector("#email")'));
+    // The first visit's page carried the app's code (server/web.ts, inlineModules): it ran from
+    // blob: modules through an import map, and no copy of the text stays in the page.
+    const inline = await wd.run<{ map: boolean; left: number; files: string[] }>(
+      `return { map: !!document.querySelector('script[type=importmap]'), left: document.querySelectorAll('textarea[data-module]').length,
+        files: performance.getEntriesByType('resource').map((e) => e.name).filter((n) => n.includes('/_app/immutable/bundle.')) }`,
+    );
+    if (!inline.map || inline.left || inline.files.length) throw new Error(`the app's code did not come inside the page: ${JSON.stringify(inline)}`);
     await wd.type('#name', 'Webkit Tester');
     await wd.type('#email', `webkit-${Date.now()}@example.test`);
     await wd.type('#password', 'a long webkit passphrase 42');
