@@ -6,7 +6,8 @@
  * Debian's Chromium, in a fresh context (empty cache, no service worker yet), with
  * CDP CPU throttling 4× and DevTools' "Fast 3G" network (562.5 ms RTT, 1.44 Mbit/s down):
  *   - JS and CSS downloaded until the thread is usable, gzipped (each body gzipped here,
- *     level 6, whatever the server sent) and as transferred; the CSS inside the document;
+ *     level 6, whatever the server sent) and as transferred; the CSS and the modules inside
+ *     the document (a first visit's page carries the first-load code: server/web.ts);
  *   - time from navigation start to a usable thread view: the last reply rendered and
  *     the composer ready for input (median of RUNS, default 3);
  *   - that highlighting code is not downloaded for a thread without code, and is once
@@ -106,6 +107,8 @@ async function seed() {
 interface Resource {
   url: string;
   type: 'script' | 'stylesheet';
+  /** The body (a blob: module's too: the shell's modules run from blob: URLs, which only the page can fetch). */
+  text: string;
   bytes: number;
   gzip: number;
   transferred: number;
@@ -164,20 +167,24 @@ async function visit(seeded: Awaited<ReturnType<typeof seed>>, throttle: boolean
         // A body is gone once its page navigated away (the second visit): fetched again then.
         res
           .body()
-          .catch(async () => Buffer.from(await (await fetch(res.url())).arrayBuffer()))
+          .catch(async () => (res.url().startsWith('blob:') ? Buffer.alloc(0) : Buffer.from(await (await fetch(res.url())).arrayBuffer())))
           .then((body) => {
-          resources.push({ url: res.url(), type, bytes: body.length, gzip: Bun.gzipSync(new Uint8Array(body)).length, transferred: 0 });
+          resources.push({ url: res.url(), type, text: body.toString('utf8'), bytes: body.length, gzip: Bun.gzipSync(new Uint8Array(body)).length, transferred: 0 });
         }),
       );
     });
     await page.addInitScript(() => {
-      // Usable: the last reply is on screen and the composer takes input.
+      // Usable: the last reply is on screen and the composer takes input. Awaited through CDP
+      // (below), not page.waitForFunction: that loads Playwright's own script into the page, a
+      // 40–60 ms parse at 4× slowdown that landed on the page's main thread mid-start.
+      let done: (at: number) => void = () => {};
+      (window as unknown as { __usable: Promise<number> }).__usable = new Promise<number>((resolve) => (done = resolve));
       const check = () => {
         const replies = document.querySelectorAll('[data-role="assistant"][data-status="complete"]');
         const composer = document.getElementById('composer') as HTMLTextAreaElement | null;
         const last = replies[replies.length - 1];
         if (replies.length >= 3 && composer && !composer.disabled && last && last.getBoundingClientRect().height > 0) {
-          (window as unknown as { __usable: number }).__usable = performance.now();
+          done(performance.now());
           return;
         }
         requestAnimationFrame(check);
@@ -191,8 +198,9 @@ async function visit(seeded: Awaited<ReturnType<typeof seed>>, throttle: boolean
       await cdp.send('Profiler.start');
     }
     await page.goto(`${base}/t/${seeded.plain}`);
-    await page.waitForFunction(() => (window as unknown as { __usable?: number }).__usable !== undefined, undefined, { timeout: 60_000 });
-    const usableMs = await page.evaluate(() => (window as unknown as { __usable: number }).__usable);
+    const usable = cdp.send('Runtime.evaluate', { expression: 'window.__usable', awaitPromise: true, returnByValue: true });
+    const late = new Promise<never>((_, reject) => setTimeout(() => reject(new Error('the thread was not usable within 60 s')), 60_000));
+    const usableMs = Number((await Promise.race([usable, late])).result.value);
     if (profiling) summarizeProfile((await cdp.send('Profiler.stop')).profile);
     // Where the time went: each request's start and end, and the document's own timings.
     const timeline = await page.evaluate(() => {
@@ -215,8 +223,7 @@ async function visit(seeded: Awaited<ReturnType<typeof seed>>, throttle: boolean
     const firstLoad = resources.map((r) => ({ ...r, transferred: transferred.get(r.url) ?? 0 }));
     const hasHighlighter = async (list: Resource[]) => {
       for (const r of list.filter((x) => x.type === 'script')) {
-        const text = await (await fetch(r.url)).text();
-        if (text.includes('registerLanguage')) return true;
+        if (r.text.includes('registerLanguage')) return true;
       }
       return false;
     };
@@ -257,6 +264,8 @@ try {
     jsBytes: sum(js, 'bytes'),
     jsTransferredBytes: sum(js, 'transferred'),
     jsFiles: js.length,
+    /** Of those, the modules that came inside the document (blob: URLs: server/web.ts, inlineModules). */
+    jsInDocument: js.filter((x) => x.url.startsWith('blob:')).length,
     cssGzipBytes: sum(css, 'gzip'),
     cssBytes: sum(css, 'bytes'),
     cssFiles: css.length,
@@ -275,8 +284,9 @@ try {
   writeFileSync(join(root, 'bench', '.out', 'web.json'), JSON.stringify(result, null, 2));
 
   const checks = [
-    [`JS on first load of a thread: ${kb(result.jsGzipBytes)} gzipped (${result.jsFiles} files, ${kb(result.jsBytes)} raw)`, result.jsGzipBytes <= JS_BUDGET, `≤ ${JS_BUDGET / 1024} KB`],
-    [`CSS on first load: ${kb(result.cssGzipBytes)} gzipped in ${result.cssFiles} files, ${kb(result.cssInlineBytes)} raw inside the document (${kb(result.documentTransferredBytes)} on the wire)`, true, 'reported'],
+    [`JS on first load of a thread: ${kb(result.jsGzipBytes)} gzipped (${result.jsFiles} modules, ${result.jsInDocument} of them inside the document; ${kb(result.jsBytes)} raw)`, result.jsGzipBytes <= JS_BUDGET, `≤ ${JS_BUDGET / 1024} KB`],
+    [`CSS on first load: ${kb(result.cssGzipBytes)} gzipped in ${result.cssFiles} files, ${kb(result.cssInlineBytes)} raw inside the document`, true, 'reported'],
+    [`The document on the wire (its CSS, and the JS inside it): ${kb(result.documentTransferredBytes)}`, true, 'reported'],
     [`Usable thread view, 4× CPU + Fast 3G: ${result.usableMsThrottled} ms (runs ${result.usableMsRuns.join(', ')}; unthrottled ${result.usableMsUnthrottled} ms)`, result.usableMsThrottled <= USABLE_BUDGET_MS, `≤ ${USABLE_BUDGET_MS} ms`],
     ['Highlighting not downloaded for a thread without code', !result.highlightOnFirstLoad, 'lazy'],
     ['Highlighting loaded once a code block appears', result.highlightWithCode, 'lazy'],
