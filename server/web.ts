@@ -91,7 +91,8 @@ function absoluteModule(code: string, href: string): string | null {
     (_, lead: string, q: string, spec: string) => `${lead}${q}${absolute(spec)}${q}`,
   );
   let out = specifiers.replaceAll('import.meta.resolve', '__parleyResolve').replaceAll('import.meta.url', '__parleyURL');
-  if (out.includes('import.meta')) return null;
+  // An unknown use of import.meta, or a NUL (the HTML parser would make it U+FFFD): left as a file.
+  if (out.includes('import.meta') || out.includes('\u0000')) return null;
   if (out !== specifiers) {
     const prelude = `const __parleyURL=new URL(${JSON.stringify(href)},location.href).href,__parleyResolve=(s)=>new URL(s,__parleyURL).href;`;
     // After a first-line comment (the compile hint must stay the file's first line).
@@ -185,14 +186,22 @@ function brotli(path: string, mtime: number): Uint8Array<ArrayBuffer> | null {
 }
 
 /** An HTML answer; `encoded` is the body already compressed, with its encoding. */
-export function htmlResponse(html: string, csp: string, status = 200, encoded?: { body: Uint8Array<ArrayBuffer>; encoding: 'br' | 'gzip' }) {
+export function htmlResponse(
+  html: string,
+  csp: string,
+  status = 200,
+  encoded?: { body: Uint8Array<ArrayBuffer>; encoding: 'br' | 'gzip' },
+  /** A page made for this response alone (its nonce): no cache keeps it. */
+  once = false,
+) {
   return new Response(encoded?.body ?? html, {
     status,
     headers: {
       'content-type': 'text/html; charset=utf-8',
-      'cache-control': 'no-cache',
+      'cache-control': once ? 'no-store' : 'no-cache',
       'content-security-policy': csp,
-      vary: 'accept-encoding',
+      // The shell differs for a page the browser opens (the code inside) and any other fetch.
+      vary: 'accept-encoding, sec-fetch-dest',
       ...(encoded ? { 'content-encoding': encoded.encoding } : {}),
     },
   });
@@ -212,7 +221,7 @@ function shellResponse(shell: Shell, request: Request) {
       : acceptsGzip(request)
         ? { body: Bun.gzipSync(html) as Uint8Array<ArrayBuffer>, encoding: 'gzip' as const }
         : undefined;
-    return htmlResponse(html, csp, 200, encoded);
+    return htmlResponse(html, csp, 200, encoded, true);
   }
   const encoded = acceptsBrotli(request) ? { body: shell.br, encoding: 'br' as const } : acceptsGzip(request) ? { body: shell.gzip, encoding: 'gzip' as const } : undefined;
   return htmlResponse(shell.html, shell.csp, 200, encoded);

@@ -125,6 +125,8 @@ describe('the shell with the app’s code inside', () => {
       expect(csp).not.toMatch(/script-src[^;]*unsafe-inline/);
       expect(page.match(/nonce="[^"]*"/g)).toEqual([`nonce="${nonce}"`]);
       expect(page).not.toContain('%parley.nonce%');
+      expect(res.headers.get('cache-control')).toBe('no-store');
+      expect(res.headers.get('vary')).toBe('accept-encoding, sec-fetch-dest');
       nonces.push(nonce!);
     }
     expect(nonces[0]).not.toBe(nonces[1]);
@@ -139,12 +141,17 @@ describe('the shell with the app’s code inside', () => {
       for (const href of Object.keys(files)) expect(page).toContain(`<link href="${href}" rel="modulepreload">`);
       expect(res.headers.get('content-security-policy')).not.toContain('nonce-');
       expect(res.headers.get('content-security-policy')).not.toMatch(/script-src[^;]*blob:/);
+      expect(res.headers.get('cache-control')).toBe('no-cache');
     }
   });
 
   test('a module that cannot be written in leaves the whole shell linking the files', async () => {
     const later = () => utimesSync(join(dir, 'index.html'), new Date(), new Date(Date.now() + Math.random() * 100_000 + 10_000));
-    for (const change of [{ '/_app/immutable/chunks/rt.d3.js': 'export const env=import.meta.env;' }]) {
+    const unwritable = [
+      { '/_app/immutable/chunks/rt.d3.js': 'export const env=import.meta.env;' },
+      { '/_app/immutable/chunks/rt.d3.js': 'export const x="\u0000";' }, // a raw NUL, which HTML would not keep
+    ];
+    for (const change of unwritable) {
       write(change);
       later();
       const page = await (await open({ 'sec-fetch-dest': 'document' })).text();
