@@ -102,6 +102,11 @@ function absoluteModule(code: string, href: string): string | null {
   return out;
 }
 
+/**
+ * Text inside a <textarea>: only `&` and `<` can change what the parser reads there. Not
+ * shares/page.ts's escapeHtml (it imports this file, and escaping the quotes that fill minified
+ * code would add bytes for nothing).
+ */
 const escapeText = (text: string) => text.replaceAll('&', '&amp;').replaceAll('<', '&lt;');
 
 /** The shell with its first-load modules inside (see INLINE_BOOT), or null to link them as they are. */
