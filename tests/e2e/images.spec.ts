@@ -58,6 +58,9 @@ async function attachThroughPicker(page: Page, files: { name: string; mimeType: 
 
 /** Puts files on the page as a paste into the message box, or a drop onto the thread. */
 async function pasteOrDrop(page: Page, how: 'paste' | 'drop', name: string, bytes: Buffer, type = 'image/png') {
+  // The page's `load` does not wait for the app: its code starts from a dynamic import (from
+  // blob: modules on a first visit), so the message box may not be there yet after a reload.
+  await expect(page.getByRole('textbox', { name: 'Message' })).toBeVisible();
   await page.evaluate(
     ({ how, name, b64, type }) => {
       const data = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));

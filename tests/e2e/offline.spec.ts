@@ -216,6 +216,9 @@ test('offline: the installed app lists and opens every thread, queues what is wr
   const otherId = await userId(page);
   await threadByApi(page.request, 'Compiler notes', ['Write the linker']);
   await page.reload();
+  // Sign-out's Clear-Site-Data ("storage") removed the service worker too; the app registers
+  // it again a second after it starts, and only an installed worker can answer offline.
+  await installed(page);
   await synced(page, otherId, { threads: 1, messages: 2 });
   await context.setOffline(true);
   await page.reload();
